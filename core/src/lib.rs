@@ -1,0 +1,34 @@
+//! # mfa-core
+//!
+//! The pure algorithms and rules of the MFA service: no I/O, no async, no clock and no global
+//! random number generator. Time comes in as Unix seconds and randomness as a
+//! [`rand_core::CryptoRngCore`] the caller owns, so every function here is deterministic for its
+//! inputs and can be used both by the Lambda functions and inside PostgreSQL (`mfa_pg`).
+//!
+//! | module | what it does |
+//! |---|---|
+//! | [`totp`] | HOTP (RFC 4226) and TOTP (RFC 6238) codes and window verification that returns the matched step |
+//! | [`secret`] | TOTP shared secrets: generation and RFC 4648 base32 |
+//! | [`otpauth`] | the `otpauth://` Key Uri that authenticator apps read, and its QR code as SVG |
+//! | [`recovery`] | one-time recovery codes and their Argon2id PHC hashes |
+//! | [`oob_code`] | 6-digit codes sent by SMS or email, stored only as a keyed hash bound to a challenge |
+//! | [`phone`] | phone numbers to E.164 under a calling-code policy, refusing numbers that can't take an SMS |
+//! | [`sms_keyword`] | inbound SMS keywords: opt-out, help, opt-in |
+//!
+//! ```
+//! use mfa_core::{secret::TotpSecret, totp::{TotpParams, totp_code, verify}};
+//!
+//! let secret = TotpSecret::from_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+//! let params = TotpParams::default();
+//! let code = totp_code(&secret, 1_700_000_000, &params);
+//! // The code verifies at the same time, and the step it matched comes back.
+//! assert_eq!(verify(&secret, &code, 1_700_000_000, 1, &params), Some(1_700_000_000 / 30));
+//! ```
+
+pub mod oob_code;
+pub mod otpauth;
+pub mod phone;
+pub mod recovery;
+pub mod secret;
+pub mod sms_keyword;
+pub mod totp;

@@ -1,0 +1,281 @@
+//! HOTP (RFC 4226) and TOTP (RFC 6238) over `totp-rs`.
+//!
+//! `totp-rs` computes the HMAC; this module adds what an MFA service needs on top: 6 to 10
+//! digits (RFC 4226 allows more than `totp-rs`'s 8), time as a parameter, and verification within a
+//! window that returns the time step it matched, so that the caller can refuse a step it has
+//! already accepted (the replay guard lives in the store, not here).
+//!
+//! ```
+//! use mfa_core::{secret::TotpSecret, totp::{match_step, totp_code, Algorithm, TotpParams}};
+//!
+//! let secret = TotpSecret::from_bytes(b"12345678901234567890".to_vec()).unwrap();
+//! let params = TotpParams::new(Algorithm::Sha1, 8, 30).unwrap();
+//! assert_eq!(totp_code(&secret, 59, &params), "94287082"); // RFC 6238, appendix B
+//!
+//! // A code from the previous step still matches with window 1 ...
+//! let code = totp_code(&secret, 1_000_000_000 - 30, &params);
+//! let step = match_step(&secret, &code, 1_000_000_000, 1, &params, None).unwrap();
+//! // ... but not once that step has been used.
+//! assert_eq!(match_step(&secret, &code, 1_000_000_000, 1, &params, Some(step)), None);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use subtle::{ConditionallySelectable, ConstantTimeEq};
+
+use crate::secret::TotpSecret;
+
+/// The fewest digits a code may have (RFC 4226 section 5.3).
+pub const MIN_DIGITS: u32 = 6;
+/// The most digits a code may have: a 31-bit truncated HMAC has at most 10 decimal digits.
+pub const MAX_DIGITS: u32 = 10;
+/// The widest verification window accepted: this many steps either side of now.
+pub const MAX_WINDOW: u32 = 10;
+
+/// Why TOTP parameters were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TotpError {
+    /// The algorithm name is not one of SHA1, SHA256, SHA512.
+    #[error("unknown TOTP algorithm {0:?}: use SHA1, SHA256 or SHA512")]
+    UnknownAlgorithm(String),
+    /// The number of digits is outside 6 to 10.
+    #[error("a code must have 6 to 10 digits, not {0}")]
+    Digits(i64),
+    /// The period is zero or negative.
+    #[error("the TOTP period must be at least 1 second, not {0}")]
+    Period(i64),
+    /// The window is negative or wider than [`MAX_WINDOW`].
+    #[error("the verification window must be 0 to 10 steps, not {0}")]
+    Window(i64),
+    /// The time is before the Unix epoch.
+    #[error("the time must not be before 1970-01-01T00:00:00Z")]
+    BeforeEpoch,
+}
+
+/// The HMAC hash function of a HOTP/TOTP key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Algorithm {
+    /// HMAC-SHA1, what nearly every authenticator app uses.
+    #[default]
+    Sha1,
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA512.
+    Sha512,
+}
+
+impl Algorithm {
+    /// The name used in otpauth URIs and the SQL API: `SHA1`, `SHA256` or `SHA512`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sha1 => "SHA1",
+            Self::Sha256 => "SHA256",
+            Self::Sha512 => "SHA512",
+        }
+    }
+
+    pub(crate) fn to_totp_rs(self) -> totp_rs::Algorithm {
+        match self {
+            Self::Sha1 => totp_rs::Algorithm::SHA1,
+            Self::Sha256 => totp_rs::Algorithm::SHA256,
+            Self::Sha512 => totp_rs::Algorithm::SHA512,
+        }
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = TotpError;
+
+    /// Parses `SHA1`, `SHA256` or `SHA512`, ignoring case and an optional dash (`sha-256`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().replace('-', "").as_str() {
+            "SHA1" => Ok(Self::Sha1),
+            "SHA256" => Ok(Self::Sha256),
+            "SHA512" => Ok(Self::Sha512),
+            _ => Err(TotpError::UnknownAlgorithm(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Validated TOTP parameters: algorithm, 6 to 10 digits, and a period of at least one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TotpParams {
+    algorithm: Algorithm,
+    digits: u32,
+    period: u64,
+}
+
+impl Default for TotpParams {
+    /// SHA1, 6 digits, 30 seconds: what every authenticator app assumes.
+    fn default() -> Self {
+        Self { algorithm: Algorithm::Sha1, digits: 6, period: 30 }
+    }
+}
+
+impl TotpParams {
+    /// Checks and builds parameters. `digits` must be 6 to 10 and `period` at least 1.
+    pub fn new(algorithm: Algorithm, digits: i64, period: i64) -> Result<Self, TotpError> {
+        Ok(Self { algorithm, digits: check_digits(digits)?, period: check_period(period)? })
+    }
+
+    /// The HMAC algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The number of digits in a code.
+    pub fn digits(&self) -> u32 {
+        self.digits
+    }
+
+    /// The length of one time step, in seconds.
+    pub fn period(&self) -> u64 {
+        self.period
+    }
+
+    /// The time step that `unix_time` falls in.
+    pub fn step_at(&self, unix_time: u64) -> u64 {
+        unix_time / self.period
+    }
+}
+
+/// Checks a digit count: 6 to 10.
+pub fn check_digits(digits: i64) -> Result<u32, TotpError> {
+    match u32::try_from(digits) {
+        Ok(d) if (MIN_DIGITS..=MAX_DIGITS).contains(&d) => Ok(d),
+        _ => Err(TotpError::Digits(digits)),
+    }
+}
+
+fn check_period(period: i64) -> Result<u64, TotpError> {
+    match u64::try_from(period) {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(TotpError::Period(period)),
+    }
+}
+
+/// Checks a verification window: 0 to [`MAX_WINDOW`] steps.
+pub fn check_window(window: i64) -> Result<u32, TotpError> {
+    match u32::try_from(window) {
+        Ok(w) if w <= MAX_WINDOW => Ok(w),
+        _ => Err(TotpError::Window(window)),
+    }
+}
+
+/// Converts signed Unix seconds (as SQL and JSON carry them) to the unsigned form used here.
+pub fn check_unix_time(seconds: i64) -> Result<u64, TotpError> {
+    u64::try_from(seconds).map_err(|_| TotpError::BeforeEpoch)
+}
+
+/// One HMAC key bound to its algorithm: computes the truncated value of any counter.
+struct Hotp {
+    inner: totp_rs::TOTP,
+}
+
+impl Hotp {
+    fn new(secret: &TotpSecret, algorithm: Algorithm) -> Self {
+        // `totp-rs` divides its "time" by `step`; a step of 1 makes that time the counter itself.
+        // Digits are truncated here, so `totp-rs`'s own digit limit does not apply.
+        let inner = totp_rs::TOTP::new_unchecked(
+            algorithm.to_totp_rs(),
+            8,
+            0,
+            1,
+            secret.as_bytes().to_vec(),
+            None,
+            String::new(),
+        );
+        Self { inner }
+    }
+
+    /// The code for `counter` as a number below `10^digits` (RFC 4226 dynamic truncation).
+    fn value(&self, counter: u64, digits: u32) -> u64 {
+        let mac = self.inner.sign(counter);
+        let offset = usize::from(mac.last().copied().unwrap_or(0) & 0x0f);
+        let mut word = [0u8; 4];
+        if let Some(bytes) = mac.get(offset..offset + 4) {
+            word.copy_from_slice(bytes);
+        }
+        let binary = u64::from(u32::from_be_bytes(word) & 0x7fff_ffff);
+        binary % 10u64.pow(digits)
+    }
+}
+
+fn format_code(value: u64, digits: u32) -> String {
+    format!("{value:0width$}", width = digits as usize)
+}
+
+/// The HOTP code for `counter` (RFC 4226), zero-padded to `digits`.
+pub fn hotp_code(secret: &TotpSecret, counter: u64, digits: u32, algorithm: Algorithm) -> String {
+    format_code(Hotp::new(secret, algorithm).value(counter, digits), digits)
+}
+
+/// The TOTP code at `unix_time` (RFC 6238), zero-padded to the parameters' digits.
+pub fn totp_code(secret: &TotpSecret, unix_time: u64, params: &TotpParams) -> String {
+    hotp_code(secret, params.step_at(unix_time), params.digits, params.algorithm)
+}
+
+/// Parses what a user typed as a code: exactly `digits` ASCII digits once spaces are removed
+/// (apps show `123 456`). Returns `None` for anything else.
+pub fn parse_code(code: &str, digits: u32) -> Option<u64> {
+    let mut value: u64 = 0;
+    let mut count = 0u32;
+    for c in code.chars().filter(|c| !c.is_whitespace()) {
+        let d = c.to_digit(10)?;
+        count += 1;
+        if count > digits {
+            return None;
+        }
+        value = value * 10 + u64::from(d);
+    }
+    (count == digits).then_some(value)
+}
+
+/// Verifies `code` within `window` steps either side of the step of `unix_time` and returns the
+/// step it matched, or `None`. The newest matching step wins.
+///
+/// With `after_step = Some(s)`, only steps greater than `s` count: pass the step the factor last
+/// accepted and a replayed code is refused. Every step in the window is checked, and the code is
+/// compared in constant time, so the answer's timing does not tell which step matched.
+pub fn match_step(
+    secret: &TotpSecret,
+    code: &str,
+    unix_time: u64,
+    window: u32,
+    params: &TotpParams,
+    after_step: Option<u64>,
+) -> Option<u64> {
+    let given = parse_code(code, params.digits)?;
+    let hotp = Hotp::new(secret, params.algorithm);
+    let now = params.step_at(unix_time);
+    let first = now.saturating_sub(u64::from(window));
+    let last = now.saturating_add(u64::from(window));
+    let floor = after_step.map_or(0, |s| s.saturating_add(1));
+    let mut found = subtle::Choice::from(0);
+    let mut matched: u64 = 0;
+    for step in first.max(floor)..=last {
+        // Steps ascend, so a later hit replaces an earlier one: the newest match wins.
+        let hit = hotp.value(step, params.digits).ct_eq(&given);
+        matched.conditional_assign(&step, hit);
+        found |= hit;
+    }
+    bool::from(found).then_some(matched)
+}
+
+/// The step `code` matches within `window` steps of `unix_time`, if any; no replay floor.
+pub fn verify(
+    secret: &TotpSecret,
+    code: &str,
+    unix_time: u64,
+    window: u32,
+    params: &TotpParams,
+) -> Option<u64> {
+    match_step(secret, code, unix_time, window, params, None)
+}
