@@ -14,6 +14,7 @@
 //! | [`oob_code`] | 6-digit codes sent by SMS or email, stored only as a keyed hash bound to a challenge |
 //! | [`phone`] | phone numbers to E.164 under a calling-code policy, refusing numbers that can't take an SMS |
 //! | [`sms_keyword`] | inbound SMS keywords: opt-out, help, opt-in |
+//! | [`throttle`] | the lockout schedule after consecutive failed attempts |
 //!
 //! ```
 //! use mfa_core::{secret::TotpSecret, totp::{TotpParams, totp_code, verify}};
@@ -31,4 +32,5 @@ pub mod phone;
 pub mod recovery;
 pub mod secret;
 pub mod sms_keyword;
+pub mod throttle;
 pub mod totp;

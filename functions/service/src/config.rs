@@ -1,0 +1,192 @@
+//! Configuration, read once at start from environment variables (see the README's table).
+//!
+//! Every variable is checked here, so a bad value stops the process at start with a message that
+//! names the variable, never a failure at request time.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+
+use crate::api_key::{ApiKeys, Scope};
+
+/// A configuration value that is missing or wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration {name}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+fn error(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { name, problem: problem.into() }
+}
+
+/// The service's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The name authenticator apps show (`MFA_ISSUER_NAME`).
+    pub issuer_name: String,
+    /// Hashed API keys and their scopes (`MFA_API_KEYS`).
+    pub api_keys: ApiKeys,
+    /// Data keys that seal secrets at rest; the first seals (`MFA_DATA_KEYS`).
+    pub data_keys: Vec<(String, [u8; 32])>,
+    /// Ed25519 seeds that sign MFA tokens; the first signs (`MFA_SIGNING_KEYS`).
+    pub signing_keys: Vec<(String, [u8; 32])>,
+    /// The `iss` of MFA tokens (`MFA_TOKEN_ISSUER`).
+    pub token_issuer: String,
+    /// The `aud` of MFA tokens (`MFA_TOKEN_AUDIENCE`).
+    pub token_audience: Vec<String>,
+    /// MFA token lifetime in seconds (`MFA_TOKEN_TTL_SECONDS`).
+    pub token_ttl: u64,
+    /// Login lifetime in seconds (`MFA_LOGIN_TTL_SECONDS`).
+    pub login_ttl: u64,
+    /// Challenge lifetime in seconds (`MFA_CHALLENGE_TTL_SECONDS`).
+    pub challenge_ttl: u64,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `get`, which returns a variable's value.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let text = |name: &'static str, default: &str| {
+            get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
+        };
+        let seconds =
+            |name: &'static str, default: u64| match get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<u64>().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    error(name, format!("{v:?} is not a positive number of seconds"))
+                }),
+            };
+        Ok(Self {
+            issuer_name: text("MFA_ISSUER_NAME", "MFA"),
+            api_keys: api_keys(get("MFA_API_KEYS"))?,
+            data_keys: keys("MFA_DATA_KEYS", get("MFA_DATA_KEYS"))?,
+            signing_keys: keys("MFA_SIGNING_KEYS", get("MFA_SIGNING_KEYS"))?,
+            token_issuer: text("MFA_TOKEN_ISSUER", "mfa-service"),
+            token_audience: text("MFA_TOKEN_AUDIENCE", "mfa-service")
+                .split(',')
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
+            token_ttl: seconds("MFA_TOKEN_TTL_SECONDS", 600)?,
+            login_ttl: seconds("MFA_LOGIN_TTL_SECONDS", 600)?,
+            challenge_ttl: seconds("MFA_CHALLENGE_TTL_SECONDS", 300)?,
+        })
+    }
+}
+
+/// `scope:sha256hex,...`
+fn api_keys(value: Option<String>) -> Result<ApiKeys, ConfigError> {
+    const NAME: &str = "MFA_API_KEYS";
+    let value =
+        value.ok_or_else(|| error(NAME, "is not set (scope:sha256-hex, comma-separated)"))?;
+    let entries = value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (scope, hex) = entry
+                .split_once(':')
+                .ok_or_else(|| error(NAME, format!("{entry:?} is not scope:sha256-hex")))?;
+            let scope = Scope::parse(scope)
+                .ok_or_else(|| error(NAME, format!("unknown scope {scope:?}: service or admin")))?;
+            let hash = data_encoding::HEXLOWER_PERMISSIVE
+                .decode(hex.as_bytes())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| error(NAME, "a key hash must be 64 hex digits (SHA-256)"))?;
+            Ok((scope, hash))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if entries.is_empty() {
+        return Err(error(NAME, "holds no key"));
+    }
+    Ok(ApiKeys::new(entries))
+}
+
+/// `kid:base64-of-32-bytes,...`
+fn keys(name: &'static str, value: Option<String>) -> Result<Vec<(String, [u8; 32])>, ConfigError> {
+    let value =
+        value.ok_or_else(|| error(name, "is not set (kid:base64 of 32 bytes, comma-separated)"))?;
+    let keys = value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let (kid, b64) = entry
+                .split_once(':')
+                .filter(|(kid, _)| !kid.is_empty() && !kid.contains('.'))
+                .ok_or_else(|| error(name, "each key is kid:base64, the kid without '.'"))?;
+            let bytes = STANDARD
+                .decode(b64.trim())
+                .or_else(|_| URL_SAFE_NO_PAD.decode(b64.trim()))
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| error(name, format!("key {kid:?} is not base64 of 32 bytes")))?;
+            Ok((kid.to_owned(), bytes))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(error(name, "holds no key"));
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    #[test]
+    fn reads_a_complete_configuration_with_defaults() {
+        let hash = "a".repeat(64);
+        let api = format!("service:{hash},admin:{hash}");
+        let config = Config::from_lookup(lookup(&[
+            ("MFA_API_KEYS", &api),
+            ("MFA_DATA_KEYS", &format!("d1:{KEY}")),
+            ("MFA_SIGNING_KEYS", &format!("s2:{KEY}, s1:{KEY}")),
+            ("MFA_TOKEN_AUDIENCE", "portal, backoffice"),
+        ]))
+        .unwrap();
+        assert_eq!(config.signing_keys.len(), 2);
+        assert_eq!(config.signing_keys[0].0, "s2");
+        assert_eq!(config.token_audience, ["portal", "backoffice"]);
+        assert_eq!((config.token_ttl, config.challenge_ttl), (600, 300));
+        assert_eq!(config.issuer_name, "MFA");
+    }
+
+    #[test]
+    fn names_the_variable_that_is_wrong() {
+        let hash = "a".repeat(64);
+        let api = format!("service:{hash}");
+        let data = format!("d1:{KEY}");
+        let base = [("MFA_API_KEYS", api.as_str()), ("MFA_DATA_KEYS", data.as_str())];
+        let err = Config::from_lookup(lookup(&base)).unwrap_err();
+        assert_eq!(err.name, "MFA_SIGNING_KEYS");
+        let bad = [base[0], base[1], ("MFA_SIGNING_KEYS", "s1:short")];
+        assert_eq!(Config::from_lookup(lookup(&bad)).unwrap_err().name, "MFA_SIGNING_KEYS");
+        let bad_scope = [("MFA_API_KEYS", "root:00")];
+        assert!(Config::from_lookup(lookup(&bad_scope)).unwrap_err().problem.contains("scope"));
+        let signing = format!("s1:{KEY}");
+        let bad_ttl =
+            [base[0], base[1], ("MFA_SIGNING_KEYS", &signing), ("MFA_TOKEN_TTL_SECONDS", "0")];
+        assert_eq!(
+            Config::from_lookup(lookup(&bad_ttl)).unwrap_err().name,
+            "MFA_TOKEN_TTL_SECONDS"
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! The domain's errors. Each is a sentence a caller can act on; `crate::http::problem` is the one
+//! place that turns them into HTTP answers.
+
+use crate::ports::StoreError;
+
+/// What went wrong, in domain terms.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or a value is out of range.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such user, factor, login or challenge (or not this user's).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The code is wrong, was already used, or doesn't fit the factor.
+    #[error("the code is not valid")]
+    CodeRejected,
+    /// The login or challenge has expired.
+    #[error("the {0} has expired")]
+    Expired(&'static str),
+    /// The state does not allow this (already active, already answered, ...).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A sensitive change needs a fresh MFA token.
+    #[error("{0}")]
+    StepUpRequired(&'static str),
+    /// Too many consecutive failures: try again at `until` (Unix seconds; `u64::MAX` = blocked).
+    #[error("too many failed attempts")]
+    Locked {
+        /// When the lock ends.
+        until: u64,
+        /// Seconds from now until then.
+        retry_after: u64,
+    },
+    /// The store failed.
+    #[error("storage is unavailable")]
+    Store(#[from] StoreError),
+    /// Something that should not happen did; details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}

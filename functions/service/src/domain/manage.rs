@@ -1,0 +1,74 @@
+//! Managing factors: listing, deleting with step-up, new recovery codes, and administration.
+
+use super::{Error, Mfa};
+use crate::api::{FactorList, FactorView, RecoveryCodesResponse};
+use crate::model::{FactorStatus, OrgPolicy};
+
+impl Mfa {
+    /// The user's factors, never a secret.
+    pub async fn list(&self, user: &str) -> Result<FactorList, Error> {
+        let factors = self.store.list_factors(user).await?;
+        Ok(FactorList { factors: factors.iter().map(FactorView::from).collect() })
+    }
+
+    /// Deletes a factor. Needs a fresh MFA token from that same factor: disabling a factor needs
+    /// the factor.
+    pub async fn delete(
+        &self,
+        user: &str,
+        factor_id: &str,
+        mfa_token: Option<&str>,
+    ) -> Result<(), Error> {
+        let factor =
+            self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
+        if factor.status == FactorStatus::Active {
+            self.check_step_up(user, mfa_token, Some(factor_id))?;
+        }
+        if !self.store.delete_factor(user, factor_id).await? {
+            return Err(Error::NotFound("factor"));
+        }
+        tracing::info!(user, factor = factor_id, "factor deleted");
+        Ok(())
+    }
+
+    /// Replaces the user's recovery codes. Needs a fresh MFA token from any factor.
+    pub async fn new_recovery_codes(
+        &self,
+        user: &str,
+        mfa_token: Option<&str>,
+    ) -> Result<RecoveryCodesResponse, Error> {
+        self.check_step_up(user, mfa_token, None)?;
+        let (set, codes) = self.make_recovery_set().await?;
+        self.store.replace_recovery_set(user, &set).await?;
+        tracing::info!(user, "recovery codes replaced");
+        Ok(RecoveryCodesResponse { recovery_codes: codes })
+    }
+
+    /// Administration: removes a user's factor without step-up (the user lost it), and clears
+    /// the user's failure count.
+    pub async fn admin_reset_factor(&self, user: &str, factor_id: &str) -> Result<(), Error> {
+        if !self.store.delete_factor(user, factor_id).await? {
+            return Err(Error::NotFound("factor"));
+        }
+        self.store.succeed(user).await?;
+        tracing::info!(user, factor = factor_id, "factor reset by an administrator");
+        Ok(())
+    }
+
+    /// Administration: clears a user's lockout.
+    pub async fn admin_unlock(&self, user: &str) -> Result<(), Error> {
+        self.store.succeed(user).await?;
+        Ok(())
+    }
+
+    /// Administration: sets an organisation's MFA policy.
+    pub async fn admin_set_policy(&self, org: &str, policy: OrgPolicy) -> Result<OrgPolicy, Error> {
+        self.store.put_policy(org, &policy).await?;
+        Ok(policy)
+    }
+
+    /// Administration: an organisation's MFA policy.
+    pub async fn admin_policy(&self, org: &str) -> Result<OrgPolicy, Error> {
+        Ok(self.store.get_policy(org).await?)
+    }
+}

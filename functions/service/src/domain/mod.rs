@@ -1,0 +1,155 @@
+//! The domain: enrollment, the login decision, challenges and verification, recovery codes and
+//! factor management, written against the ports only. Every rule of the security model that is
+//! not pure algorithm (that lives in `mfa-core`) is enforced here.
+
+mod enrollment;
+mod error;
+mod manage;
+mod signin;
+
+use std::sync::{Arc, Mutex};
+
+use rand_core::CryptoRngCore;
+
+pub use error::Error;
+
+use crate::config::{Config, ConfigError};
+use crate::ports::{Clock, Store};
+use crate::sealed::DataKeys;
+use crate::token::{MfaClaims, TokenKeys};
+
+/// How old an MFA token may be to count as step-up proof for a sensitive change.
+pub const STEP_UP_MAX_AGE: u64 = 300;
+/// How many recovery codes a set holds.
+pub const RECOVERY_SET_SIZE: i64 = 10;
+/// Verification window for TOTP codes, in steps either side of now.
+pub const TOTP_WINDOW: u32 = 1;
+
+/// The random number generator the domain draws from.
+pub type SharedRng = Mutex<Box<dyn CryptoRngCore + Send>>;
+
+/// The MFA service's domain, with its ports.
+pub struct Mfa {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: SharedRng,
+    data_keys: DataKeys,
+    tokens: TokenKeys,
+    issuer_name: String,
+    login_ttl: u64,
+    challenge_ttl: u64,
+    recovery_cost: mfa_core::recovery::HashCost,
+}
+
+impl std::fmt::Debug for Mfa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mfa").field("issuer_name", &self.issuer_name).finish_non_exhaustive()
+    }
+}
+
+impl Mfa {
+    /// Builds the domain from configuration and its ports.
+    pub fn new(
+        config: &Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Box<dyn CryptoRngCore + Send>,
+    ) -> Result<Self, ConfigError> {
+        let data_keys = DataKeys::new(config.data_keys.clone())
+            .ok_or_else(|| ConfigError { name: "MFA_DATA_KEYS", problem: "holds no key".into() })?;
+        let tokens = TokenKeys::new(
+            &config.signing_keys,
+            config.token_issuer.clone(),
+            config.token_audience.clone(),
+            config.token_ttl,
+        )
+        .ok_or_else(|| ConfigError {
+            name: "MFA_SIGNING_KEYS",
+            problem: "holds no usable Ed25519 key".into(),
+        })?;
+        Ok(Self {
+            store,
+            clock,
+            rng: Mutex::new(rng),
+            data_keys,
+            tokens,
+            issuer_name: config.issuer_name.clone(),
+            login_ttl: config.login_ttl,
+            challenge_ttl: config.challenge_ttl,
+            recovery_cost: mfa_core::recovery::HashCost::default(),
+        })
+    }
+
+    /// Uses a cheaper recovery-code hash (for tests that make many sets).
+    pub fn with_recovery_cost(mut self, cost: mfa_core::recovery::HashCost) -> Self {
+        self.recovery_cost = cost;
+        self
+    }
+
+    /// The JWKS document of the token signing keys.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.tokens.jwks()
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Runs `f` with the RNG. A poisoned lock still holds a usable RNG, so it is taken anyway.
+    fn with_rng<R>(&self, f: impl FnOnce(&mut dyn CryptoRngCore) -> R) -> R {
+        let mut guard = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(guard.as_mut())
+    }
+
+    fn new_id(&self, prefix: &str) -> String {
+        self.with_rng(|rng| crate::ids::new_id(prefix, rng))
+    }
+
+    /// Issues an MFA token for `user` who just proved `factor_id`.
+    fn issue_token(&self, user: &str, factor_id: &str, amr: &str) -> Result<(String, u64), Error> {
+        let jti = self.new_id("jti");
+        let (token, claims) = self
+            .tokens
+            .issue(user, factor_id, &[amr], self.now(), jti)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok((token, claims.exp))
+    }
+
+    /// Checks a step-up token: valid, for `user`, at most [`STEP_UP_MAX_AGE`] old, and (when
+    /// `factor_id` is given) from that factor.
+    fn check_step_up(
+        &self,
+        user: &str,
+        token: Option<&str>,
+        factor_id: Option<&str>,
+    ) -> Result<MfaClaims, Error> {
+        let token =
+            token.ok_or(Error::StepUpRequired("send a fresh MFA token in the MFA-Token header"))?;
+        let now = self.now();
+        let claims = self
+            .tokens
+            .verify(token, now)
+            .map_err(|_| Error::StepUpRequired("the MFA token is not valid or has expired"))?;
+        if claims.sub != user {
+            return Err(Error::StepUpRequired("the MFA token is for another user"));
+        }
+        if claims.auth_time.saturating_add(STEP_UP_MAX_AGE) < now {
+            return Err(Error::StepUpRequired("the MFA token is older than 5 minutes"));
+        }
+        if factor_id.is_some_and(|id| id != claims.fid) {
+            return Err(Error::StepUpRequired("the MFA token must come from this same factor"));
+        }
+        Ok(claims)
+    }
+
+    /// Counts an attempt against the user's throttle before checking it.
+    async fn begin_attempt(&self, user: &str) -> Result<(), Error> {
+        let now = self.now();
+        match self.store.begin_attempt(user, now).await? {
+            crate::model::Attempt::Allowed => Ok(()),
+            crate::model::Attempt::Locked { until } => {
+                Err(Error::Locked { until, retry_after: until.saturating_sub(now).max(1) })
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Signing in: the login decision, challenges, verifying a code, and recovery codes.
+
+use mfa_core::totp::{match_step, TotpParams};
+
+use super::enrollment::check_code_shape;
+use super::{Error, Mfa, TOTP_WINDOW};
+use crate::api::{
+    AuthMethod, ChallengeRequest, ChallengeResponse, Decision, FactorView, LoginRequest,
+    LoginResponse, RecoveryVerifyRequest, RecoveryVerifyResponse, TokenResponse,
+};
+use crate::model::{Challenge, FactorStatus, Login};
+
+/// The `fid` claim of a token earned with a recovery code.
+pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
+
+impl Mfa {
+    /// Decides what the login backend does after the password: allow, challenge, or enroll.
+    pub async fn login(&self, user: &str, request: LoginRequest) -> Result<LoginResponse, Error> {
+        let now = self.now();
+        let login = Login {
+            id: self.new_id("lgn"),
+            user: user.to_owned(),
+            created_at: now,
+            expires_at: now + self.login_ttl,
+        };
+        let factors: Vec<FactorView> = self
+            .store
+            .list_factors(user)
+            .await?
+            .iter()
+            .filter(|f| f.status == FactorStatus::Active)
+            .map(FactorView::from)
+            .collect();
+        let token_ok = request
+            .mfa_token
+            .as_deref()
+            .is_some_and(|t| self.tokens.verify(t, now).is_ok_and(|c| c.sub == user));
+        let decision = if request.auth_method == AuthMethod::Sso || token_ok {
+            Decision::Allow
+        } else if !factors.is_empty() {
+            Decision::Challenge
+        } else {
+            let required = match request.org_id.as_deref() {
+                Some(org) => self.store.get_policy(org).await?.require_mfa,
+                None => false,
+            };
+            if required {
+                Decision::EnrollRequired
+            } else {
+                Decision::EnrollSuggested
+            }
+        };
+        self.store.insert_login(&login).await?;
+        Ok(LoginResponse { decision, login_id: login.id, factors })
+    }
+
+    /// Starts a challenge of one active factor within a login.
+    pub async fn challenge(
+        &self,
+        user: &str,
+        request: ChallengeRequest,
+    ) -> Result<ChallengeResponse, Error> {
+        let now = self.now();
+        let login = self
+            .store
+            .get_login(&request.login_id)
+            .await?
+            .filter(|l| l.user == user)
+            .ok_or(Error::NotFound("login"))?;
+        if login.expires_at <= now {
+            return Err(Error::Expired("login"));
+        }
+        let factor = self
+            .store
+            .get_factor(user, &request.factor_id)
+            .await?
+            .ok_or(Error::NotFound("factor"))?;
+        if factor.status != FactorStatus::Active {
+            return Err(Error::Conflict("the factor is not active yet"));
+        }
+        let challenge = Challenge {
+            id: self.new_id("chl"),
+            user: user.to_owned(),
+            login_id: login.id,
+            factor_id: factor.id,
+            created_at: now,
+            expires_at: (now + self.challenge_ttl).min(login.expires_at),
+            consumed_at: None,
+        };
+        self.store.insert_challenge(&challenge).await?;
+        Ok(ChallengeResponse {
+            challenge_id: challenge.id,
+            expires_at: challenge.expires_at,
+            delivery: "totp".into(),
+        })
+    }
+
+    /// Verifies a code for a challenge and returns an MFA token. A wrong code, a replayed time
+    /// step, or an answered challenge count as failures against the user's throttle.
+    pub async fn verify(
+        &self,
+        user: &str,
+        challenge_id: &str,
+        code: &str,
+    ) -> Result<TokenResponse, Error> {
+        let params = TotpParams::default();
+        check_code_shape(code, &params)?;
+        let challenge = self
+            .store
+            .get_challenge(challenge_id)
+            .await?
+            .filter(|c| c.user == user)
+            .ok_or(Error::NotFound("challenge"))?;
+        if challenge.consumed_at.is_some() {
+            return Err(Error::Conflict("the challenge has already been answered"));
+        }
+        if challenge.expires_at <= self.now() {
+            return Err(Error::Expired("challenge"));
+        }
+        self.begin_attempt(user).await?;
+        let factor = self
+            .store
+            .get_factor(user, &challenge.factor_id)
+            .await?
+            .filter(|f| f.status == FactorStatus::Active)
+            .ok_or(Error::NotFound("factor"))?;
+        let secret = self.open_secret(&factor)?;
+        let step = match_step(&secret, code, self.now(), TOTP_WINDOW, &params, factor.last_step)
+            .ok_or(Error::CodeRejected)?;
+        // The replay guard: only one request can move the factor past this step.
+        if !self.store.advance_totp_step(user, &factor.id, step).await? {
+            tracing::warn!(user, factor = %factor.id, "TOTP step replayed");
+            return Err(Error::CodeRejected);
+        }
+        if !self.store.consume_challenge(challenge_id, self.now()).await? {
+            return Err(Error::Conflict("the challenge has already been answered"));
+        }
+        self.store.succeed(user).await?;
+        let (mfa_token, expires_at) = self.issue_token(user, &factor.id, factor.kind.amr())?;
+        tracing::info!(user, factor = %factor.id, "second factor verified");
+        Ok(TokenResponse { mfa_token, expires_at })
+    }
+
+    /// Verifies a recovery code (each works once) and returns an MFA token.
+    pub async fn verify_recovery(
+        &self,
+        user: &str,
+        request: RecoveryVerifyRequest,
+    ) -> Result<RecoveryVerifyResponse, Error> {
+        let code = mfa_core::recovery::normalize(&request.code).ok_or_else(|| {
+            Error::BadRequest(
+                "a recovery code is 16 letters and digits, like XXXX-XXXX-XXXX-XXXX".into(),
+            )
+        })?;
+        if let Some(login_id) = &request.login_id {
+            self.store
+                .get_login(login_id)
+                .await?
+                .filter(|l| l.user == user)
+                .ok_or(Error::NotFound("login"))?;
+        }
+        self.begin_attempt(user).await?;
+        let set = self.store.get_recovery_set(user).await?.ok_or(Error::CodeRejected)?;
+        let unused: Vec<(u32, String)> = (0u32..)
+            .zip(set.hashes.iter())
+            .filter(|(i, _)| !set.used.contains(i))
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        let hashes: Vec<String> = unused.iter().map(|(_, h)| h.clone()).collect();
+        let matched =
+            tokio::task::spawn_blocking(move || mfa_core::recovery::find_match(&code, &hashes))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        let index =
+            matched.and_then(|m| unused.get(m)).map(|(i, _)| *i).ok_or(Error::CodeRejected)?;
+        if !self.store.consume_recovery_code(user, &set.id, index).await? {
+            return Err(Error::CodeRejected);
+        }
+        self.store.succeed(user).await?;
+        let (mfa_token, expires_at) = self.issue_token(user, RECOVERY_FACTOR_ID, "otp")?;
+        tracing::info!(user, "recovery code used");
+        Ok(RecoveryVerifyResponse {
+            mfa_token,
+            expires_at,
+            remaining: set.remaining().saturating_sub(1),
+        })
+    }
+}

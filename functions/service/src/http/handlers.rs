@@ -1,0 +1,215 @@
+//! The route handlers: extract, call the domain, answer. No rules live here.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+
+use super::extract::{ApiJson, ApiPath, OrgPath, UserItemPath, UserPath};
+use super::problem::{ApiError, Problem};
+use super::AppState;
+use crate::api::*;
+
+type Shared = State<Arc<AppState>>;
+type Answer<T> = Result<T, ApiError>;
+
+/// The step-up token header.
+pub const MFA_TOKEN_HEADER: &str = "mfa-token";
+
+fn mfa_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get(MFA_TOKEN_HEADER).and_then(|v| v.to_str().ok())
+}
+
+/// Enroll a factor.
+#[utoipa::path(post, path = "/v1/users/{user}/factors", tag = "enroll",
+    params(("user" = String, Path, description = "your user id")),
+    request_body = EnrollRequest,
+    responses(
+        (status = 201, description = "the pending factor", body = EnrollResponse),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("api_key" = [])))]
+pub async fn enroll(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<EnrollRequest>,
+) -> Answer<(StatusCode, Json<EnrollResponse>)> {
+    Ok((StatusCode::CREATED, Json(s.mfa.enroll(p.user()?, body).await?)))
+}
+
+/// Activate a pending factor with a code from it.
+#[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/activate", tag = "enroll",
+    params(("user" = String, Path), ("id" = String, Path, description = "factor id")),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, description = "the active factor; recovery codes with the first", body = ActivateResponse),
+        (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 429, body = Problem),
+    ),
+    security(("api_key" = [])))]
+pub async fn activate(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserItemPath>,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Answer<Json<ActivateResponse>> {
+    let (user, id) = p.ids()?;
+    Ok(Json(s.mfa.activate(user, id, &body.code).await?))
+}
+
+/// List a user's factors.
+#[utoipa::path(get, path = "/v1/users/{user}/factors", tag = "manage",
+    params(("user" = String, Path)),
+    responses((status = 200, body = FactorList), (status = 401, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Json<FactorList>> {
+    Ok(Json(s.mfa.list(p.user()?).await?))
+}
+
+/// Delete a factor; an active one needs a fresh MFA token from itself.
+#[utoipa::path(delete, path = "/v1/users/{user}/factors/{id}", tag = "manage",
+    params(("user" = String, Path), ("id" = String, Path),
+        ("MFA-Token" = Option<String>, Header, description = "a token from this factor, at most 5 minutes old")),
+    responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn delete(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserItemPath>,
+    headers: HeaderMap,
+) -> Answer<StatusCode> {
+    let (user, id) = p.ids()?;
+    s.mfa.delete(user, id, mfa_token(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replace the user's recovery codes; needs a fresh MFA token.
+#[utoipa::path(post, path = "/v1/users/{user}/recovery-codes", tag = "manage",
+    params(("user" = String, Path),
+        ("MFA-Token" = Option<String>, Header, description = "a token from any factor, at most 5 minutes old")),
+    responses((status = 201, body = RecoveryCodesResponse), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn new_recovery_codes(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    headers: HeaderMap,
+) -> Answer<(StatusCode, Json<RecoveryCodesResponse>)> {
+    let codes = s.mfa.new_recovery_codes(p.user()?, mfa_token(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(codes)))
+}
+
+/// Decide what follows the password.
+#[utoipa::path(post, path = "/v1/users/{user}/login", tag = "verify",
+    params(("user" = String, Path)),
+    request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn login(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Answer<Json<LoginResponse>> {
+    Ok(Json(s.mfa.login(p.user()?, body).await?))
+}
+
+/// Challenge one of the user's active factors.
+#[utoipa::path(post, path = "/v1/users/{user}/challenges", tag = "verify",
+    params(("user" = String, Path)),
+    request_body = ChallengeRequest,
+    responses((status = 201, body = ChallengeResponse), (status = 404, body = Problem), (status = 410, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn challenge(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<ChallengeRequest>,
+) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
+    Ok((StatusCode::CREATED, Json(s.mfa.challenge(p.user()?, body).await?)))
+}
+
+/// Answer a challenge with a code.
+#[utoipa::path(post, path = "/v1/users/{user}/challenges/{id}/verify", tag = "verify",
+    params(("user" = String, Path), ("id" = String, Path, description = "challenge id")),
+    request_body = CodeRequest,
+    responses(
+        (status = 200, body = TokenResponse), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem),
+    ),
+    security(("api_key" = [])))]
+pub async fn verify(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserItemPath>,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Answer<Json<TokenResponse>> {
+    let (user, id) = p.ids()?;
+    Ok(Json(s.mfa.verify(user, id, &body.code).await?))
+}
+
+/// Sign in with a recovery code.
+#[utoipa::path(post, path = "/v1/users/{user}/recovery-codes/verify", tag = "verify",
+    params(("user" = String, Path)),
+    request_body = RecoveryVerifyRequest,
+    responses((status = 200, body = RecoveryVerifyResponse), (status = 400, body = Problem), (status = 429, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn verify_recovery(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<RecoveryVerifyRequest>,
+) -> Answer<Json<RecoveryVerifyResponse>> {
+    Ok(Json(s.mfa.verify_recovery(p.user()?, body).await?))
+}
+
+/// The public keys that sign MFA tokens.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "verify",
+    responses((status = 200, description = "JWKS (RFC 7517)")))]
+pub async fn jwks(State(s): Shared) -> Json<serde_json::Value> {
+    Json(s.mfa.jwks())
+}
+
+/// Administration: reset (remove) a user's factor without step-up, and clear their lockout.
+#[utoipa::path(delete, path = "/v1/admin/users/{user}/factors/{id}", tag = "admin",
+    params(("user" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_reset_factor(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserItemPath>,
+) -> Answer<StatusCode> {
+    let (user, id) = p.ids()?;
+    s.mfa.admin_reset_factor(user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Administration: clear a user's lockout.
+#[utoipa::path(post, path = "/v1/admin/users/{user}/unlock", tag = "admin",
+    params(("user" = String, Path)),
+    responses((status = 204, description = "unlocked"), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_unlock(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<StatusCode> {
+    s.mfa.admin_unlock(p.user()?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Administration: set an organisation's MFA policy.
+#[utoipa::path(put, path = "/v1/admin/orgs/{org}/policy", tag = "admin",
+    params(("org" = String, Path)),
+    request_body = PolicyBody,
+    responses((status = 200, body = PolicyBody), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_set_policy(
+    State(s): Shared,
+    ApiPath(p): ApiPath<OrgPath>,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Answer<Json<PolicyBody>> {
+    Ok(Json(s.mfa.admin_set_policy(p.org()?, body).await?))
+}
+
+/// Administration: an organisation's MFA policy.
+#[utoipa::path(get, path = "/v1/admin/orgs/{org}/policy", tag = "admin",
+    params(("org" = String, Path)),
+    responses((status = 200, body = PolicyBody), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_policy(
+    State(s): Shared,
+    ApiPath(p): ApiPath<OrgPath>,
+) -> Answer<Json<PolicyBody>> {
+    Ok(Json(s.mfa.admin_policy(p.org()?).await?))
+}

@@ -1,0 +1,96 @@
+//! The HTTP API v1: one axum router per function group, sharing the error mapping
+//! ([`problem`]), caller authentication ([`auth`]) and extractors ([`extract`]).
+//!
+//! | group | routes |
+//! |---|---|
+//! | enroll | `POST /v1/users/{user}/factors`, `POST /v1/users/{user}/factors/{id}/activate` |
+//! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
+//! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes` |
+//! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
+
+pub mod auth;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+
+use crate::api_key::ApiKeys;
+use crate::domain::Mfa;
+use problem::ApiError;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Debug)]
+pub struct AppState {
+    /// The domain.
+    pub mfa: Mfa,
+    /// The callers' API keys.
+    pub api_keys: ApiKeys,
+}
+
+/// A function group: the routes one Lambda function serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// Enrollment and activation.
+    Enroll,
+    /// Login decision, challenges, verification, JWKS and the OpenAPI document.
+    Verify,
+    /// Listing and deleting factors, new recovery codes.
+    Manage,
+    /// Administration.
+    Admin,
+}
+
+impl Group {
+    /// Every group.
+    pub const ALL: [Group; 4] = [Group::Enroll, Group::Verify, Group::Manage, Group::Admin];
+}
+
+fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    use handlers as h;
+    let service = from_fn_with_state(Arc::clone(state), auth::require_service);
+    match group {
+        Group::Enroll => Router::new()
+            .route("/v1/users/{user}/factors", post(h::enroll))
+            .route("/v1/users/{user}/factors/{id}/activate", post(h::activate))
+            .route_layer(service),
+        Group::Verify => Router::new()
+            .route("/v1/users/{user}/login", post(h::login))
+            .route("/v1/users/{user}/challenges", post(h::challenge))
+            .route("/v1/users/{user}/challenges/{id}/verify", post(h::verify))
+            .route("/v1/users/{user}/recovery-codes/verify", post(h::verify_recovery))
+            .route_layer(service)
+            .route("/.well-known/jwks.json", get(h::jwks))
+            .route("/v1/openapi.json", get(openapi::serve)),
+        Group::Manage => Router::new()
+            .route("/v1/users/{user}/factors", get(h::list))
+            .route("/v1/users/{user}/factors/{id}", delete(h::delete))
+            .route("/v1/users/{user}/recovery-codes", post(h::new_recovery_codes))
+            .route_layer(service),
+        Group::Admin => Router::new()
+            .route("/v1/admin/users/{user}/factors/{id}", delete(h::admin_reset_factor))
+            .route("/v1/admin/users/{user}/unlock", post(h::admin_unlock))
+            .route("/v1/admin/orgs/{org}/policy", put(h::admin_set_policy).get(h::admin_policy))
+            .route_layer(from_fn_with_state(Arc::clone(state), auth::require_admin)),
+    }
+}
+
+/// The router of the given groups, with the shared limits and fallbacks.
+pub fn router(groups: &[Group], state: Arc<AppState>) -> Router {
+    let merged = groups.iter().fold(Router::new(), |r, g| r.merge(routes(*g, &state)));
+    merged
+        .fallback(|| async { ApiError::Route(StatusCode::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async { ApiError::Route(StatusCode::METHOD_NOT_ALLOWED) })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,0 +1,173 @@
+//! The one place that turns errors into HTTP answers: RFC 9457 problem details
+//! (`application/problem+json`). Handlers return `Result<_, ApiError>` and never build an
+//! error response themselves. Internal details are logged here, never sent.
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::Error;
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:mfa:problem:code-rejected`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened in this case, and what to do.
+    pub detail: String,
+    /// For `locked`: when another attempt may be made (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<u64>,
+}
+
+/// An error on its way to becoming an HTTP answer.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A domain error.
+    Domain(Error),
+    /// No API key, or not a known one.
+    Unauthorized,
+    /// The API key's scope does not allow this route.
+    Forbidden,
+    /// The request could not be read (JSON syntax, types, size, path).
+    Unreadable(StatusCode, String),
+    /// No such route, or not with this method.
+    Route(StatusCode),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        Self::Domain(e)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        Self::Unreadable(r.status(), r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        Self::Unreadable(StatusCode::BAD_REQUEST, r.body_text())
+    }
+}
+
+fn problem(status: StatusCode, slug: &str, title: &str, detail: String) -> Problem {
+    Problem {
+        kind: format!("urn:mfa:problem:{slug}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        retry_at: None,
+    }
+}
+
+impl ApiError {
+    fn to_problem(&self) -> Problem {
+        use StatusCode as S;
+        match self {
+            Self::Unauthorized => problem(
+                S::UNAUTHORIZED,
+                "unauthorized",
+                "Missing or unknown API key",
+                "send an API key as `Authorization: Bearer <key>`".into(),
+            ),
+            Self::Forbidden => problem(
+                S::FORBIDDEN,
+                "forbidden",
+                "API key scope too narrow",
+                "this route needs an API key with the admin scope".into(),
+            ),
+            Self::Unreadable(status, detail) => problem(
+                *status,
+                "unreadable-request",
+                "The request could not be read",
+                detail.clone(),
+            ),
+            Self::Route(status) => problem(
+                *status,
+                "no-such-route",
+                "No such route",
+                "see /v1/openapi.json for the routes and their methods".into(),
+            ),
+            Self::Domain(e) => domain_problem(e),
+        }
+    }
+}
+
+fn domain_problem(e: &Error) -> Problem {
+    use StatusCode as S;
+    let detail = e.to_string();
+    match e {
+        Error::BadRequest(_) => {
+            problem(S::BAD_REQUEST, "invalid-request", "Invalid request", detail)
+        }
+        Error::NotFound(_) => problem(S::NOT_FOUND, "not-found", "Not found", detail),
+        Error::CodeRejected => problem(
+            S::BAD_REQUEST,
+            "code-rejected",
+            "Code rejected",
+            "the code is wrong, expired or already used".into(),
+        ),
+        Error::Expired(_) => problem(S::GONE, "expired", "Expired", detail),
+        Error::Conflict(_) => problem(S::CONFLICT, "conflict", "Conflict", detail),
+        Error::StepUpRequired(_) => {
+            problem(S::FORBIDDEN, "step-up-required", "Fresh MFA required", detail)
+        }
+        Error::Locked { until, .. } => Problem {
+            retry_at: (*until != u64::MAX).then_some(*until),
+            ..problem(
+                S::TOO_MANY_REQUESTS,
+                "locked",
+                "Too many failed attempts",
+                if *until == u64::MAX {
+                    "this account's second factor is blocked after 100 failures; an administrator must unlock it".into()
+                } else {
+                    "too many failed attempts: wait until retry_at, then try again".into()
+                },
+            )
+        },
+        Error::Store(inner) => {
+            tracing::error!(error = %inner, "store failure");
+            problem(
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                "storage is unavailable; try again".into(),
+            )
+        }
+        Error::Internal(inner) => {
+            tracing::error!(error = %inner, "internal error");
+            problem(S::INTERNAL_SERVER_ERROR, "internal", "Internal error", "internal error".into())
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.to_problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::Domain(Error::Locked { retry_after, until }) = &self {
+            if *until != u64::MAX {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,134 @@
+//! The records the service keeps, as the stores hold them.
+//!
+//! Times are Unix seconds. Secrets appear only sealed ([`crate::sealed::Sealed`]) and codes only
+//! hashed; these types are what both store adapters persist, so a field added here must be
+//! optional (`#[serde(default)]`) to keep reading records written before it.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    /// An authenticator app (TOTP, RFC 6238).
+    Totp,
+}
+
+impl FactorKind {
+    /// The RFC 8176 `amr` value of a successful verification with this kind.
+    pub fn amr(self) -> &'static str {
+        match self {
+            Self::Totp => "otp",
+        }
+    }
+}
+
+/// Whether a factor can be used yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorStatus {
+    /// Enrolled but not yet confirmed with a code: it can't be used to sign in.
+    Pending,
+    /// Confirmed and usable.
+    Active,
+}
+
+/// A user's second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Factor {
+    /// Factor id (`fac_...`).
+    pub id: String,
+    /// The SaaS's own user id.
+    pub user: String,
+    /// The kind of factor.
+    pub kind: FactorKind,
+    /// Pending or active.
+    pub status: FactorStatus,
+    /// A name the user gave it ("Work phone").
+    #[serde(default)]
+    pub label: Option<String>,
+    /// When it was enrolled.
+    pub created_at: u64,
+    /// When it was activated.
+    #[serde(default)]
+    pub activated_at: Option<u64>,
+    /// TOTP: the shared secret, sealed.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// TOTP: the last time step accepted; a step at or below it is a replay.
+    #[serde(default)]
+    pub last_step: Option<u64>,
+}
+
+/// The user's current set of recovery codes: Argon2id PHC hashes, and which are used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoverySet {
+    /// Set id (`rcs_...`): consuming a code names the set, so a replaced set's codes stay dead.
+    pub id: String,
+    /// PHC hashes, in the order the codes were shown.
+    pub hashes: Vec<String>,
+    /// Indexes into `hashes` of the codes already used.
+    #[serde(default)]
+    pub used: Vec<u32>,
+    /// When the set was made.
+    pub created_at: u64,
+}
+
+impl RecoverySet {
+    /// How many codes are left.
+    pub fn remaining(&self) -> usize {
+        self.hashes.len().saturating_sub(self.used.len())
+    }
+}
+
+/// A sign-in in progress: made by the login decision, named by its challenges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Login {
+    /// Login id (`lgn_...`).
+    pub id: String,
+    /// Whose login it is.
+    pub user: String,
+    /// When it was made.
+    pub created_at: u64,
+    /// When it stops being accepted.
+    pub expires_at: u64,
+}
+
+/// A request for one factor's proof within a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// Challenge id (`chl_...`).
+    pub id: String,
+    /// Whose challenge it is.
+    pub user: String,
+    /// The login it belongs to.
+    pub login_id: String,
+    /// The factor that must answer it.
+    pub factor_id: String,
+    /// When it was made.
+    pub created_at: u64,
+    /// When it stops being accepted.
+    pub expires_at: u64,
+    /// When it was answered; an answered challenge is never accepted again.
+    #[serde(default)]
+    pub consumed_at: Option<u64>,
+}
+
+/// An organisation's MFA policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrgPolicy {
+    /// Members must enroll a second factor before they may sign in.
+    pub require_mfa: bool,
+}
+
+/// The answer of [`crate::ports::ThrottleStore::begin_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go ahead; the attempt has been counted as a failure until [`crate::ports::ThrottleStore::succeed`].
+    Allowed,
+    /// Locked until this Unix time (`u64::MAX`: blocked until an administrator resets it).
+    Locked {
+        /// Unix time the lock ends.
+        until: u64,
+    },
+}

@@ -1,0 +1,136 @@
+//! The ports: what the domain needs from the outside world, as narrow traits.
+//!
+//! Each store method is one atomic domain operation (a conditional write or a transaction in
+//! DynamoDB, one write transaction in the embedded store), never a read-modify-write that two
+//! concurrent requests could interleave. Both adapters pass one conformance suite
+//! (`tests/conformance`).
+
+use async_trait::async_trait;
+
+use crate::model::{Attempt, Challenge, Factor, Login, OrgPolicy, RecoverySet};
+
+/// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record with this key already exists.
+    #[error("a record with this id already exists")]
+    AlreadyExists,
+    /// The backend could not be reached or refused the request.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record could not be read.
+    #[error("stored record unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Results of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Second factors, per user.
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    /// Stores a new pending factor. [`StoreError::AlreadyExists`] if the id is taken.
+    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()>;
+    /// One factor of `user`.
+    async fn get_factor(&self, user: &str, id: &str) -> StoreResult<Option<Factor>>;
+    /// All factors of `user`, oldest first.
+    async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>>;
+    /// Pending to active, accepting TOTP step `step` (if any) as the last one used. `false` when
+    /// the factor is missing or not pending (so two concurrent activations can't both win).
+    async fn activate_factor(
+        &self,
+        user: &str,
+        id: &str,
+        step: Option<u64>,
+        now: u64,
+    ) -> StoreResult<bool>;
+    /// The replay guard: records `step` as the factor's last TOTP step if the factor is active
+    /// and `step` is newer than the last one. `false` means the step was already used.
+    async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool>;
+    /// Deletes a factor. `false` when there was none.
+    async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool>;
+}
+
+/// Recovery codes: one current set per user.
+#[async_trait]
+pub trait RecoveryStore: Send + Sync {
+    /// Stores `set` only if the user has none; `false` if one exists.
+    async fn insert_recovery_set_if_absent(
+        &self,
+        user: &str,
+        set: &RecoverySet,
+    ) -> StoreResult<bool>;
+    /// Replaces the user's set (the old codes stop working at once).
+    async fn replace_recovery_set(&self, user: &str, set: &RecoverySet) -> StoreResult<()>;
+    /// The user's current set.
+    async fn get_recovery_set(&self, user: &str) -> StoreResult<Option<RecoverySet>>;
+    /// Marks code `index` of set `set_id` used, if that set is still current and the code
+    /// unused. `false` otherwise: each code lets one caller through, once.
+    async fn consume_recovery_code(
+        &self,
+        user: &str,
+        set_id: &str,
+        index: u32,
+    ) -> StoreResult<bool>;
+}
+
+/// Logins and their challenges.
+#[async_trait]
+pub trait LoginStore: Send + Sync {
+    /// Stores a new login.
+    async fn insert_login(&self, login: &Login) -> StoreResult<()>;
+    /// A login by id.
+    async fn get_login(&self, id: &str) -> StoreResult<Option<Login>>;
+    /// Stores a new challenge.
+    async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()>;
+    /// A challenge by id.
+    async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>>;
+    /// Marks a challenge answered at `now`, if it was not already. `false` if it was.
+    async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool>;
+}
+
+/// Per-account throttling of second-factor attempts (see `mfa_core::throttle`).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// Counts an attempt as a failure before it is checked, unless the account is locked at
+    /// `now`, and locks the account by `mfa_core::throttle::locked_until` for the new count.
+    /// Counting first means concurrent guesses can't slip past the lock.
+    async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt>;
+    /// The attempt succeeded: the count of consecutive failures goes back to zero.
+    async fn succeed(&self, user: &str) -> StoreResult<()>;
+    /// Consecutive failures so far (for tests and the admin view).
+    async fn failures(&self, user: &str) -> StoreResult<u32>;
+}
+
+/// Organisation policies.
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    /// The org's policy (the default when none is stored).
+    async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy>;
+    /// Sets the org's policy.
+    async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()>;
+}
+
+/// Everything the domain stores, as one object: each adapter implements all of it.
+pub trait Store: FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore {}
+
+impl<T: FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore> Store for T {}
+
+/// The clock, injected so that tests can move time.
+pub trait Clock: Send + Sync {
+    /// Now, as Unix seconds.
+    fn now(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,136 @@
+//! Start-up: logging, configuration, the store, and serving, for the Lambda functions and for
+//! `mfa-local`. Everything here runs once per process, never per request.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use rand_core::{OsRng, RngCore};
+
+use crate::api_key::{generate_key, hash_key};
+use crate::config::Config;
+use crate::domain::Mfa;
+use crate::http::{router, AppState, Group};
+use crate::ports::{Store, SystemClock};
+use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
+
+/// Any start-up failure, as a message for the operator.
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// JSON logs (for CloudWatch) or human ones, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if json {
+        builder.json().without_time().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The shared state over `store`, with the system clock and the OS RNG.
+pub fn state(config: &Config, store: Arc<dyn Store>) -> Result<Arc<AppState>, StartError> {
+    let mfa = Mfa::new(config, store, Arc::new(SystemClock), Box::new(OsRng))?;
+    Ok(Arc::new(AppState { mfa, api_keys: config.api_keys.clone() }))
+}
+
+/// Runs one Lambda function serving `groups`, over DynamoDB.
+pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
+    init_logging(true);
+    let config = Config::from_env()?;
+    let store = DynamoStore::from_env().await;
+    let app = router(groups, state(&config, Arc::new(store))?);
+    lambda_http::run(app).await
+}
+
+/// Settings of `mfa-local`, from `MFA_LOCAL_*` variables.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    /// Where to listen (`MFA_LOCAL_ADDR`, default `127.0.0.1:8080`).
+    pub addr: SocketAddr,
+    /// Where the store and generated keys live (`MFA_LOCAL_DATA_DIR`, default `.mfa-local`).
+    pub data_dir: PathBuf,
+    /// The API key callers use (`MFA_LOCAL_API_KEY`; made up and printed when unset).
+    pub api_key: Option<String>,
+}
+
+impl LocalSettings {
+    /// Reads the `MFA_LOCAL_*` variables.
+    pub fn from_env() -> Result<Self, StartError> {
+        let addr = std::env::var("MFA_LOCAL_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into());
+        let addr = addr
+            .parse()
+            .map_err(|_| format!("configuration MFA_LOCAL_ADDR: {addr:?} is not host:port"))?;
+        let data_dir = std::env::var_os("MFA_LOCAL_DATA_DIR")
+            .map_or_else(|| ".mfa-local".into(), PathBuf::from);
+        let api_key = std::env::var("MFA_LOCAL_API_KEY").ok().filter(|k| !k.is_empty());
+        Ok(Self { addr, data_dir, api_key })
+    }
+}
+
+/// Reads `name` from `dir`, or writes `make()` there (owner-only) and returns it.
+fn read_or_create(
+    dir: &Path,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, StartError> {
+    let path = dir.join(name);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(text.trim().to_owned());
+    }
+    let value = make();
+    std::fs::write(&path, &value)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(value)
+}
+
+fn random_key_entry(kid: &str) -> String {
+    let mut key = [0u8; 32];
+    OsRng.fill_bytes(&mut key);
+    format!("{kid}:{}", B64.encode(key))
+}
+
+/// Runs every route on one address over the embedded store. Data and signing keys are made on
+/// first start and kept in the data dir, so tokens and secrets survive a restart; `MFA_*`
+/// variables still override them.
+pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
+    init_logging(false);
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let data_key =
+        read_or_create(&settings.data_dir, "data.key", || random_key_entry("local-data"))?;
+    let signing_key =
+        read_or_create(&settings.data_dir, "signing.key", || random_key_entry("local-sig"))?;
+    let (api_key, made_up) = match settings.api_key {
+        Some(key) => (key, false),
+        None => (generate_key(&mut OsRng), true),
+    };
+    let api_hash = format!("admin:{}", data_encoding::HEXLOWER.encode(&hash_key(&api_key)));
+    let config = Config::from_lookup(|name| {
+        std::env::var(name).ok().or_else(|| match name {
+            "MFA_API_KEYS" => Some(api_hash.clone()),
+            "MFA_DATA_KEYS" => Some(data_key.clone()),
+            "MFA_SIGNING_KEYS" => Some(signing_key.clone()),
+            _ => None,
+        })
+    })?;
+    let store = EmbeddedStore::open(settings.data_dir.join("store.redb"))?;
+    let app = router(&Group::ALL, state(&config, Arc::new(store))?);
+    let listener = tokio::net::TcpListener::bind(settings.addr).await?;
+    println!("mfa-local listening on http://{}", listener.local_addr()?);
+    if made_up {
+        println!("API key (admin scope; set MFA_LOCAL_API_KEY to choose one): {api_key}");
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

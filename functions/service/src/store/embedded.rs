@@ -1,0 +1,334 @@
+//! The embedded store: one redb file on local disk, for `mfa-local` and tests.
+//!
+//! Every record is JSON under a key built like the DynamoDB adapter's (`pk` and `sk` joined by
+//! a unit separator), and every port operation runs in one redb write transaction, which redb
+//! serialises and commits durably: check-and-set is atomic here the way a conditional write is
+//! in DynamoDB.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, Table, TableDefinition};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
+use crate::ports::{
+    FactorStore, LoginStore, PolicyStore, RecoveryStore, StoreError, StoreResult, ThrottleStore,
+};
+
+const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
+
+/// The store on one local file.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+/// The throttle record of one account.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ThrottleRecord {
+    failures: u32,
+    #[serde(default)]
+    last_failure_at: u64,
+    #[serde(default)]
+    locked_until: Option<u64>,
+}
+
+fn key(pk: &str, sk: &str) -> String {
+    format!("{pk}\u{1f}{sk}")
+}
+fn user_key(user: &str, sk: &str) -> String {
+    key(&format!("USER#{user}"), sk)
+}
+fn factor_key(user: &str, id: &str) -> String {
+    user_key(user, &format!("FACTOR#{id}"))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn get<T: DeserializeOwned>(table: &Table<'_, &str, &[u8]>, key: &str) -> StoreResult<Option<T>> {
+    match table.get(key).map_err(unavailable)? {
+        Some(value) => serde_json::from_slice(value.value())
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string())),
+        None => Ok(None),
+    }
+}
+
+fn put<T: Serialize>(table: &mut Table<'_, &str, &[u8]>, key: &str, value: &T) -> StoreResult<()> {
+    let bytes = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    table.insert(key, bytes.as_slice()).map_err(unavailable)?;
+    Ok(())
+}
+
+fn insert_new<T: Serialize>(
+    table: &mut Table<'_, &str, &[u8]>,
+    key: &str,
+    value: &T,
+) -> StoreResult<()> {
+    if table.get(key).map_err(unavailable)?.is_some() {
+        return Err(StoreError::AlreadyExists);
+    }
+    put(table, key, value)
+}
+
+impl EmbeddedStore {
+    /// Opens the store at `path`, creating the file if it does not exist.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let db = Database::create(path.as_ref()).map_err(unavailable)?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(ITEMS).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs `f` in one write transaction on a blocking thread, committing if it returns `Ok`.
+    async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Table<'_, &str, &[u8]>) -> StoreResult<R> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let result = {
+                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
+                f(&mut table)?
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(result)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    /// Reads one record.
+    async fn read<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: String,
+    ) -> StoreResult<Option<T>> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            match table.get(key.as_str()).map_err(unavailable)? {
+                Some(value) => serde_json::from_slice(value.value())
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt(e.to_string())),
+                None => Ok(None),
+            }
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
+    /// Reads every record whose key starts with `prefix`, in key order.
+    async fn read_prefix<T: DeserializeOwned + Send + 'static>(
+        &self,
+        prefix: String,
+    ) -> StoreResult<Vec<T>> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
+                let (k, v) = entry.map_err(unavailable)?;
+                if !k.value().starts_with(prefix.as_str()) {
+                    break;
+                }
+                out.push(
+                    serde_json::from_slice(v.value())
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                );
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+#[async_trait]
+impl FactorStore for EmbeddedStore {
+    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()> {
+        let (k, factor) = (factor_key(&factor.user, &factor.id), factor.clone());
+        self.write(move |t| insert_new(t, &k, &factor)).await
+    }
+
+    async fn get_factor(&self, user: &str, id: &str) -> StoreResult<Option<Factor>> {
+        self.read(factor_key(user, id)).await
+    }
+
+    async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>> {
+        let mut factors: Vec<Factor> = self.read_prefix(user_key(user, "FACTOR#")).await?;
+        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(factors)
+    }
+
+    async fn activate_factor(
+        &self,
+        user: &str,
+        id: &str,
+        step: Option<u64>,
+        now: u64,
+    ) -> StoreResult<bool> {
+        let k = factor_key(user, id);
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+            if factor.status != FactorStatus::Pending {
+                return Ok(false);
+            }
+            factor.status = FactorStatus::Active;
+            factor.activated_at = Some(now);
+            factor.last_step = step;
+            put(t, &k, &factor)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool> {
+        let k = factor_key(user, id);
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+            if factor.status != FactorStatus::Active || factor.last_step.is_some_and(|s| s >= step)
+            {
+                return Ok(false);
+            }
+            factor.last_step = Some(step);
+            put(t, &k, &factor)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool> {
+        let k = factor_key(user, id);
+        self.write(move |t| Ok(t.remove(k.as_str()).map_err(unavailable)?.is_some())).await
+    }
+}
+
+#[async_trait]
+impl RecoveryStore for EmbeddedStore {
+    async fn insert_recovery_set_if_absent(
+        &self,
+        user: &str,
+        set: &RecoverySet,
+    ) -> StoreResult<bool> {
+        let (k, set) = (user_key(user, "RECOVERY"), set.clone());
+        self.write(move |t| match insert_new(t, &k, &set) {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn replace_recovery_set(&self, user: &str, set: &RecoverySet) -> StoreResult<()> {
+        let (k, set) = (user_key(user, "RECOVERY"), set.clone());
+        self.write(move |t| put(t, &k, &set)).await
+    }
+
+    async fn get_recovery_set(&self, user: &str) -> StoreResult<Option<RecoverySet>> {
+        self.read(user_key(user, "RECOVERY")).await
+    }
+
+    async fn consume_recovery_code(
+        &self,
+        user: &str,
+        set_id: &str,
+        index: u32,
+    ) -> StoreResult<bool> {
+        let (k, set_id) = (user_key(user, "RECOVERY"), set_id.to_owned());
+        self.write(move |t| {
+            let Some(mut set) = get::<RecoverySet>(t, &k)? else { return Ok(false) };
+            if set.id != set_id || set.used.contains(&index) || index as usize >= set.hashes.len() {
+                return Ok(false);
+            }
+            set.used.push(index);
+            put(t, &k, &set)?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl LoginStore for EmbeddedStore {
+    async fn insert_login(&self, login: &Login) -> StoreResult<()> {
+        let (k, login) = (key(&format!("LOGIN#{}", login.id), "LOGIN"), login.clone());
+        self.write(move |t| insert_new(t, &k, &login)).await
+    }
+
+    async fn get_login(&self, id: &str) -> StoreResult<Option<Login>> {
+        self.read(key(&format!("LOGIN#{id}"), "LOGIN")).await
+    }
+
+    async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
+        let k = key(&format!("CHALLENGE#{}", challenge.id), "CHALLENGE");
+        let challenge = challenge.clone();
+        self.write(move |t| insert_new(t, &k, &challenge)).await
+    }
+
+    async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>> {
+        self.read(key(&format!("CHALLENGE#{id}"), "CHALLENGE")).await
+    }
+
+    async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool> {
+        let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
+        self.write(move |t| {
+            let Some(mut challenge) = get::<Challenge>(t, &k)? else { return Ok(false) };
+            if challenge.consumed_at.is_some() {
+                return Ok(false);
+            }
+            challenge.consumed_at = Some(now);
+            put(t, &k, &challenge)?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for EmbeddedStore {
+    async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt> {
+        let k = user_key(user, "THROTTLE");
+        self.write(move |t| {
+            let mut record = get::<ThrottleRecord>(t, &k)?.unwrap_or_default();
+            if let Some(until) = record.locked_until.filter(|until| *until > now) {
+                return Ok(Attempt::Locked { until });
+            }
+            record.failures = record.failures.saturating_add(1);
+            record.last_failure_at = now;
+            record.locked_until = mfa_core::throttle::locked_until(record.failures, now);
+            put(t, &k, &record)?;
+            Ok(Attempt::Allowed)
+        })
+        .await
+    }
+
+    async fn succeed(&self, user: &str) -> StoreResult<()> {
+        let k = user_key(user, "THROTTLE");
+        self.write(move |t| put(t, &k, &ThrottleRecord::default())).await
+    }
+
+    async fn failures(&self, user: &str) -> StoreResult<u32> {
+        Ok(self.read::<ThrottleRecord>(user_key(user, "THROTTLE")).await?.map_or(0, |r| r.failures))
+    }
+}
+
+#[async_trait]
+impl PolicyStore for EmbeddedStore {
+    async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy> {
+        Ok(self.read(key(&format!("ORG#{org}"), "POLICY")).await?.unwrap_or_default())
+    }
+
+    async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()> {
+        let (k, policy) = (key(&format!("ORG#{org}"), "POLICY"), *policy);
+        self.write(move |t| put(t, &k, &policy)).await
+    }
+}

@@ -1,0 +1,5 @@
+//! The store adapters: DynamoDB for AWS, and an embedded on-disk store for running locally.
+//! Both implement every trait of [`crate::ports`] with the same semantics.
+
+pub mod dynamo;
+pub mod embedded;
