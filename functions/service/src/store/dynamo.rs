@@ -1,0 +1,706 @@
+//! The DynamoDB adapter: every port of [`crate::ports`] on one table.
+//!
+//! The table has a string partition key `pk`, a string sort key `sk` and a numeric TTL attribute
+//! `ttl`. Records are the [`crate::model`] types, one attribute per field (absent optional fields
+//! are left out, so `attribute_not_exists` sees them as missing):
+//!
+//! | record | `pk` | `sk` |
+//! |---|---|---|
+//! | [`Factor`] | `USER#{user}` | `FACTOR#{id}` |
+//! | [`RecoverySet`] | `USER#{user}` | `RECOVERY` |
+//! | throttle (`failures`, `locked_until`, `last_failure_at`) | `USER#{user}` | `THROTTLE` |
+//! | [`Login`] (with `ttl`) | `LOGIN#{id}` | `LOGIN` |
+//! | [`Challenge`] (with `ttl`) | `CHALLENGE#{id}` | `CHALLENGE` |
+//! | [`OrgPolicy`] | `ORG#{org}` | `POLICY` |
+//!
+//! Every check-and-set is one conditional write, never a read followed by a write, so two
+//! concurrent requests can't both win; a failed condition is the domain's "no" (`Ok(false)`).
+//! Reads are strongly consistent. `ttl` (expiry plus a day) only lets DynamoDB sweep old logins
+//! and challenges: the domain checks `expires_at` itself. Errors name the operation and the record's
+//! key, never an attribute's value.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use aws_sdk_dynamodb::Client;
+use mfa_core::throttle;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
+
+use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
+use crate::ports::{
+    FactorStore, LoginStore, PolicyStore, RecoveryStore, StoreError, StoreResult, ThrottleStore,
+};
+
+/// The table used when `MFA_TABLE` is not set.
+pub const DEFAULT_TABLE: &str = "mfa";
+/// How long after `expires_at` DynamoDB may delete a login or challenge.
+const TTL_GRACE_SECONDS: u64 = 86_400;
+/// The error code of a write whose condition did not hold.
+const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
+/// Error codes of servers that don't implement TTL (DynamoDB-compatible test servers).
+const TTL_UNSUPPORTED: [&str; 3] =
+    ["UnknownOperationException", "NotImplementedException", "UnsupportedOperationException"];
+
+/// A DynamoDB item: attribute name to value.
+type Item = HashMap<String, AttributeValue>;
+
+/// The DynamoDB store: a client and the name of its single table.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` through `client`. The table must exist (see
+    /// [`DynamoStore::create_table_if_missing`]).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// A store configured from the environment: the AWS SDK's usual chain (region, credentials,
+    /// `AWS_ENDPOINT_URL` for a local server) and the table named by `MFA_TABLE` (default
+    /// [`DEFAULT_TABLE`]). Call it once per process and share the store.
+    pub async fn from_env() -> Self {
+        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let table = std::env::var("MFA_TABLE")
+            .ok()
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
+        Self::new(Client::new(&config), table)
+    }
+
+    /// The table this store uses.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table (on-demand billing, `pk` HASH, `sk` RANGE) unless it exists, waits until
+    /// it is active, and enables TTL on `ttl`. A server that doesn't implement TTL is accepted.
+    /// Safe to call concurrently. Meant for local runs and tests: in AWS the SAM template owns the
+    /// table.
+    pub async fn create_table_if_missing(&self) -> StoreResult<()> {
+        let described = self.client.describe_table().table_name(&self.table).send().await;
+        match described {
+            Ok(_) => {}
+            Err(err) if has_code(&err, &["ResourceNotFoundException"]) => {
+                self.create_table().await?
+            }
+            Err(err) => return Err(unavailable("DescribeTable", &self.table, &err)),
+        }
+        self.enable_ttl().await
+    }
+
+    async fn create_table(&self) -> StoreResult<()> {
+        let definition = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let key = |name: &str, key_type| {
+            KeySchemaElement::builder().attribute_name(name).key_type(key_type).build()
+        };
+        let invalid = |err| StoreError::Unavailable(format!("CreateTable request: {err}"));
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(definition("pk").map_err(invalid)?)
+            .attribute_definitions(definition("sk").map_err(invalid)?)
+            .key_schema(key("pk", KeyType::Hash).map_err(invalid)?)
+            .key_schema(key("sk", KeyType::Range).map_err(invalid)?)
+            .send()
+            .await;
+        match created {
+            // Another process created it first: fine.
+            Err(err) if !has_code(&err, &["ResourceInUseException"]) => {
+                return Err(unavailable("CreateTable", &self.table, &err));
+            }
+            _ => {}
+        }
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(std::time::Duration::from_secs(300))
+            .await
+            .map_err(|err| unavailable("waiting for the table", &self.table, &err))?;
+        Ok(())
+    }
+
+    async fn enable_ttl(&self) -> StoreResult<()> {
+        let described = self.client.describe_time_to_live().table_name(&self.table).send().await;
+        let status = match described {
+            Ok(out) => out.time_to_live_description.and_then(|ttl| ttl.time_to_live_status),
+            Err(err) if has_code(&err, &TTL_UNSUPPORTED) => return Ok(()),
+            Err(err) => return Err(unavailable("DescribeTimeToLive", &self.table, &err)),
+        };
+        if matches!(status, Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)) {
+            return Ok(());
+        }
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name("ttl")
+            .enabled(true)
+            .build()
+            .map_err(|err| {
+            StoreError::Unavailable(format!("UpdateTimeToLive request: {err}"))
+        })?;
+        let updated = self
+            .client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(spec)
+            .send()
+            .await;
+        match updated {
+            Err(err) if !has_code(&err, &TTL_UNSUPPORTED) => {
+                Err(unavailable("UpdateTimeToLive", &self.table, &err))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The item at `key` (strongly consistent), if any.
+    async fn get_item(&self, key: Item) -> StoreResult<Option<Item>> {
+        let record = describe_key(&key);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| unavailable("GetItem", &record, &err))?;
+        Ok(out.item)
+    }
+
+    /// The record at `key`, decoded.
+    async fn get<T: DeserializeOwned>(&self, key: Item) -> StoreResult<Option<T>> {
+        self.get_item(key).await?.map(from_item).transpose()
+    }
+
+    /// Writes `item` unconditionally (replacing any item with its key).
+    async fn put(&self, item: Item) -> StoreResult<()> {
+        let record = describe_key(&item);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|err| unavailable("PutItem", &record, &err))?;
+        Ok(())
+    }
+
+    /// Writes `item` only if no item has its key: `false` if one does.
+    async fn put_new(&self, item: Item) -> StoreResult<bool> {
+        let record = describe_key(&item);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        conditional("PutItem", &record, result)
+    }
+
+    /// Like [`DynamoStore::put_new`], with a taken key as [`StoreError::AlreadyExists`].
+    async fn insert(&self, item: Item) -> StoreResult<()> {
+        if self.put_new(item).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
+    }
+
+    /// An UpdateItem request on the item at `key`, to be completed by the caller.
+    fn update(&self, key: Item) -> UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.table).set_key(Some(key))
+    }
+}
+
+#[async_trait]
+impl FactorStore for DynamoStore {
+    async fn insert_factor(&self, factor: &Factor) -> StoreResult<()> {
+        self.insert(to_item(factor, factor_key(&factor.user, &factor.id))?).await
+    }
+
+    async fn get_factor(&self, user: &str, id: &str) -> StoreResult<Option<Factor>> {
+        self.get(factor_key(user, id)).await
+    }
+
+    async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>> {
+        let pk = user_pk(user);
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :factor)")
+            .expression_attribute_values(":pk", string(&pk))
+            .expression_attribute_values(":factor", string(FACTOR_PREFIX))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| unavailable("Query", &pk, &err))?;
+        let mut factors = items.into_iter().map(from_item).collect::<StoreResult<Vec<Factor>>>()?;
+        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(factors)
+    }
+
+    async fn activate_factor(
+        &self,
+        user: &str,
+        id: &str,
+        step: Option<u64>,
+        now: u64,
+    ) -> StoreResult<bool> {
+        let key = factor_key(user, id);
+        let record = describe_key(&key);
+        let mut update = self
+            .update(key)
+            .update_expression(match step {
+                Some(_) => "SET #status = :active, activated_at = :now, last_step = :step",
+                None => "SET #status = :active, activated_at = :now",
+            })
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", to_attribute(&FactorStatus::Active)?)
+            .expression_attribute_values(":pending", to_attribute(&FactorStatus::Pending)?)
+            .expression_attribute_values(":now", number(now));
+        if let Some(step) = step {
+            update = update.expression_attribute_values(":step", number(step));
+        }
+        conditional("UpdateItem", &record, update.send().await)
+    }
+
+    async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool> {
+        let key = factor_key(user, id);
+        let record = describe_key(&key);
+        let result = self
+            .update(key)
+            .update_expression("SET last_step = :step")
+            .condition_expression(
+                "#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", to_attribute(&FactorStatus::Active)?)
+            .expression_attribute_values(":step", number(step))
+            .send()
+            .await;
+        conditional("UpdateItem", &record, result)
+    }
+
+    async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool> {
+        let key = factor_key(user, id);
+        let record = describe_key(&key);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        conditional("DeleteItem", &record, result)
+    }
+}
+
+#[async_trait]
+impl RecoveryStore for DynamoStore {
+    async fn insert_recovery_set_if_absent(
+        &self,
+        user: &str,
+        set: &RecoverySet,
+    ) -> StoreResult<bool> {
+        self.put_new(to_item(set, recovery_key(user))?).await
+    }
+
+    async fn replace_recovery_set(&self, user: &str, set: &RecoverySet) -> StoreResult<()> {
+        self.put(to_item(set, recovery_key(user))?).await
+    }
+
+    async fn get_recovery_set(&self, user: &str) -> StoreResult<Option<RecoverySet>> {
+        self.get(recovery_key(user)).await
+    }
+
+    async fn consume_recovery_code(
+        &self,
+        user: &str,
+        set_id: &str,
+        index: u32,
+    ) -> StoreResult<bool> {
+        let key = recovery_key(user);
+        let record = describe_key(&key);
+        let result = self
+            .update(key)
+            .update_expression("SET used = list_append(if_not_exists(used, :none), :this)")
+            .condition_expression(
+                "id = :set AND size(hashes) > :index AND NOT contains(used, :index)",
+            )
+            .expression_attribute_values(":set", string(set_id))
+            .expression_attribute_values(":index", number(index))
+            .expression_attribute_values(":this", AttributeValue::L(vec![number(index)]))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .send()
+            .await;
+        conditional("UpdateItem", &record, result)
+    }
+}
+
+#[async_trait]
+impl LoginStore for DynamoStore {
+    async fn insert_login(&self, login: &Login) -> StoreResult<()> {
+        let mut item = to_item(login, key(format!("LOGIN#{}", login.id), "LOGIN"))?;
+        item.insert("ttl".into(), expiry(login.expires_at));
+        self.insert(item).await
+    }
+
+    async fn get_login(&self, id: &str) -> StoreResult<Option<Login>> {
+        self.get(key(format!("LOGIN#{id}"), "LOGIN")).await
+    }
+
+    async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
+        let mut item = to_item(challenge, challenge_key(&challenge.id))?;
+        item.insert("ttl".into(), expiry(challenge.expires_at));
+        self.insert(item).await
+    }
+
+    async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>> {
+        self.get(challenge_key(id)).await
+    }
+
+    async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool> {
+        let key = challenge_key(id);
+        let record = describe_key(&key);
+        let result = self
+            .update(key)
+            .update_expression("SET consumed_at = :now")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(consumed_at)")
+            .expression_attribute_values(":now", number(now))
+            .send()
+            .await;
+        conditional("UpdateItem", &record, result)
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for DynamoStore {
+    async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt> {
+        let key = throttle_key(user);
+        let record = describe_key(&key);
+        // A failed condition means a lock; a lock that is gone when read back was lifted by a
+        // success in between, and the attempt is counted again.
+        for _ in 0..3 {
+            let counted = self
+                .update(key.clone())
+                .update_expression("ADD failures :one SET last_failure_at = :now")
+                .condition_expression("attribute_not_exists(locked_until) OR locked_until <= :now")
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":now", number(now))
+                .return_values(ReturnValue::UpdatedNew)
+                .send()
+                .await;
+            let failures = match counted {
+                Ok(out) => read_number(&out.attributes.unwrap_or_default(), "failures", &record)?
+                    .unwrap_or(0),
+                Err(err) if has_code(&err, &[CONDITION_FAILED]) => {
+                    let item = self.get_item(key.clone()).await?.unwrap_or_default();
+                    match read_number::<u64>(&item, "locked_until", &record)? {
+                        Some(until) if until > now => return Ok(Attempt::Locked { until }),
+                        _ => continue,
+                    }
+                }
+                Err(err) => return Err(unavailable("UpdateItem", &record, &err)),
+            };
+            if let Some(until) = throttle::locked_until(failures, now) {
+                // `false`: a later attempt was counted meanwhile and sets its own, longer lock
+                // (or a success reset the count).
+                let locked = self
+                    .update(key)
+                    .update_expression("SET locked_until = :until")
+                    .condition_expression("failures = :failures")
+                    .expression_attribute_values(":until", number(until))
+                    .expression_attribute_values(":failures", number(failures))
+                    .send()
+                    .await;
+                conditional("UpdateItem", &record, locked)?;
+            }
+            return Ok(Attempt::Allowed);
+        }
+        Err(StoreError::Unavailable(format!(
+            "{record}: the throttle record kept changing; try again"
+        )))
+    }
+
+    async fn succeed(&self, user: &str) -> StoreResult<()> {
+        let key = throttle_key(user);
+        let record = describe_key(&key);
+        self.update(key)
+            .update_expression("SET failures = :zero REMOVE locked_until")
+            .expression_attribute_values(":zero", number(0))
+            .send()
+            .await
+            .map_err(|err| unavailable("UpdateItem", &record, &err))?;
+        Ok(())
+    }
+
+    async fn failures(&self, user: &str) -> StoreResult<u32> {
+        let key = throttle_key(user);
+        let record = describe_key(&key);
+        let item = self.get_item(key).await?.unwrap_or_default();
+        Ok(read_number(&item, "failures", &record)?.unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl PolicyStore for DynamoStore {
+    async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy> {
+        Ok(self.get(policy_key(org)).await?.unwrap_or_default())
+    }
+
+    async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()> {
+        self.put(to_item(policy, policy_key(org))?).await
+    }
+}
+
+// Keys.
+
+const FACTOR_PREFIX: &str = "FACTOR#";
+
+fn key(pk: String, sk: impl Into<String>) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.into())),
+    ])
+}
+
+fn user_pk(user: &str) -> String {
+    format!("USER#{user}")
+}
+
+fn factor_key(user: &str, id: &str) -> Item {
+    key(user_pk(user), format!("{FACTOR_PREFIX}{id}"))
+}
+
+fn recovery_key(user: &str) -> Item {
+    key(user_pk(user), "RECOVERY")
+}
+
+fn throttle_key(user: &str) -> Item {
+    key(user_pk(user), "THROTTLE")
+}
+
+fn challenge_key(id: &str) -> Item {
+    key(format!("CHALLENGE#{id}"), "CHALLENGE")
+}
+
+fn policy_key(org: &str) -> Item {
+    key(format!("ORG#{org}"), "POLICY")
+}
+
+/// `pk/sk` of an item or key, to name a record in errors.
+fn describe_key(item: &Item) -> String {
+    let part = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(value)) => value.as_str(),
+        _ => "?",
+    };
+    format!("{}/{}", part("pk"), part("sk"))
+}
+
+// Errors.
+
+fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
+    err.code().is_some_and(|code| codes.contains(&code))
+}
+
+fn unavailable<E: std::error::Error>(operation: &str, record: &str, err: &E) -> StoreError {
+    StoreError::Unavailable(format!(
+        "DynamoDB {operation} on {record} failed: {}",
+        DisplayErrorContext(err)
+    ))
+}
+
+/// A conditional write's outcome: `true` if it was made, `false` if its condition failed.
+fn conditional<T, E, R>(
+    operation: &str,
+    record: &str,
+    result: Result<T, SdkError<E, R>>,
+) -> StoreResult<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if has_code(&err, &[CONDITION_FAILED]) => Ok(false),
+        Err(err) => Err(unavailable(operation, record, &err)),
+    }
+}
+
+// Attribute values.
+
+fn string(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn expiry(expires_at: u64) -> AttributeValue {
+    number(expires_at.saturating_add(TTL_GRACE_SECONDS))
+}
+
+/// The number attribute `name` of `item`, if present.
+fn read_number<T: FromStr>(item: &Item, name: &str, record: &str) -> StoreResult<Option<T>> {
+    match item.get(name) {
+        None => Ok(None),
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("{record}: `{name}` is out of range"))),
+        Some(_) => Err(StoreError::Corrupt(format!("{record}: `{name}` is not a number"))),
+    }
+}
+
+/// `value` (a model type or a field of one) as an attribute value, through its serde form.
+fn to_attribute<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
+    serde_json::to_value(value)
+        .map(json_to_attribute)
+        .map_err(|err| StoreError::Corrupt(format!("record can't be encoded: {err}")))
+}
+
+/// `record`'s fields as attributes beside `key`, leaving out `None` fields.
+fn to_item<T: Serialize>(record: &T, key: Item) -> StoreResult<Item> {
+    let AttributeValue::M(fields) = to_attribute(record)? else {
+        return Err(StoreError::Corrupt(format!("{}: record is not a struct", describe_key(&key))));
+    };
+    let mut item: Item =
+        fields.into_iter().filter(|(_, value)| !matches!(value, AttributeValue::Null(_))).collect();
+    item.extend(key);
+    Ok(item)
+}
+
+/// The record stored in `item` (keys and `ttl` aside).
+fn from_item<T: DeserializeOwned>(mut item: Item) -> StoreResult<T> {
+    let record = describe_key(&item);
+    for name in ["pk", "sk", "ttl"] {
+        item.remove(name);
+    }
+    let fields = item
+        .into_iter()
+        .map(|(name, value)| Ok((name, attribute_to_json(value)?)))
+        .collect::<Result<Map<_, _>, String>>();
+    fields
+        .and_then(|fields| {
+            serde_json::from_value(Value::Object(fields)).map_err(|err| err.to_string())
+        })
+        .map_err(|err| StoreError::Corrupt(format!("{record}: {err}")))
+}
+
+fn json_to_attribute(value: Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(value) => AttributeValue::Bool(value),
+        Value::Number(value) => AttributeValue::N(value.to_string()),
+        Value::String(value) => AttributeValue::S(value),
+        Value::Array(values) => {
+            AttributeValue::L(values.into_iter().map(json_to_attribute).collect())
+        }
+        Value::Object(fields) => AttributeValue::M(
+            fields.into_iter().map(|(name, value)| (name, json_to_attribute(value))).collect(),
+        ),
+    }
+}
+
+fn attribute_to_json(value: AttributeValue) -> Result<Value, String> {
+    let list = |values: Vec<AttributeValue>| {
+        values.into_iter().map(attribute_to_json).collect::<Result<Vec<_>, _>>().map(Value::Array)
+    };
+    Ok(match value {
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::Bool(value) => Value::Bool(value),
+        AttributeValue::N(value) => Value::Number(json_number(&value)?),
+        AttributeValue::S(value) => Value::String(value),
+        AttributeValue::L(values) => list(values)?,
+        AttributeValue::Ns(values) => list(values.into_iter().map(AttributeValue::N).collect())?,
+        AttributeValue::Ss(values) => list(values.into_iter().map(AttributeValue::S).collect())?,
+        AttributeValue::M(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(name, value)| Ok((name, attribute_to_json(value)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        _ => return Err("an attribute has a type the service never writes".to_owned()),
+    })
+}
+
+fn json_number(text: &str) -> Result<Number, String> {
+    if let Ok(value) = text.parse::<u64>() {
+        return Ok(value.into());
+    }
+    if let Ok(value) = text.parse::<i64>() {
+        return Ok(value.into());
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .ok_or_else(|| "a number attribute is not a number".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::FactorKind;
+
+    #[test]
+    fn records_round_trip_and_leave_out_missing_fields() {
+        let factor = Factor {
+            id: "fac_1".into(),
+            user: "alice".into(),
+            kind: FactorKind::Totp,
+            status: FactorStatus::Pending,
+            label: Some("Phone".into()),
+            created_at: 1_700_000_000,
+            activated_at: None,
+            secret: Some("sealed".into()),
+            last_step: Some(u64::MAX),
+        };
+        let item = to_item(&factor, factor_key("alice", "fac_1")).unwrap();
+        assert_eq!(item["pk"], string("USER#alice"));
+        assert_eq!(item["sk"], string("FACTOR#fac_1"));
+        assert_eq!(item["status"], string("pending"));
+        assert_eq!(item["last_step"], number(u64::MAX));
+        assert!(!item.contains_key("activated_at"));
+        assert_eq!(from_item::<Factor>(item).unwrap(), factor);
+    }
+
+    #[test]
+    fn unreadable_records_are_corrupt() {
+        let mut item = factor_key("alice", "fac_1");
+        item.insert("created_at".into(), string("yesterday"));
+        let err = from_item::<Factor>(item).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt(ref msg) if msg.starts_with("USER#alice/FACTOR#fac_1"))
+        );
+    }
+}
