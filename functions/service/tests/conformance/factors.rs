@@ -1,0 +1,167 @@
+//! Factors: insert once, activate once from pending, the TOTP replay guard, listing, deletion.
+
+use std::sync::Arc;
+
+use mfa_service::model::{Factor, FactorStatus};
+use mfa_service::ports::StoreError;
+
+use crate::support::{concurrently, pending_totp, unique, winners, NOW, RACERS};
+use crate::TestStore;
+
+pub async fn factor_insert_twice_is_refused<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let factor = pending_totp(&user, NOW);
+    store.insert_factor(&factor).await.unwrap();
+    let changed = Factor { label: Some("Intruder".to_owned()), ..factor.clone() };
+    let again = store.insert_factor(&changed).await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    assert_eq!(store.get_factor(&user, &factor.id).await.unwrap(), Some(factor));
+}
+
+pub async fn factor_round_trips_every_field<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let full = Factor {
+        status: FactorStatus::Active,
+        label: Some("Work phone — ünïcode".to_owned()),
+        activated_at: Some(NOW + 1),
+        last_step: Some(u64::MAX - 1),
+        ..pending_totp(&user, NOW)
+    };
+    let bare = Factor { label: None, secret: None, ..pending_totp(&user, NOW) };
+    for factor in [&full, &bare] {
+        store.insert_factor(factor).await.unwrap();
+        assert_eq!(store.get_factor(&user, &factor.id).await.unwrap().as_ref(), Some(factor));
+    }
+    let stranger = unique("user");
+    assert_eq!(store.get_factor(&stranger, &full.id).await.unwrap(), None);
+    assert_eq!(store.get_factor(&user, "fac_missing").await.unwrap(), None);
+}
+
+pub async fn factor_activates_once_and_only_from_pending<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let factor = pending_totp(&user, NOW);
+    store.insert_factor(&factor).await.unwrap();
+
+    assert!(!store.activate_factor(&user, "fac_missing", Some(1), NOW).await.unwrap());
+    assert!(store.activate_factor(&user, &factor.id, Some(100), NOW + 5).await.unwrap());
+    let active = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
+    assert_eq!(active.status, FactorStatus::Active);
+    assert_eq!(active.activated_at, Some(NOW + 5));
+    assert_eq!(active.last_step, Some(100));
+
+    assert!(!store.activate_factor(&user, &factor.id, Some(200), NOW + 6).await.unwrap());
+    assert_eq!(
+        store.get_factor(&user, &factor.id).await.unwrap(),
+        Some(active),
+        "a refused activation changes nothing"
+    );
+
+    let stepless = pending_totp(&user, NOW);
+    store.insert_factor(&stepless).await.unwrap();
+    assert!(store.activate_factor(&user, &stepless.id, None, NOW).await.unwrap());
+    let stepless = store.get_factor(&user, &stepless.id).await.unwrap().unwrap();
+    assert_eq!((stepless.status, stepless.last_step), (FactorStatus::Active, None));
+    assert!(store.advance_totp_step(&user, &stepless.id, 0).await.unwrap());
+}
+
+pub async fn factor_activation_is_won_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let factor = pending_totp(&user, NOW);
+    store.insert_factor(&factor).await.unwrap();
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, id) = (user.clone(), factor.id.clone());
+        async move { store.activate_factor(&user, &id, Some(7), NOW).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1);
+}
+
+pub async fn totp_step_only_moves_forward<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let factor = pending_totp(&user, NOW);
+    store.insert_factor(&factor).await.unwrap();
+    assert!(
+        !store.advance_totp_step(&user, &factor.id, 10).await.unwrap(),
+        "a pending factor can't be used"
+    );
+    assert!(store.activate_factor(&user, &factor.id, Some(10), NOW).await.unwrap());
+
+    assert!(!store.advance_totp_step(&user, &factor.id, 10).await.unwrap());
+    assert!(!store.advance_totp_step(&user, &factor.id, 9).await.unwrap());
+    assert!(store.advance_totp_step(&user, &factor.id, 11).await.unwrap());
+    assert!(!store.advance_totp_step(&user, &factor.id, 11).await.unwrap());
+    assert!(store.advance_totp_step(&user, &factor.id, 20).await.unwrap());
+    assert!(!store.advance_totp_step(&user, &factor.id, 15).await.unwrap());
+    let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_step, Some(20));
+
+    assert!(!store.advance_totp_step(&user, "fac_missing", 30).await.unwrap());
+    let stranger = unique("user");
+    assert!(!store.advance_totp_step(&stranger, &factor.id, 30).await.unwrap());
+}
+
+pub async fn totp_step_is_accepted_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let factor = pending_totp(&user, NOW);
+    store.insert_factor(&factor).await.unwrap();
+    store.activate_factor(&user, &factor.id, Some(10), NOW).await.unwrap();
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, id) = (user.clone(), factor.id.clone());
+        async move { store.advance_totp_step(&user, &id, 11).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1);
+    let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_step, Some(11));
+}
+
+/// Sorts `factors` the way `list_factors` must: by `created_at`, then id.
+fn oldest_first(mut factors: Vec<Factor>) -> Vec<Factor> {
+    factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    factors
+}
+
+pub async fn factors_are_listed_oldest_first_per_user<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    // A user whose id extends the first one's: a prefix scan must not mix them up.
+    let neighbour = format!("{user}-2");
+    let mine: Vec<Factor> = [NOW + 30, NOW + 10, NOW + 20, NOW + 10, NOW]
+        .into_iter()
+        .map(|created_at| pending_totp(&user, created_at))
+        .collect();
+    let theirs = pending_totp(&neighbour, NOW - 1);
+    store.insert_factor(&theirs).await.unwrap();
+    for factor in &mine {
+        store.insert_factor(factor).await.unwrap();
+    }
+    assert_eq!(store.list_factors(&user).await.unwrap(), oldest_first(mine));
+    assert_eq!(store.list_factors(&neighbour).await.unwrap(), vec![theirs]);
+    assert_eq!(store.list_factors(&unique("user")).await.unwrap(), vec![]);
+}
+
+pub async fn factor_list_spans_result_pages<S: TestStore>(store: Arc<S>) {
+    // 24 factors of 50 kB each: more than DynamoDB returns in one Query page (1 MB).
+    let user = unique("user");
+    let label = "x".repeat(50_000);
+    let mut factors = Vec::new();
+    for i in 0..24 {
+        let factor = Factor { label: Some(label.clone()), ..pending_totp(&user, NOW + 24 - i) };
+        store.insert_factor(&factor).await.unwrap();
+        factors.push(factor);
+    }
+    assert_eq!(store.list_factors(&user).await.unwrap(), oldest_first(factors));
+}
+
+pub async fn factor_is_deleted_once<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let gone = pending_totp(&user, NOW);
+    let kept = pending_totp(&user, NOW + 1);
+    store.insert_factor(&gone).await.unwrap();
+    store.insert_factor(&kept).await.unwrap();
+
+    assert!(!store.delete_factor(&unique("user"), &gone.id).await.unwrap());
+    assert!(store.delete_factor(&user, &gone.id).await.unwrap());
+    assert_eq!(store.get_factor(&user, &gone.id).await.unwrap(), None);
+    assert!(!store.delete_factor(&user, &gone.id).await.unwrap());
+    assert_eq!(store.list_factors(&user).await.unwrap(), vec![kept]);
+}

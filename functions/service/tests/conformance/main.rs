@@ -1,0 +1,114 @@
+//! The one conformance suite of the store adapters: every behaviour of [`mfa_service::ports`],
+//! run against the embedded store and against DynamoDB.
+//!
+//! Each behaviour is an `async fn` generic over [`Store`] in one of the modules below; the
+//! `conformance_suite!` macro turns the list of them into `#[tokio::test]`s for one adapter. The
+//! DynamoDB tests need a DynamoDB-compatible server at `MFA_TEST_DYNAMODB_ENDPOINT` and are
+//! ignored by a plain `cargo test`: `scripts/test.d/30-dynamodb.sh` starts moto and runs them.
+//! Every test uses its own random user ids, so tests share one table safely.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod factors;
+mod logins;
+mod policy;
+mod recovery;
+mod support;
+mod throttle;
+
+use std::sync::{Arc, LazyLock};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use mfa_service::ports::Store;
+use mfa_service::store::dynamo::DynamoStore;
+use mfa_service::store::embedded::EmbeddedStore;
+use tempfile::TempDir;
+
+/// A store under test, and whatever must live as long as it.
+pub struct Fixture<S> {
+    store: Arc<S>,
+    _dir: Option<TempDir>,
+}
+
+/// Expands to one test per behaviour for the adapter that `$make` opens, each with the
+/// attributes in `{ .. }`.
+macro_rules! conformance_suite {
+    ($attrs:tt $make:path) => {
+        conformance_suite!(@cases $attrs $make;
+            factors::factor_insert_twice_is_refused,
+            factors::factor_round_trips_every_field,
+            factors::factor_activates_once_and_only_from_pending,
+            factors::factor_activation_is_won_once_under_concurrency,
+            factors::totp_step_only_moves_forward,
+            factors::totp_step_is_accepted_once_under_concurrency,
+            factors::factors_are_listed_oldest_first_per_user,
+            factors::factor_list_spans_result_pages,
+            factors::factor_is_deleted_once,
+            recovery::recovery_set_is_inserted_only_if_absent,
+            recovery::recovery_code_is_consumed_once,
+            recovery::recovery_code_is_consumed_once_under_concurrency,
+            recovery::recovery_codes_consumed_together_are_all_kept,
+            recovery::replaced_recovery_set_kills_old_codes,
+            logins::login_and_challenge_round_trip_and_insert_once,
+            logins::challenge_is_consumed_once,
+            logins::challenge_is_consumed_once_under_concurrency,
+            throttle::throttle_locks_after_five_failures_and_lock_grows,
+            throttle::throttle_success_resets_the_count,
+            throttle::throttle_counts_every_concurrent_attempt,
+            throttle::throttle_blocks_after_100_failures,
+            policy::policy_defaults_then_put_and_get,
+        );
+    };
+    (@cases $attrs:tt $make:path; $($module:ident :: $case:ident),* $(,)?) => {
+        $( conformance_suite!(@case $attrs $make, $module::$case); )*
+    };
+    (@case { $($attr:tt)* } $make:path, $module:ident :: $case:ident) => {
+        $($attr)*
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $case() {
+            let fixture = $make().await;
+            crate::$module::$case(Arc::clone(&fixture.store)).await;
+        }
+    };
+}
+
+/// A fresh embedded store in a temporary directory.
+async fn embedded_store() -> Fixture<EmbeddedStore> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("store.redb")).unwrap();
+    Fixture { store: Arc::new(store), _dir: Some(dir) }
+}
+
+/// One table per test run, made by the first test that needs it.
+static TABLE: LazyLock<String> = LazyLock::new(|| support::unique("mfa-conformance"));
+
+/// A DynamoDB store on the server at `MFA_TEST_DYNAMODB_ENDPOINT`, with dummy credentials.
+async fn dynamo_store() -> Fixture<DynamoStore> {
+    let endpoint = std::env::var("MFA_TEST_DYNAMODB_ENDPOINT").expect(
+        "MFA_TEST_DYNAMODB_ENDPOINT must name a DynamoDB-compatible server (scripts/moto.sh starts one)",
+    );
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "conformance"))
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), TABLE.as_str());
+    store.create_table_if_missing().await.unwrap();
+    Fixture { store: Arc::new(store), _dir: None }
+}
+
+mod embedded {
+    use super::*;
+    conformance_suite!({} embedded_store);
+}
+
+mod dynamodb {
+    use super::*;
+    conformance_suite!({
+        #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
+    } dynamo_store);
+}
+
+/// Keeps the generic bound in one place for the behaviour modules.
+pub trait TestStore: Store + 'static {}
+impl<S: Store + 'static> TestStore for S {}

@@ -1,0 +1,102 @@
+//! Recovery codes: one current set per user, each code consumed once, replaced sets dead.
+
+use std::sync::Arc;
+
+use mfa_service::model::RecoverySet;
+
+use crate::support::{concurrently, unique, winners, NOW, RACERS};
+use crate::TestStore;
+
+/// A new set of `count` (fake) code hashes, none used.
+fn recovery_set(count: u32) -> RecoverySet {
+    RecoverySet {
+        id: unique("rcs"),
+        hashes: (0..count)
+            .map(|i| format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${i:022}"))
+            .collect(),
+        used: Vec::new(),
+        created_at: NOW,
+    }
+}
+
+/// The user's used codes, in order of index.
+async fn used<S: TestStore>(store: &S, user: &str) -> Vec<u32> {
+    let mut used = store.get_recovery_set(user).await.unwrap().unwrap().used;
+    used.sort_unstable();
+    used
+}
+
+pub async fn recovery_set_is_inserted_only_if_absent<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    assert_eq!(store.get_recovery_set(&user).await.unwrap(), None);
+    let first = recovery_set(10);
+    assert!(store.insert_recovery_set_if_absent(&user, &first).await.unwrap());
+    assert!(!store.insert_recovery_set_if_absent(&user, &recovery_set(10)).await.unwrap());
+    assert_eq!(store.get_recovery_set(&user).await.unwrap(), Some(first));
+}
+
+pub async fn recovery_code_is_consumed_once<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let set = recovery_set(10);
+    store.replace_recovery_set(&user, &set).await.unwrap();
+
+    assert!(store.consume_recovery_code(&user, &set.id, 3).await.unwrap());
+    assert!(!store.consume_recovery_code(&user, &set.id, 3).await.unwrap());
+    assert!(store.consume_recovery_code(&user, &set.id, 0).await.unwrap());
+    assert!(
+        !store.consume_recovery_code(&user, &set.id, 10).await.unwrap(),
+        "there is no code 10 in a set of 10"
+    );
+    assert!(!store.consume_recovery_code(&user, &set.id, u32::MAX).await.unwrap());
+    assert!(!store.consume_recovery_code(&user, "rcs_other", 4).await.unwrap());
+    assert!(!store.consume_recovery_code(&unique("user"), &set.id, 4).await.unwrap());
+
+    let stored = store.get_recovery_set(&user).await.unwrap().unwrap();
+    assert_eq!(stored.hashes, set.hashes);
+    assert_eq!(stored.remaining(), 8);
+    assert_eq!(used(&*store, &user).await, [0, 3]);
+}
+
+pub async fn recovery_code_is_consumed_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let set = recovery_set(10);
+    store.replace_recovery_set(&user, &set).await.unwrap();
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, id) = (user.clone(), set.id.clone());
+        async move { store.consume_recovery_code(&user, &id, 5).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1);
+    assert_eq!(used(&*store, &user).await, [5]);
+}
+
+pub async fn recovery_codes_consumed_together_are_all_kept<S: TestStore>(store: Arc<S>) {
+    // Different codes used at the same moment: no use may overwrite another.
+    let user = unique("user");
+    let set = recovery_set(10);
+    store.replace_recovery_set(&user, &set).await.unwrap();
+    let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let answers = concurrently(&store, 10, |store| {
+        let (user, id) = (user.clone(), set.id.clone());
+        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move { store.consume_recovery_code(&user, &id, index).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 10);
+    assert_eq!(used(&*store, &user).await, (0..10).collect::<Vec<_>>());
+    assert_eq!(store.get_recovery_set(&user).await.unwrap().unwrap().remaining(), 0);
+}
+
+pub async fn replaced_recovery_set_kills_old_codes<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let old = recovery_set(10);
+    assert!(store.insert_recovery_set_if_absent(&user, &old).await.unwrap());
+    assert!(store.consume_recovery_code(&user, &old.id, 0).await.unwrap());
+
+    let new = recovery_set(10);
+    store.replace_recovery_set(&user, &new).await.unwrap();
+    assert_eq!(store.get_recovery_set(&user).await.unwrap(), Some(new.clone()));
+    assert!(!store.consume_recovery_code(&user, &old.id, 1).await.unwrap());
+    assert!(store.consume_recovery_code(&user, &new.id, 0).await.unwrap());
+    assert_eq!(used(&*store, &user).await, [0]);
+}

@@ -1,0 +1,107 @@
+//! Throttling: failures counted before the check, locks that grow, a block at 100, resets.
+
+use std::sync::Arc;
+
+use mfa_core::throttle::{locked_until, FREE_FAILURES, MAX_CONSECUTIVE_FAILURES};
+use mfa_service::model::Attempt;
+
+use crate::support::{concurrently, unique, NOW, RACERS};
+use crate::TestStore;
+
+const ALLOWED: Attempt = Attempt::Allowed;
+
+fn locked(until: u64) -> Attempt {
+    Attempt::Locked { until }
+}
+
+pub async fn throttle_locks_after_five_failures_and_lock_grows<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    assert_eq!(store.failures(&user).await.unwrap(), 0);
+    for count in 1..=FREE_FAILURES {
+        assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), ALLOWED);
+        assert_eq!(store.failures(&user).await.unwrap(), count);
+    }
+    assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), locked(NOW + 30));
+    assert_eq!(store.begin_attempt(&user, NOW + 29).await.unwrap(), locked(NOW + 30));
+    assert_eq!(
+        store.failures(&user).await.unwrap(),
+        FREE_FAILURES,
+        "attempts refused by the lock are not counted"
+    );
+
+    assert_eq!(store.begin_attempt(&user, NOW + 30).await.unwrap(), ALLOWED);
+    assert_eq!(store.failures(&user).await.unwrap(), FREE_FAILURES + 1);
+    assert_eq!(store.begin_attempt(&user, NOW + 31).await.unwrap(), locked(NOW + 90));
+}
+
+pub async fn throttle_success_resets_the_count<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    store.succeed(&user).await.unwrap();
+    assert_eq!(store.failures(&user).await.unwrap(), 0);
+
+    for _ in 0..3 {
+        assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), ALLOWED);
+    }
+    store.succeed(&user).await.unwrap();
+    assert_eq!(store.failures(&user).await.unwrap(), 0);
+    for _ in 0..FREE_FAILURES {
+        assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), ALLOWED);
+    }
+    assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), locked(NOW + 30));
+
+    // A reset lifts a lock too.
+    store.succeed(&user).await.unwrap();
+    assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), ALLOWED);
+    assert_eq!(store.failures(&user).await.unwrap(), 1);
+}
+
+pub async fn throttle_counts_every_concurrent_attempt<S: TestStore>(store: Arc<S>) {
+    // Up to the free allowance, every concurrent attempt goes ahead and is counted.
+    let user = unique("user");
+    let answers = concurrently(&store, FREE_FAILURES as usize, |store| {
+        let user = user.clone();
+        async move { store.begin_attempt(&user, NOW).await.unwrap() }
+    })
+    .await;
+    assert_eq!(answers, vec![ALLOWED; FREE_FAILURES as usize]);
+    assert_eq!(store.failures(&user).await.unwrap(), FREE_FAILURES);
+    assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), locked(NOW + 30));
+
+    // Beyond it, each attempt that went ahead was counted, and the lock is the one for the count.
+    let user = unique("user");
+    let answers = concurrently(&store, RACERS, |store| {
+        let user = user.clone();
+        async move { store.begin_attempt(&user, NOW).await.unwrap() }
+    })
+    .await;
+    let allowed = answers.iter().filter(|answer| **answer == ALLOWED).count();
+    let failures = store.failures(&user).await.unwrap();
+    assert_eq!(failures as usize, allowed, "{answers:?}");
+    assert!(failures >= FREE_FAILURES);
+    let until = locked_until(failures, NOW).unwrap();
+    assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), locked(until));
+}
+
+pub async fn throttle_blocks_after_100_failures<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let mut now = NOW;
+    let mut counted = 0;
+    for _ in 0..1000 {
+        if counted == MAX_CONSECUTIVE_FAILURES {
+            break;
+        }
+        match store.begin_attempt(&user, now).await.unwrap() {
+            Attempt::Allowed => counted += 1,
+            Attempt::Locked { until } => {
+                assert!(until > now && until <= now + 3600, "{until} at {now}");
+                now = until;
+            }
+        }
+    }
+    assert_eq!(store.failures(&user).await.unwrap(), MAX_CONSECUTIVE_FAILURES);
+    let years_later = now + 10 * 365 * 86_400;
+    assert_eq!(store.begin_attempt(&user, years_later).await.unwrap(), locked(u64::MAX));
+
+    store.succeed(&user).await.unwrap();
+    assert_eq!(store.begin_attempt(&user, now).await.unwrap(), ALLOWED);
+}
