@@ -229,6 +229,29 @@ impl DynamoStore {
         }
     }
 
+    /// Applies `update` to the item at `key` if `condition` holds, with the expression values
+    /// `values`: `false` if the condition does not hold. `#status` in either expression stands
+    /// for the attribute `status` (a reserved word).
+    async fn update_if(
+        &self,
+        key: Item,
+        update: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> StoreResult<bool> {
+        let record = describe_key(&key);
+        let values = values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        let mut request = self
+            .update(key)
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values));
+        if update.contains("#status") || condition.contains("#status") {
+            request = request.expression_attribute_names("#status", "status");
+        }
+        conditional("UpdateItem", &record, request.send().await)
+    }
+
     /// An UpdateItem request on the item at `key`, to be completed by the caller.
     fn update(&self, key: Item) -> UpdateItemFluentBuilder {
         self.client.update_item().table_name(&self.table).set_key(Some(key))
@@ -273,40 +296,29 @@ impl FactorStore for DynamoStore {
         step: Option<u64>,
         now: u64,
     ) -> StoreResult<bool> {
-        let key = factor_key(user, id);
-        let record = describe_key(&key);
-        let mut update = self
-            .update(key)
-            .update_expression(match step {
-                Some(_) => "SET #status = :active, activated_at = :now, last_step = :step",
-                None => "SET #status = :active, activated_at = :now",
-            })
-            .condition_expression("#status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", to_attribute(&FactorStatus::Active)?)
-            .expression_attribute_values(":pending", to_attribute(&FactorStatus::Pending)?)
-            .expression_attribute_values(":now", number(now));
-        if let Some(step) = step {
-            update = update.expression_attribute_values(":step", number(step));
-        }
-        conditional("UpdateItem", &record, update.send().await)
+        let mut values = vec![
+            (":active", to_attribute(&FactorStatus::Active)?),
+            (":pending", to_attribute(&FactorStatus::Pending)?),
+            (":now", number(now)),
+        ];
+        let update = match step {
+            Some(step) => {
+                values.push((":step", number(step)));
+                "SET #status = :active, activated_at = :now, last_step = :step"
+            }
+            None => "SET #status = :active, activated_at = :now",
+        };
+        self.update_if(factor_key(user, id), update, "#status = :pending", values).await
     }
 
     async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool> {
-        let key = factor_key(user, id);
-        let record = describe_key(&key);
-        let result = self
-            .update(key)
-            .update_expression("SET last_step = :step")
-            .condition_expression(
-                "#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
-            )
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", to_attribute(&FactorStatus::Active)?)
-            .expression_attribute_values(":step", number(step))
-            .send()
-            .await;
-        conditional("UpdateItem", &record, result)
+        self.update_if(
+            factor_key(user, id),
+            "SET last_step = :step",
+            "#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
+            vec![(":active", to_attribute(&FactorStatus::Active)?), (":step", number(step))],
+        )
+        .await
     }
 
     async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool> {
@@ -348,21 +360,18 @@ impl RecoveryStore for DynamoStore {
         set_id: &str,
         index: u32,
     ) -> StoreResult<bool> {
-        let key = recovery_key(user);
-        let record = describe_key(&key);
-        let result = self
-            .update(key)
-            .update_expression("SET used = list_append(if_not_exists(used, :none), :this)")
-            .condition_expression(
-                "id = :set AND size(hashes) > :index AND NOT contains(used, :index)",
-            )
-            .expression_attribute_values(":set", string(set_id))
-            .expression_attribute_values(":index", number(index))
-            .expression_attribute_values(":this", AttributeValue::L(vec![number(index)]))
-            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-            .send()
-            .await;
-        conditional("UpdateItem", &record, result)
+        self.update_if(
+            recovery_key(user),
+            "SET used = list_append(if_not_exists(used, :none), :this)",
+            "id = :set AND size(hashes) > :index AND NOT contains(used, :index)",
+            vec![
+                (":set", string(set_id)),
+                (":index", number(index)),
+                (":this", AttributeValue::L(vec![number(index)])),
+                (":none", AttributeValue::L(Vec::new())),
+            ],
+        )
+        .await
     }
 }
 
@@ -389,16 +398,13 @@ impl LoginStore for DynamoStore {
     }
 
     async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool> {
-        let key = challenge_key(id);
-        let record = describe_key(&key);
-        let result = self
-            .update(key)
-            .update_expression("SET consumed_at = :now")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(consumed_at)")
-            .expression_attribute_values(":now", number(now))
-            .send()
-            .await;
-        conditional("UpdateItem", &record, result)
+        self.update_if(
+            challenge_key(id),
+            "SET consumed_at = :now",
+            "attribute_exists(pk) AND attribute_not_exists(consumed_at)",
+            vec![(":now", number(now))],
+        )
+        .await
     }
 }
 
@@ -434,15 +440,13 @@ impl ThrottleStore for DynamoStore {
             if let Some(until) = throttle::locked_until(failures, now) {
                 // `false`: a later attempt was counted meanwhile and sets its own, longer lock
                 // (or a success reset the count).
-                let locked = self
-                    .update(key)
-                    .update_expression("SET locked_until = :until")
-                    .condition_expression("failures = :failures")
-                    .expression_attribute_values(":until", number(until))
-                    .expression_attribute_values(":failures", number(failures))
-                    .send()
-                    .await;
-                conditional("UpdateItem", &record, locked)?;
+                self.update_if(
+                    key,
+                    "SET locked_until = :until",
+                    "failures = :failures",
+                    vec![(":until", number(until)), (":failures", number(failures))],
+                )
+                .await?;
             }
             return Ok(Attempt::Allowed);
         }
