@@ -426,8 +426,12 @@ impl ThrottleStore for DynamoStore {
                 .send()
                 .await;
             let failures = match counted {
-                Ok(out) => read_number(&out.attributes.unwrap_or_default(), "failures", &record)?
-                    .unwrap_or(0),
+                Ok(out) => {
+                    let counted = out.attributes.unwrap_or_default();
+                    read_number(&counted, "failures", &record)?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("{record}: no `failures` after counting"))
+                    })?
+                }
                 Err(err) if has_code(&err, &[CONDITION_FAILED]) => {
                     let item = self.get_item(key.clone()).await?.unwrap_or_default();
                     match read_number::<u64>(&item, "locked_until", &record)? {
