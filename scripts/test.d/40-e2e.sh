@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# End-to-end tests over HTTP, twice: against mfa-local on its embedded store, and against the
+# Lambda function binaries under `cargo lambda watch`, over DynamoDB as moto serves it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+source scripts/env.sh
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() { # url, what, log, pid
+  for _ in $(seq 1 600); do
+    if curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null; then return 0; fi
+    kill -0 "$4" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "$2 did not answer at $1; its log:" >&2
+  tail -n 40 "$3" >&2
+  return 1
+}
+
+api_key="mfa_e2e_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+echo "-- against mfa-local"
+cargo build --locked -q -p mfa-local
+local_port=18080
+setsid env MFA_LOCAL_ADDR="127.0.0.1:$local_port" MFA_LOCAL_DATA_DIR="$work/local" \
+  MFA_LOCAL_API_KEY="$api_key" MFA_ISSUER_NAME="Acme" \
+  "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
+MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
+  cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+
+echo "-- against the Lambda functions under cargo lambda watch, over moto"
+if ! command -v cargo-lambda >/dev/null; then
+  python3 -m pip install --quiet cargo-lambda
+  hash -r
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+fi
+endpoint="$(scripts/moto.sh)"
+table="mfa-e2e-$(date +%s)"
+python3 - "$endpoint" "$table" <<'PY'
+import sys, boto3
+endpoint, table = sys.argv[1], sys.argv[2]
+db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+db.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                           {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}])
+PY
+key32() { head -c 32 /dev/urandom | base64; }
+hash="$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)"
+cat >"$work/lambda.env" <<ENV
+MFA_API_KEYS="admin:$hash"
+MFA_DATA_KEYS="e2e-data:$(key32)"
+MFA_SIGNING_KEYS="e2e-sig:$(key32)"
+MFA_ISSUER_NAME="Acme"
+MFA_TABLE="$table"
+AWS_ENDPOINT_URL="$endpoint"
+AWS_REGION="us-east-1"
+AWS_ACCESS_KEY_ID="test"
+AWS_SECRET_ACCESS_KEY="test"
+RUST_LOG="warn"
+ENV
+lambda_port=19000
+cargo build --locked -q -p mfa-enroll -p mfa-verify -p mfa-manage -p mfa-admin
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --ignore-changes \
+  --env-file "$work/lambda.env" >"$work/lambda.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$lambda_port/lambda-url/mfa-verify/.well-known/jwks.json" "cargo lambda watch" "$work/lambda.log" "${pids[-1]}"
+MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
+  cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored

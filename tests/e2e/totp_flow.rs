@@ -1,0 +1,251 @@
+//! The whole TOTP flow, as a login backend drives it.
+
+use mfa_e2e::{code_from_uri, now, unique_user, Function::*, Stack};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::stack;
+
+const STEP: u64 = 30;
+
+/// Enrolls and activates a TOTP factor; returns (factor id, otpauth URI, recovery codes).
+async fn enroll_active(s: &Stack, user: &str) -> (String, String, Vec<String>) {
+    let enrolled = s
+        .post(
+            Enroll,
+            &format!("/v1/users/{user}/factors"),
+            json!({"type":"totp","label":"Phone","account_name":"ada@example.com"}),
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
+    let factor = enrolled.body["factor"]["id"].as_str().unwrap().to_owned();
+    let uri = enrolled.body["otpauth_uri"].as_str().unwrap().to_owned();
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    assert!(uri.contains(":ada%40example.com?secret="), "{uri}");
+    assert_eq!(enrolled.body["factor"]["status"], "pending");
+    assert!(enrolled.body["qr_svg"].as_str().unwrap().contains("<svg"));
+    let activated = s
+        .post(
+            Enroll,
+            &format!("/v1/users/{user}/factors/{factor}/activate"),
+            json!({"code": code_from_uri(&uri, now())}),
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
+    assert_eq!(activated.body["factor"]["status"], "active");
+    let codes: Vec<String> = activated.body["recovery_codes"]
+        .as_array()
+        .expect("the first factor comes with recovery codes")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (factor, uri, codes)
+}
+
+async fn login(s: &Stack, user: &str) -> Value {
+    let answer =
+        s.post(Verify, &format!("/v1/users/{user}/login"), json!({"auth_method":"password"})).await;
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    answer.body
+}
+
+async fn challenge(s: &Stack, user: &str, login_id: &str, factor: &str) -> String {
+    let answer = s
+        .post(
+            Verify,
+            &format!("/v1/users/{user}/challenges"),
+            json!({"login_id": login_id, "factor_id": factor}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    answer.body["challenge_id"].as_str().unwrap().to_owned()
+}
+
+async fn verify(s: &Stack, user: &str, challenge: &str, code: &str) -> mfa_e2e::Answer {
+    s.post(
+        Verify,
+        &format!("/v1/users/{user}/challenges/{challenge}/verify"),
+        json!({"code": code}),
+    )
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn enroll_login_challenge_verify_and_replay() {
+    let s = stack();
+    let user = unique_user("flow");
+    let before = login(&s, &user).await;
+    assert_eq!(before["decision"], "enroll_suggested");
+
+    let (factor, uri, codes) = enroll_active(&s, &user).await;
+    assert_eq!(codes.len(), 10);
+
+    let decision = login(&s, &user).await;
+    assert_eq!(decision["decision"], "challenge");
+    assert_eq!(decision["factors"][0]["id"], factor.as_str());
+    let login_id = decision["login_id"].as_str().unwrap();
+
+    // The activation used this step; the next step's code is fresh (window 1).
+    let code = code_from_uri(&uri, now() + STEP);
+    let first = challenge(&s, &user, login_id, &factor).await;
+    let ok = verify(&s, &user, &first, &code).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    let token = ok.body["mfa_token"].as_str().unwrap();
+    assert_eq!(token.split('.').count(), 3);
+
+    // The same code on a new challenge is a replay.
+    let second = challenge(&s, &user, login_id, &factor).await;
+    let replay = verify(&s, &user, &second, &code).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{:?}", replay.body);
+    assert_eq!(replay.body["type"], "urn:mfa:problem:code-rejected");
+    assert_eq!(replay.content_type, "application/problem+json");
+
+    // A token already held lets the user through another app without a new challenge.
+    let again = s
+        .post(
+            Verify,
+            &format!("/v1/users/{user}/login"),
+            json!({"auth_method":"password","mfa_token": token}),
+        )
+        .await;
+    assert_eq!(again.body["decision"], "allow");
+    // ... but not someone else's.
+    let other = s
+        .post(
+            Verify,
+            &format!("/v1/users/{user}-x/login"),
+            json!({"auth_method":"password","mfa_token": token}),
+        )
+        .await;
+    assert_eq!(other.body["decision"], "enroll_suggested");
+
+    let jwks = s.send(Method::GET, Verify, "/.well-known/jwks.json", None, Some(""), &[]).await;
+    assert_eq!(jwks.status, StatusCode::OK);
+    assert_eq!(jwks.body["keys"][0]["crv"], "Ed25519");
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn five_failures_lock_the_account_and_a_new_challenge_does_not_reset() {
+    let s = stack();
+    let user = unique_user("lock");
+    let (factor, uri, _) = enroll_active(&s, &user).await;
+    let login_id = login(&s, &user).await["login_id"].as_str().unwrap().to_owned();
+    let right = code_from_uri(&uri, now() + STEP);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        let c = challenge(&s, &user, &login_id, &factor).await;
+        let answer = verify(&s, &user, &c, wrong).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:?}", answer.body);
+    }
+    let c = challenge(&s, &user, &login_id, &factor).await;
+    let locked = verify(&s, &user, &c, &right).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", locked.body);
+    assert_eq!(locked.body["type"], "urn:mfa:problem:locked");
+    assert!(locked.body["retry_at"].as_u64().unwrap() > now());
+
+    // An administrator can unlock; then the right code works.
+    let unlock = s
+        .send(Method::POST, Admin, &format!("/v1/admin/users/{user}/unlock"), None, None, &[])
+        .await;
+    assert_eq!(unlock.status, StatusCode::NO_CONTENT, "{:?}", unlock.body);
+    let ok = verify(&s, &user, &c, &right).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn a_recovery_code_works_once_and_new_codes_need_step_up() {
+    let s = stack();
+    let user = unique_user("recovery");
+    let (_, _, codes) = enroll_active(&s, &user).await;
+    let path = format!("/v1/users/{user}/recovery-codes/verify");
+    let typed = codes[3].to_lowercase().replace('-', " ");
+    let first = s.post(Verify, &path, json!({"code": typed})).await;
+    assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
+    assert_eq!(first.body["remaining"], 9);
+    let second = s.post(Verify, &path, json!({"code": codes[3]})).await;
+    assert_eq!(second.status, StatusCode::BAD_REQUEST, "{:?}", second.body);
+
+    let new_set = format!("/v1/users/{user}/recovery-codes");
+    let refused = s.send(Method::POST, Manage, &new_set, None, None, &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert_eq!(refused.body["type"], "urn:mfa:problem:step-up-required");
+    let token = first.body["mfa_token"].as_str().unwrap();
+    let fresh = s.send(Method::POST, Manage, &new_set, None, None, &[("MFA-Token", token)]).await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{:?}", fresh.body);
+    // The old set stops working.
+    let old = s.post(Verify, &path, json!({"code": codes[4]})).await;
+    assert_eq!(old.status, StatusCode::BAD_REQUEST, "{:?}", old.body);
+    let new_code = fresh.body["recovery_codes"][0].as_str().unwrap();
+    let works = s.post(Verify, &path, json!({"code": new_code})).await;
+    assert_eq!(works.status, StatusCode::OK, "{:?}", works.body);
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn deleting_a_factor_needs_a_token_from_that_factor() {
+    let s = stack();
+    let user = unique_user("delete");
+    let (factor, uri, codes) = enroll_active(&s, &user).await;
+    let path = format!("/v1/users/{user}/factors/{factor}");
+    let none = s.send(Method::DELETE, Manage, &path, None, None, &[]).await;
+    assert_eq!(none.status, StatusCode::FORBIDDEN, "{:?}", none.body);
+
+    // A recovery-code token is not a token from this factor.
+    let recovery = s
+        .post(Verify, &format!("/v1/users/{user}/recovery-codes/verify"), json!({"code": codes[0]}))
+        .await;
+    let recovery_token = recovery.body["mfa_token"].as_str().unwrap().to_owned();
+    let wrong =
+        s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &recovery_token)]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{:?}", wrong.body);
+
+    let login_id = login(&s, &user).await["login_id"].as_str().unwrap().to_owned();
+    let c = challenge(&s, &user, &login_id, &factor).await;
+    let ok = verify(&s, &user, &c, &code_from_uri(&uri, now() + STEP)).await;
+    let token = ok.body["mfa_token"].as_str().unwrap().to_owned();
+    let deleted = s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &token)]).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
+    let listed =
+        s.send(Method::GET, Manage, &format!("/v1/users/{user}/factors"), None, None, &[]).await;
+    assert_eq!(listed.body["factors"], json!([]));
+    let gone = s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &token)]).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{:?}", gone.body);
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn an_org_that_requires_mfa_makes_enrollment_required() {
+    let s = stack();
+    let user = unique_user("org");
+    let org = unique_user("acme");
+    let policy = s
+        .send(
+            Method::PUT,
+            Admin,
+            &format!("/v1/admin/orgs/{org}/policy"),
+            Some(&json!({"require_mfa": true})),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::OK, "{:?}", policy.body);
+    let decision = s
+        .post(
+            Verify,
+            &format!("/v1/users/{user}/login"),
+            json!({"auth_method":"password","org_id": org}),
+        )
+        .await;
+    assert_eq!(decision.body["decision"], "enroll_required");
+    let sso = s
+        .post(
+            Verify,
+            &format!("/v1/users/{user}/login"),
+            json!({"auth_method":"sso","org_id": org}),
+        )
+        .await;
+    assert_eq!(sso.body["decision"], "allow");
+}

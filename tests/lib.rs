@@ -1,0 +1,140 @@
+//! The client side of the end-to-end tests: a stack under test, reached over HTTP. A failed
+//! request panics: this crate only serves tests.
+//!
+//! `MFA_E2E_BASE_URL` names the stack and `MFA_E2E_API_KEY` its admin-scoped API key.
+//! `MFA_E2E_MODE=lambda` means the functions run under `cargo lambda watch`, where each function
+//! answers under `/lambda-url/<function>/`; otherwise every route is at the base URL (mfa-local).
+
+#![allow(clippy::panic)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Which function serves a route (used in lambda mode).
+#[derive(Debug, Clone, Copy)]
+pub enum Function {
+    /// mfa-enroll
+    Enroll,
+    /// mfa-verify
+    Verify,
+    /// mfa-manage
+    Manage,
+    /// mfa-admin
+    Admin,
+}
+
+impl Function {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Enroll => "mfa-enroll",
+            Self::Verify => "mfa-verify",
+            Self::Manage => "mfa-manage",
+            Self::Admin => "mfa-admin",
+        }
+    }
+}
+
+/// The stack under test.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    base: String,
+    lambda: bool,
+    /// The admin-scoped API key.
+    pub api_key: String,
+    http: reqwest::Client,
+}
+
+/// An answer: status, headers and JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The `content-type` header.
+    pub content_type: String,
+    /// The body as JSON.
+    pub body: Value,
+}
+
+impl Stack {
+    /// The stack named by the environment, or `None` when `MFA_E2E_BASE_URL` is unset.
+    pub fn from_env() -> Option<Self> {
+        let base = std::env::var("MFA_E2E_BASE_URL").ok()?;
+        Some(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            lambda: std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda"),
+            api_key: std::env::var("MFA_E2E_API_KEY").unwrap_or_default(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// The URL of `path` on `function`.
+    pub fn url(&self, function: Function, path: &str) -> String {
+        if self.lambda {
+            format!("{}/lambda-url/{}{path}", self.base, function.name())
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// Sends a request with the API key (or `key`), optional JSON body and extra headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        function: Function,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.http.request(method, self.url(function, path));
+        if let Some(key) = key.or(Some(self.api_key.as_str())).filter(|k| !k.is_empty()) {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("request failed: {e}"));
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer { status, content_type, body }
+    }
+
+    /// POST with the API key.
+    pub async fn post(&self, function: Function, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, function, path, Some(&body), None, &[]).await
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The TOTP code an authenticator app shows at `at` for the `secret` of an otpauth URI.
+pub fn code_from_uri(uri: &str, at: u64) -> String {
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))
+        .unwrap_or_else(|| panic!("no secret in {uri}"));
+    let secret = mfa_core::secret::TotpSecret::from_base32(secret)
+        .unwrap_or_else(|e| panic!("bad secret in {uri}: {e}"));
+    mfa_core::totp::totp_code(&secret, at, &mfa_core::totp::TotpParams::default())
+}
+
+/// A user id no other test uses.
+pub fn unique_user(tag: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{tag}-{}-{nanos}", now())
+}
