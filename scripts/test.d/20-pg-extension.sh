@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# mfa_pg, the PostgreSQL extension: its #[pg_test]s in a throwaway cluster that cargo-pgrx runs as
+# the postgres user, then the release build installed into the system PostgreSQL 15 and the
+# SQL-level checks (the README's SQL examples and two-session replay races). Idempotent.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+# shellcheck source=pg_extension/scripts/lib.sh
+source pg_extension/scripts/lib.sh
+
+# cargo-pgrx creates the test cluster here on first use and reuses it after.
+pgdata=/tmp/mfa-pgrx-test
+install -d -o postgres -g postgres "$pgdata"
+(cd pg_extension && cargo pgrx test pg15 --runas postgres --pgdata "$pgdata")
+
+install_release
+pg_extension/scripts/sql-tests.sh
