@@ -43,6 +43,8 @@ pub struct Config {
     pub login_ttl: u64,
     /// Challenge lifetime in seconds (`MFA_CHALLENGE_TTL_SECONDS`).
     pub challenge_ttl: u64,
+    /// The DynamoDB table (`MFA_TABLE`).
+    pub table: String,
 }
 
 impl Config {
@@ -77,6 +79,7 @@ impl Config {
             token_ttl: seconds("MFA_TOKEN_TTL_SECONDS", 600)?,
             login_ttl: seconds("MFA_LOGIN_TTL_SECONDS", 600)?,
             challenge_ttl: seconds("MFA_CHALLENGE_TTL_SECONDS", 300)?,
+            table: text("MFA_TABLE", "mfa"),
         })
     }
 }

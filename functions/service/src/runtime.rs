@@ -1,6 +1,7 @@
 //! Start-up: logging, configuration, the store, and serving, for the Lambda functions and for
 //! `mfa-local`. Everything here runs once per process, never per request.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,11 +38,37 @@ pub fn state(config: &Config, store: Arc<dyn Store>) -> Result<Arc<AppState>, St
     Ok(Arc::new(AppState { mfa, api_keys: config.api_keys.clone() }))
 }
 
+/// Reads the secret named by `MFA_SECRET_ARN`, if set: a Secrets Manager secret whose value is a
+/// JSON object of configuration variables (`MFA_API_KEYS`, `MFA_DATA_KEYS`, `MFA_SIGNING_KEYS`,
+/// ...). The process environment still wins over it.
+async fn secret_variables(
+    aws: &aws_config::SdkConfig,
+) -> Result<HashMap<String, String>, StartError> {
+    let Some(arn) = std::env::var("MFA_SECRET_ARN").ok().filter(|a| !a.is_empty()) else {
+        return Ok(HashMap::new());
+    };
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    let value = client.get_secret_value().secret_id(&arn).send().await.map_err(|e| {
+        format!(
+            "configuration MFA_SECRET_ARN: can't read {arn}: {}",
+            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+        )
+    })?;
+    let text = value.secret_string().unwrap_or_default();
+    serde_json::from_str(text).map_err(|_| {
+        format!("configuration MFA_SECRET_ARN: {arn} is not a JSON object of strings").into()
+    })
+}
+
 /// Runs one Lambda function serving `groups`, over DynamoDB.
 pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
     init_logging(true);
-    let config = Config::from_env()?;
-    let store = DynamoStore::from_env().await;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets = secret_variables(&aws).await?;
+    let config = Config::from_lookup(|name| {
+        std::env::var(name).ok().or_else(|| secrets.get(name).cloned())
+    })?;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
     let app = router(groups, state(&config, Arc::new(store))?);
     lambda_http::run(app).await
 }

@@ -24,7 +24,6 @@ use std::fmt::Debug;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -43,8 +42,6 @@ use crate::ports::{
     FactorStore, LoginStore, PolicyStore, RecoveryStore, StoreError, StoreResult, ThrottleStore,
 };
 
-/// The table used when `MFA_TABLE` is not set.
-pub const DEFAULT_TABLE: &str = "mfa";
 /// How long after `expires_at` DynamoDB may delete a login or challenge.
 const TTL_GRACE_SECONDS: u64 = 86_400;
 /// The error code of a write whose condition did not hold.
@@ -68,18 +65,6 @@ impl DynamoStore {
     /// [`DynamoStore::create_table_if_missing`]).
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
-    }
-
-    /// A store configured from the environment: the AWS SDK's usual chain (region, credentials,
-    /// `AWS_ENDPOINT_URL` for a local server) and the table named by `MFA_TABLE` (default
-    /// [`DEFAULT_TABLE`]). Call it once per process and share the store.
-    pub async fn from_env() -> Self {
-        let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        let table = std::env::var("MFA_TABLE")
-            .ok()
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| DEFAULT_TABLE.to_owned());
-        Self::new(Client::new(&config), table)
     }
 
     /// The table this store uses.
