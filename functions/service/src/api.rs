@@ -20,6 +20,22 @@ pub enum EnrollRequest {
         #[serde(default)]
         account_name: Option<String>,
     },
+    /// Codes by text message; a code is sent at once to confirm the number.
+    Sms {
+        /// The phone number, international form (`+1 201 555 0123`); +1 numbers by default.
+        phone: String,
+        /// A name for the factor.
+        #[serde(default)]
+        label: Option<String>,
+    },
+    /// Codes by email; a code is sent at once to confirm the address.
+    Email {
+        /// The email address.
+        email: String,
+        /// A name for the factor.
+        #[serde(default)]
+        label: Option<String>,
+    },
 }
 
 /// A factor as callers see it: never a secret.
@@ -40,6 +56,22 @@ pub struct FactorView {
     /// Activated at (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<u64>,
+    /// SMS and email: where codes go, masked (`••• ••23`, `a•••@example.com`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+fn mask_phone(phone: &str) -> String {
+    format!("••• ••{}", &phone[phone.len().saturating_sub(2)..])
+}
+
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            format!("{}•••@{domain}", local.chars().next().map(String::from).unwrap_or_default())
+        }
+        None => "•••".to_owned(),
+    }
 }
 
 impl From<&Factor> for FactorView {
@@ -51,6 +83,7 @@ impl From<&Factor> for FactorView {
             label: f.label.clone(),
             created_at: f.created_at,
             activated_at: f.activated_at,
+            hint: f.phone.as_deref().map(mask_phone).or_else(|| f.email.as_deref().map(mask_email)),
         }
     }
 }
@@ -61,11 +94,53 @@ pub struct EnrollResponse {
     /// The pending factor.
     pub factor: FactorView,
     /// TOTP: the secret in base32, for typing into an app by hand.
-    pub secret: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     /// TOTP: the `otpauth://` URI.
-    pub otpauth_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otpauth_uri: Option<String>,
     /// TOTP: the URI as a QR code, an SVG image.
-    pub qr_svg: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
+    /// SMS and email: when the code sent to confirm it expires (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_expires_at: Option<u64>,
+}
+
+/// `POST /v1/users/{user}/factors/{id}/phone-change`: the new number.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneChangeRequest {
+    /// The new phone number.
+    pub phone: String,
+}
+
+/// Where a phone change stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneChangeStep {
+    /// A code went to the old number: verify it.
+    VerifyOldNumber,
+    /// A code went to the new number: verify it.
+    VerifyNewNumber,
+    /// The factor now uses the new number.
+    Changed,
+}
+
+/// The answer at each step of a phone change.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PhoneChangeResponse {
+    /// What happens next.
+    pub step: PhoneChangeStep,
+    /// The challenge to verify next (until `changed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_id: Option<String>,
+    /// When that challenge expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// The factor, once changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<FactorView>,
 }
 
 /// `POST .../activate` and `.../verify`: a code the user typed.
@@ -159,7 +234,7 @@ pub struct ChallengeResponse {
     pub challenge_id: String,
     /// When it expires (Unix seconds).
     pub expires_at: u64,
-    /// How the code reaches the user: `totp` means the user's app shows it.
+    /// How the code reaches the user: `totp` (the user's app shows it), `sms` or `email`.
     pub delivery: String,
 }
 

@@ -45,6 +45,31 @@ pub struct Config {
     pub challenge_ttl: u64,
     /// The DynamoDB table (`MFA_TABLE`).
     pub table: String,
+    /// The key that one-time SMS and email codes are hashed with (`MFA_CODE_KEY`).
+    pub code_key: [u8; 32],
+    /// The SMS program's settings.
+    pub sms: SmsSettings,
+    /// The address emails come from (`MFA_EMAIL_FROM`); unset: email factors are refused.
+    pub email_from: Option<String>,
+}
+
+/// The SMS program's settings.
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    /// Country calling codes accepted (`MFA_SMS_CALLING_CODES`, default `1`).
+    pub calling_codes: Vec<u16>,
+    /// Texts per number per hour, against SMS pumping (`MFA_SMS_MAX_PER_HOUR`, default 5).
+    pub max_per_hour: u32,
+    /// The number or sender id texts come from (`MFA_SMS_ORIGINATION_NUMBER`); unset: SNS's choice.
+    pub origination_number: Option<String>,
+    /// The domain of the origin-bound line `@domain #code` that lets phones autofill codes
+    /// (`MFA_WEBOTP_DOMAIN`); unset: no such line.
+    pub webotp_domain: Option<String>,
+    /// Who to contact, in the HELP reply (`MFA_SUPPORT_CONTACT`).
+    pub support_contact: String,
+    /// The SNS topic that inbound texts arrive on (`MFA_INBOUND_TOPIC_ARN`); the webhook refuses
+    /// messages from any other topic.
+    pub inbound_topic_arn: Option<String>,
 }
 
 impl Config {
@@ -58,6 +83,7 @@ impl Config {
         let text = |name: &'static str, default: &str| {
             get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
         };
+        let optional = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
         let seconds =
             |name: &'static str, default: u64| match get(name) {
                 None => Ok(default),
@@ -80,8 +106,36 @@ impl Config {
             login_ttl: seconds("MFA_LOGIN_TTL_SECONDS", 600)?,
             challenge_ttl: seconds("MFA_CHALLENGE_TTL_SECONDS", 300)?,
             table: text("MFA_TABLE", "mfa"),
+            code_key: keys("MFA_CODE_KEY", get("MFA_CODE_KEY"))?
+                .first()
+                .map(|(_, key)| *key)
+                .ok_or_else(|| error("MFA_CODE_KEY", "holds no key"))?,
+            sms: SmsSettings {
+                calling_codes: calling_codes(&text("MFA_SMS_CALLING_CODES", "1"))?,
+                max_per_hour: u32::try_from(seconds("MFA_SMS_MAX_PER_HOUR", 5)?)
+                    .map_err(|_| error("MFA_SMS_MAX_PER_HOUR", "is too large"))?,
+                origination_number: optional("MFA_SMS_ORIGINATION_NUMBER"),
+                webotp_domain: optional("MFA_WEBOTP_DOMAIN"),
+                support_contact: text("MFA_SUPPORT_CONTACT", "your administrator"),
+                inbound_topic_arn: optional("MFA_INBOUND_TOPIC_ARN"),
+            },
+            email_from: optional("MFA_EMAIL_FROM"),
         })
     }
+}
+
+/// `1,44,...`
+fn calling_codes(value: &str) -> Result<Vec<u16>, ConfigError> {
+    value
+        .split(',')
+        .map(|c| c.trim().trim_start_matches('+'))
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<u16>().ok().filter(|n| (1..=999).contains(n)).ok_or_else(|| {
+                error("MFA_SMS_CALLING_CODES", format!("{c:?} is not a country calling code"))
+            })
+        })
+        .collect()
 }
 
 /// `scope:sha256hex,...`
@@ -163,6 +217,8 @@ mod tests {
             ("MFA_DATA_KEYS", &format!("d1:{KEY}")),
             ("MFA_SIGNING_KEYS", &format!("s2:{KEY}, s1:{KEY}")),
             ("MFA_TOKEN_AUDIENCE", "portal, backoffice"),
+            ("MFA_CODE_KEY", &format!("c1:{KEY}")),
+            ("MFA_SMS_CALLING_CODES", "+1, 44"),
         ]))
         .unwrap();
         assert_eq!(config.signing_keys.len(), 2);
@@ -170,6 +226,9 @@ mod tests {
         assert_eq!(config.token_audience, ["portal", "backoffice"]);
         assert_eq!((config.token_ttl, config.challenge_ttl), (600, 300));
         assert_eq!(config.issuer_name, "MFA");
+        assert_eq!(config.sms.calling_codes, [1, 44]);
+        assert_eq!(config.sms.max_per_hour, 5);
+        assert_eq!(config.email_from, None);
     }
 
     #[test]

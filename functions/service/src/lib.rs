@@ -12,6 +12,7 @@
 //! | [`api`] | request and response bodies, with OpenAPI schemas |
 //! | [`http`] | routers, handlers, authentication, the problem+json mapping, OpenAPI |
 //! | [`store`] | the DynamoDB and embedded adapters |
+//! | [`senders`] | SMS over SNS, email over SES v2, and the local outbox |
 //! | [`token`] | MFA tokens (EdDSA JWT) and the JWKS |
 //! | [`sealed`] | AES-256-GCM sealing of secrets at rest |
 //! | [`api_key`] | hashed, scoped API keys |
@@ -28,5 +29,6 @@ pub mod model;
 pub mod ports;
 pub mod runtime;
 pub mod sealed;
+pub mod senders;
 pub mod store;
 pub mod token;

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 pub enum FactorKind {
     /// An authenticator app (TOTP, RFC 6238).
     Totp,
+    /// Codes by text message to a phone number.
+    Sms,
+    /// Codes by email.
+    Email,
 }
 
 impl FactorKind {
@@ -19,6 +23,8 @@ impl FactorKind {
     pub fn amr(self) -> &'static str {
         match self {
             Self::Totp => "otp",
+            Self::Sms => "sms",
+            Self::Email => "otp",
         }
     }
 }
@@ -58,6 +64,15 @@ pub struct Factor {
     /// TOTP: the last time step accepted; a step at or below it is a replay.
     #[serde(default)]
     pub last_step: Option<u64>,
+    /// SMS: the phone number, E.164.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Email: the address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// SMS and email, while pending: the challenge whose code activates the factor.
+    #[serde(default)]
+    pub activation_challenge: Option<String>,
 }
 
 /// The user's current set of recovery codes: Argon2id PHC hashes, and which are used.
@@ -92,6 +107,24 @@ pub struct Login {
     pub created_at: u64,
     /// When it stops being accepted.
     pub expires_at: u64,
+    /// Whether a text message was sent in this login (at most one is).
+    #[serde(default)]
+    pub sms_sent: bool,
+}
+
+/// What a challenge is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengePurpose {
+    /// A second factor within a login.
+    #[default]
+    Login,
+    /// The first code of a new SMS or email factor.
+    Activation,
+    /// A phone change, first step: a code sent to the old number.
+    PhoneChangeOld,
+    /// A phone change, second step: a code sent to the new number.
+    PhoneChangeNew,
 }
 
 /// A request for one factor's proof within a login.
@@ -112,6 +145,18 @@ pub struct Challenge {
     /// When it was answered; an answered challenge is never accepted again.
     #[serde(default)]
     pub consumed_at: Option<u64>,
+    /// What it is for.
+    #[serde(default)]
+    pub purpose: ChallengePurpose,
+    /// SMS and email: the keyed hash of the code sent (hex), never the code.
+    #[serde(default)]
+    pub code_hash: Option<String>,
+    /// Wrong codes tried so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// Phone change: the new number.
+    #[serde(default)]
+    pub new_phone: Option<String>,
 }
 
 /// An organisation's MFA policy.

@@ -49,6 +49,8 @@ pub trait FactorStore: Send + Sync {
     async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool>;
     /// Deletes a factor. `false` when there was none.
     async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool>;
+    /// Switches an active SMS factor's number from `old` to `new`, only if it is still `old`.
+    async fn change_phone(&self, user: &str, id: &str, old: &str, new: &str) -> StoreResult<bool>;
 }
 
 /// Recovery codes: one current set per user.
@@ -87,6 +89,31 @@ pub trait LoginStore: Send + Sync {
     async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>>;
     /// Marks a challenge answered at `now`, if it was not already. `false` if it was.
     async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool>;
+    /// Counts one code attempt on a challenge, if fewer than `max` were made and it is not
+    /// answered. `false` when the challenge has no attempts left (or is answered or missing).
+    async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool>;
+    /// Claims the login's one text message. `false` if one was already sent (or no such login).
+    async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool>;
+}
+
+/// Phone numbers: opt-outs (STOP) and the per-number send cap.
+#[async_trait]
+pub trait PhoneStore: Send + Sync {
+    /// Records that `phone` (E.164) replied STOP at `now`.
+    async fn opt_out(&self, phone: &str, now: u64) -> StoreResult<()>;
+    /// Records that `phone` opted back in (START).
+    async fn opt_in(&self, phone: &str) -> StoreResult<()>;
+    /// Whether `phone` has opted out.
+    async fn is_opted_out(&self, phone: &str) -> StoreResult<bool>;
+    /// Takes one of `max` sends allowed to `phone` in the fixed window of `window` seconds that
+    /// contains `now`. `false` when the window's sends are used up (SMS pumping guard).
+    async fn take_send_slot(
+        &self,
+        phone: &str,
+        now: u64,
+        window: u64,
+        max: u32,
+    ) -> StoreResult<bool>;
 }
 
 /// Per-account throttling of second-factor attempts (see `mfa_core::throttle`).
@@ -112,9 +139,49 @@ pub trait PolicyStore: Send + Sync {
 }
 
 /// Everything the domain stores, as one object: each adapter implements all of it.
-pub trait Store: FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore {}
+pub trait Store:
+    FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore + PhoneStore
+{
+}
 
-impl<T: FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore> Store for T {}
+impl<T> Store for T where
+    T: FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore + PhoneStore
+{
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+#[error("message not sent: {0}")]
+pub struct SendError(pub String);
+
+/// Text messages out.
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends `body` to `to` (E.164) as a transactional SMS.
+    async fn send_sms(&self, to: &str, body: &str) -> Result<(), SendError>;
+    /// Tells the SMS provider that `to` opted back in (SNS `OptInPhoneNumber`).
+    async fn opt_in(&self, to: &str) -> Result<(), SendError>;
+}
+
+/// An email message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Recipient address.
+    pub to: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+/// Emails out.
+#[async_trait]
+pub trait EmailSender: Send + Sync {
+    /// Sends `email`.
+    async fn send_email(&self, email: &Email) -> Result<(), SendError>;
+}
 
 /// The clock, injected so that tests can move time.
 pub trait Clock: Send + Sync {

@@ -12,9 +12,10 @@ use rand_core::{OsRng, RngCore};
 
 use crate::api_key::{generate_key, hash_key};
 use crate::config::Config;
-use crate::domain::Mfa;
+use crate::domain::{Mfa, Ports};
 use crate::http::{router, AppState, Group};
-use crate::ports::{Store, SystemClock};
+use crate::ports::{EmailSender, SmsSender, Store, SystemClock};
+use crate::senders::{outbox::Outbox, ses::SesSender, sns::SnsSender};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
 
 /// Any start-up failure, as a message for the operator.
@@ -32,9 +33,15 @@ pub fn init_logging(json: bool) {
     }
 }
 
-/// The shared state over `store`, with the system clock and the OS RNG.
-pub fn state(config: &Config, store: Arc<dyn Store>) -> Result<Arc<AppState>, StartError> {
-    let mfa = Mfa::new(config, store, Arc::new(SystemClock), Box::new(OsRng))?;
+/// The shared state over `store` and the senders, with the system clock and the OS RNG.
+pub fn state(
+    config: &Config,
+    store: Arc<dyn Store>,
+    sms: Arc<dyn SmsSender>,
+    email: Arc<dyn EmailSender>,
+) -> Result<Arc<AppState>, StartError> {
+    let ports = Ports { store, clock: Arc::new(SystemClock), rng: Box::new(OsRng), sms, email };
+    let mfa = Mfa::new(config, ports)?;
     Ok(Arc::new(AppState { mfa, api_keys: config.api_keys.clone() }))
 }
 
@@ -69,7 +76,10 @@ pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
         std::env::var(name).ok().or_else(|| secrets.get(name).cloned())
     })?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
-    let app = router(groups, state(&config, Arc::new(store))?);
+    let sms = SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms.origination_number.clone());
+    let from = config.email_from.clone().unwrap_or_default();
+    let email = SesSender::new(aws_sdk_sesv2::Client::new(&aws), from);
+    let app = router(groups, state(&config, Arc::new(store), Arc::new(sms), Arc::new(email))?);
     lambda_http::run(app).await
 }
 
@@ -82,6 +92,9 @@ pub struct LocalSettings {
     pub data_dir: PathBuf,
     /// The API key callers use (`MFA_LOCAL_API_KEY`; made up and printed when unset).
     pub api_key: Option<String>,
+    /// Where SMS and email go instead of being sent (`MFA_OUTBOX`, default
+    /// `<data dir>/outbox.jsonl`).
+    pub outbox: PathBuf,
 }
 
 impl LocalSettings {
@@ -94,7 +107,9 @@ impl LocalSettings {
         let data_dir = std::env::var_os("MFA_LOCAL_DATA_DIR")
             .map_or_else(|| ".mfa-local".into(), PathBuf::from);
         let api_key = std::env::var("MFA_LOCAL_API_KEY").ok().filter(|k| !k.is_empty());
-        Ok(Self { addr, data_dir, api_key })
+        let outbox = std::env::var_os("MFA_OUTBOX")
+            .map_or_else(|| data_dir.join("outbox.jsonl"), PathBuf::from);
+        Ok(Self { addr, data_dir, api_key, outbox })
     }
 }
 
@@ -134,6 +149,8 @@ pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
         read_or_create(&settings.data_dir, "data.key", || random_key_entry("local-data"))?;
     let signing_key =
         read_or_create(&settings.data_dir, "signing.key", || random_key_entry("local-sig"))?;
+    let code_key =
+        read_or_create(&settings.data_dir, "code.key", || random_key_entry("local-code"))?;
     let (api_key, made_up) = match settings.api_key {
         Some(key) => (key, false),
         None => (generate_key(&mut OsRng), true),
@@ -144,13 +161,17 @@ pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
             "MFA_API_KEYS" => Some(api_hash.clone()),
             "MFA_DATA_KEYS" => Some(data_key.clone()),
             "MFA_SIGNING_KEYS" => Some(signing_key.clone()),
+            "MFA_CODE_KEY" => Some(code_key.clone()),
+            "MFA_EMAIL_FROM" => Some("mfa-local@localhost".to_owned()),
             _ => None,
         })
     })?;
     let store = EmbeddedStore::open(settings.data_dir.join("store.redb"))?;
-    let app = router(&Group::ALL, state(&config, Arc::new(store))?);
+    let outbox = Arc::new(Outbox::new(settings.outbox.clone()));
+    let app = router(&Group::ALL, state(&config, Arc::new(store), outbox.clone(), outbox)?);
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
     println!("mfa-local listening on http://{}", listener.local_addr()?);
+    println!("SMS and email go to the outbox {}", settings.outbox.display());
     if made_up {
         println!("API key (admin scope; set MFA_LOCAL_API_KEY to choose one): {api_key}");
     }

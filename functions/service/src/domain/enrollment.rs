@@ -7,7 +7,7 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use super::{Error, Mfa, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::api::{ActivateResponse, EnrollRequest, EnrollResponse, FactorView};
-use crate::model::{Factor, FactorKind, FactorStatus, RecoverySet};
+use crate::model::{ChallengePurpose, Factor, FactorKind, FactorStatus, RecoverySet};
 
 /// The most characters of a label or account name.
 const MAX_LABEL: usize = 64;
@@ -23,47 +23,120 @@ fn check_text(value: Option<String>, what: &str) -> Result<Option<String>, Error
     }
 }
 
+/// Checks an email address's shape: one `@`, a dot in the domain, no spaces, at most 254 bytes.
+fn check_email(email: &str) -> Result<String, Error> {
+    let email = email.trim();
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+        });
+    if ok {
+        Ok(email.to_owned())
+    } else {
+        Err(Error::BadRequest(format!("{email:?} is not an email address")))
+    }
+}
+
 /// Additional data that binds a sealed TOTP secret to its factor.
 pub(super) fn secret_aad(user: &str, factor_id: &str) -> String {
     format!("totp/{user}/{factor_id}")
 }
 
 impl Mfa {
-    /// Enrolls a pending factor. For TOTP: a new secret, its URI and QR code.
+    /// Enrolls a pending factor. For TOTP: a new secret, its URI and QR code. For SMS and
+    /// email: a code sent to the number or address, which activates it.
     pub async fn enroll(
         &self,
         user: &str,
         request: EnrollRequest,
     ) -> Result<EnrollResponse, Error> {
-        let EnrollRequest::Totp { label, account_name } = request;
-        let label = check_text(label, "label")?;
+        match request {
+            EnrollRequest::Totp { label, account_name } => {
+                self.enroll_totp(user, check_text(label, "label")?, account_name).await
+            }
+            EnrollRequest::Sms { phone, label } => {
+                let phone = mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
+                    .map_err(|e| Error::BadRequest(e.to_string()))?;
+                let factor = self.new_factor(user, FactorKind::Sms, check_text(label, "label")?);
+                let factor = Factor { phone: Some(phone.as_str().to_owned()), ..factor };
+                self.check_sms_allowed(user, &factor.id, phone.as_str()).await?;
+                self.enroll_with_code(factor).await
+            }
+            EnrollRequest::Email { email, label } => {
+                if !self.email_enabled {
+                    return Err(Error::BadRequest(
+                        "email factors are not enabled (MFA_EMAIL_FROM is not set)".into(),
+                    ));
+                }
+                let factor = self.new_factor(user, FactorKind::Email, check_text(label, "label")?);
+                let factor = Factor { email: Some(check_email(&email)?), ..factor };
+                self.enroll_with_code(factor).await
+            }
+        }
+    }
+
+    fn new_factor(&self, user: &str, kind: FactorKind, label: Option<String>) -> Factor {
+        Factor {
+            id: self.new_id("fac"),
+            user: user.to_owned(),
+            kind,
+            status: FactorStatus::Pending,
+            label,
+            created_at: self.now(),
+            activated_at: None,
+            secret: None,
+            last_step: None,
+            phone: None,
+            email: None,
+            activation_challenge: None,
+        }
+    }
+
+    /// Stores a pending SMS or email factor and sends the code that activates it.
+    async fn enroll_with_code(&self, factor: Factor) -> Result<EnrollResponse, Error> {
+        let to = self.destination(&factor)?;
+        let challenge =
+            self.send_code(&factor, to, ChallengePurpose::Activation, None, None).await?;
+        let factor = Factor { activation_challenge: Some(challenge.id), ..factor };
+        self.store.insert_factor(&factor).await?;
+        tracing::info!(user = %factor.user, factor = %factor.id, "factor enrolled");
+        Ok(EnrollResponse {
+            factor: FactorView::from(&factor),
+            secret: None,
+            otpauth_uri: None,
+            qr_svg: None,
+            code_expires_at: Some(challenge.expires_at),
+        })
+    }
+
+    async fn enroll_totp(
+        &self,
+        user: &str,
+        label: Option<String>,
+        account_name: Option<String>,
+    ) -> Result<EnrollResponse, Error> {
         let account = check_text(account_name, "account_name")?.unwrap_or_else(|| user.to_owned());
-        let id = self.new_id("fac");
+        let factor = self.new_factor(user, FactorKind::Totp, label);
         let secret = self.with_rng(|rng| TotpSecret::generate(&mut &mut *rng));
         let params = TotpParams::default();
         let uri = otpauth_uri(&secret, &account, &self.issuer_name, &params)
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let qr = qr_svg(&uri).map_err(|e| Error::BadRequest(e.to_string()))?;
-        let sealed = self
-            .with_rng(|rng| self.data_keys.seal(secret.as_bytes(), &secret_aad(user, &id), rng));
-        let factor = Factor {
-            id,
-            user: user.to_owned(),
-            kind: FactorKind::Totp,
-            status: FactorStatus::Pending,
-            label,
-            created_at: self.now(),
-            activated_at: None,
-            secret: Some(sealed),
-            last_step: None,
-        };
+        let aad = secret_aad(user, &factor.id);
+        let sealed = self.with_rng(|rng| self.data_keys.seal(secret.as_bytes(), &aad, rng));
+        let factor = Factor { secret: Some(sealed), ..factor };
         self.store.insert_factor(&factor).await?;
         tracing::info!(user, factor = %factor.id, "factor enrolled");
         Ok(EnrollResponse {
             factor: FactorView::from(&factor),
-            secret: secret.to_base32(),
-            otpauth_uri: uri,
-            qr_svg: qr,
+            secret: Some(secret.to_base32()),
+            otpauth_uri: Some(uri),
+            qr_svg: Some(qr),
+            code_expires_at: None,
         })
     }
 
@@ -82,19 +155,35 @@ impl Mfa {
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
         }
-        self.begin_attempt(user).await?;
-        let secret = self.open_secret(&factor)?;
         let now = self.now();
-        let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
-            .ok_or(Error::CodeRejected)?;
-        if !self.store.activate_factor(user, factor_id, Some(step), now).await? {
+        let step = match factor.kind {
+            FactorKind::Totp => {
+                self.begin_attempt(user).await?;
+                let secret = self.open_secret(&factor)?;
+                let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
+                    .ok_or(Error::CodeRejected)?;
+                self.store.succeed(user).await?;
+                Some(step)
+            }
+            FactorKind::Sms | FactorKind::Email => {
+                let id = factor.activation_challenge.as_deref().unwrap_or_default();
+                let challenge = self
+                    .store
+                    .get_challenge(id)
+                    .await?
+                    .filter(|c| c.user == user && c.purpose == ChallengePurpose::Activation)
+                    .ok_or_else(|| {
+                        Error::Internal(format!("factor {factor_id} has no activation code"))
+                    })?;
+                self.check_code(&challenge, code).await?;
+                None
+            }
+        };
+        if !self.store.activate_factor(user, factor_id, step, now).await? {
             return Err(Error::Conflict("the factor is already active"));
         }
-        self.store.succeed(user).await?;
         let recovery_codes = self.first_recovery_codes(user).await?;
-        let mut factor = factor;
-        factor.status = FactorStatus::Active;
-        factor.activated_at = Some(now);
+        let factor = Factor { status: FactorStatus::Active, activated_at: Some(now), ..factor };
         tracing::info!(user, factor = factor_id, "factor activated");
         Ok(ActivateResponse { factor: FactorView::from(&factor), recovery_codes })
     }

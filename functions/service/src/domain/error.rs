@@ -32,6 +32,17 @@ pub enum Error {
         /// Seconds from now until then.
         retry_after: u64,
     },
+    /// This factor can't be used now; the user should pick another.
+    #[error("{reason}")]
+    UseAnotherFactor {
+        /// Why, as a sentence for the user.
+        reason: &'static str,
+        /// The user's other active factors.
+        factors: Vec<crate::api::FactorView>,
+    },
+    /// The SMS or email provider refused the message.
+    #[error("the message could not be sent")]
+    SendFailed(String),
     /// The store failed.
     #[error("storage is unavailable")]
     Store(#[from] StoreError),

@@ -5,6 +5,9 @@
 mod enrollment;
 mod error;
 mod manage;
+pub mod messages;
+mod oob;
+mod phone_change;
 mod signin;
 
 use std::sync::{Arc, Mutex};
@@ -13,8 +16,8 @@ use rand_core::CryptoRngCore;
 
 pub use error::Error;
 
-use crate::config::{Config, ConfigError};
-use crate::ports::{Clock, Store};
+use crate::config::{Config, ConfigError, SmsSettings};
+use crate::ports::{Clock, EmailSender, SmsSender, Store};
 use crate::sealed::DataKeys;
 use crate::token::{MfaClaims, TokenKeys};
 
@@ -39,6 +42,26 @@ pub struct Mfa {
     login_ttl: u64,
     challenge_ttl: u64,
     recovery_cost: mfa_core::recovery::HashCost,
+    code_key: mfa_core::oob_code::CodeKey,
+    sms: SmsSettings,
+    phone_policy: mfa_core::phone::PhonePolicy,
+    email_enabled: bool,
+    sms_sender: Arc<dyn SmsSender>,
+    email_sender: Arc<dyn EmailSender>,
+}
+
+/// The ports of the domain.
+pub struct Ports {
+    /// Where records live.
+    pub store: Arc<dyn Store>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness: a cryptographically secure generator.
+    pub rng: Box<dyn CryptoRngCore + Send>,
+    /// Texts out.
+    pub sms: Arc<dyn SmsSender>,
+    /// Emails out.
+    pub email: Arc<dyn EmailSender>,
 }
 
 impl std::fmt::Debug for Mfa {
@@ -49,12 +72,7 @@ impl std::fmt::Debug for Mfa {
 
 impl Mfa {
     /// Builds the domain from configuration and its ports.
-    pub fn new(
-        config: &Config,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        rng: Box<dyn CryptoRngCore + Send>,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(config: &Config, ports: Ports) -> Result<Self, ConfigError> {
         let data_keys = DataKeys::new(config.data_keys.clone())
             .ok_or_else(|| ConfigError { name: "MFA_DATA_KEYS", problem: "holds no key".into() })?;
         let tokens = TokenKeys::new(
@@ -67,16 +85,24 @@ impl Mfa {
             name: "MFA_SIGNING_KEYS",
             problem: "holds no usable Ed25519 key".into(),
         })?;
+        let code_key = mfa_core::oob_code::CodeKey::new(&config.code_key)
+            .map_err(|e| ConfigError { name: "MFA_CODE_KEY", problem: e.to_string() })?;
         Ok(Self {
-            store,
-            clock,
-            rng: Mutex::new(rng),
+            store: ports.store,
+            clock: ports.clock,
+            rng: Mutex::new(ports.rng),
             data_keys,
             tokens,
             issuer_name: config.issuer_name.clone(),
             login_ttl: config.login_ttl,
             challenge_ttl: config.challenge_ttl,
             recovery_cost: mfa_core::recovery::HashCost::default(),
+            code_key,
+            sms: config.sms.clone(),
+            phone_policy: mfa_core::phone::PhonePolicy::new(config.sms.calling_codes.clone()),
+            email_enabled: config.email_from.is_some(),
+            sms_sender: ports.sms,
+            email_sender: ports.email,
         })
     }
 

@@ -3,12 +3,13 @@
 use mfa_core::totp::{match_step, TotpParams};
 
 use super::enrollment::check_code_shape;
+use super::oob::Destination;
 use super::{Error, Mfa, TOTP_WINDOW};
 use crate::api::{
     AuthMethod, ChallengeRequest, ChallengeResponse, Decision, FactorView, LoginRequest,
     LoginResponse, RecoveryVerifyRequest, RecoveryVerifyResponse, TokenResponse,
 };
-use crate::model::{Challenge, FactorStatus, Login};
+use crate::model::{Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Login};
 
 /// The `fid` claim of a token earned with a recovery code.
 pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
@@ -22,6 +23,7 @@ impl Mfa {
             user: user.to_owned(),
             created_at: now,
             expires_at: now + self.login_ttl,
+            sms_sent: false,
         };
         let factors: Vec<FactorView> = self
             .store
@@ -54,7 +56,8 @@ impl Mfa {
         Ok(LoginResponse { decision, login_id: login.id, factors })
     }
 
-    /// Starts a challenge of one active factor within a login.
+    /// Starts a challenge of one active factor within a login. For SMS and email the code is
+    /// sent here; a login gets at most one text message.
     pub async fn challenge(
         &self,
         user: &str,
@@ -78,6 +81,26 @@ impl Mfa {
         if factor.status != FactorStatus::Active {
             return Err(Error::Conflict("the factor is not active yet"));
         }
+        if factor.kind != FactorKind::Totp {
+            let to = self.destination(&factor)?;
+            if let Destination::Phone(phone) = to {
+                self.check_sms_allowed(user, &factor.id, phone).await?;
+                if !self.store.take_login_sms(&login.id).await? {
+                    return Err(Error::UseAnotherFactor {
+                        reason: "a text message was already sent for this sign-in (at most one per sign-in): use another factor",
+                        factors: self.other_factors(user, &factor.id).await?,
+                    });
+                }
+            }
+            let login = Some((login.id.as_str(), login.expires_at));
+            let challenge =
+                self.send_code(&factor, to, ChallengePurpose::Login, login, None).await?;
+            return Ok(ChallengeResponse {
+                challenge_id: challenge.id,
+                expires_at: challenge.expires_at,
+                delivery: format!("{:?}", factor.kind).to_lowercase(),
+            });
+        }
         let challenge = Challenge {
             id: self.new_id("chl"),
             user: user.to_owned(),
@@ -86,6 +109,10 @@ impl Mfa {
             created_at: now,
             expires_at: (now + self.challenge_ttl).min(login.expires_at),
             consumed_at: None,
+            purpose: ChallengePurpose::Login,
+            code_hash: None,
+            attempts: 0,
+            new_phone: None,
         };
         self.store.insert_challenge(&challenge).await?;
         Ok(ChallengeResponse {
@@ -109,7 +136,7 @@ impl Mfa {
             .store
             .get_challenge(challenge_id)
             .await?
-            .filter(|c| c.user == user)
+            .filter(|c| c.user == user && c.purpose == ChallengePurpose::Login)
             .ok_or(Error::NotFound("challenge"))?;
         if challenge.consumed_at.is_some() {
             return Err(Error::Conflict("the challenge has already been answered"));
@@ -117,28 +144,43 @@ impl Mfa {
         if challenge.expires_at <= self.now() {
             return Err(Error::Expired("challenge"));
         }
-        self.begin_attempt(user).await?;
         let factor = self
             .store
             .get_factor(user, &challenge.factor_id)
             .await?
             .filter(|f| f.status == FactorStatus::Active)
             .ok_or(Error::NotFound("factor"))?;
-        let secret = self.open_secret(&factor)?;
-        let step = match_step(&secret, code, self.now(), TOTP_WINDOW, &params, factor.last_step)
-            .ok_or(Error::CodeRejected)?;
-        // The replay guard: only one request can move the factor past this step.
-        if !self.store.advance_totp_step(user, &factor.id, step).await? {
-            tracing::warn!(user, factor = %factor.id, "TOTP step replayed");
-            return Err(Error::CodeRejected);
+        if factor.kind == FactorKind::Totp {
+            self.check_totp(&factor, code, &params).await?;
+            if !self.store.consume_challenge(challenge_id, self.now()).await? {
+                return Err(Error::Conflict("the challenge has already been answered"));
+            }
+            self.store.succeed(user).await?;
+        } else {
+            self.check_code(&challenge, code).await?;
         }
-        if !self.store.consume_challenge(challenge_id, self.now()).await? {
-            return Err(Error::Conflict("the challenge has already been answered"));
-        }
-        self.store.succeed(user).await?;
         let (mfa_token, expires_at) = self.issue_token(user, &factor.id, factor.kind.amr())?;
         tracing::info!(user, factor = %factor.id, "second factor verified");
         Ok(TokenResponse { mfa_token, expires_at })
+    }
+
+    /// Checks a TOTP code against the throttle and the replay guard.
+    async fn check_totp(
+        &self,
+        factor: &Factor,
+        code: &str,
+        params: &TotpParams,
+    ) -> Result<(), Error> {
+        self.begin_attempt(&factor.user).await?;
+        let secret = self.open_secret(factor)?;
+        let step = match_step(&secret, code, self.now(), TOTP_WINDOW, params, factor.last_step)
+            .ok_or(Error::CodeRejected)?;
+        // The replay guard: only one request can move the factor past this step.
+        if !self.store.advance_totp_step(&factor.user, &factor.id, step).await? {
+            tracing::warn!(user = %factor.user, factor = %factor.id, "TOTP step replayed");
+            return Err(Error::CodeRejected);
+        }
+        Ok(())
     }
 
     /// Verifies a recovery code (each works once) and returns an MFA token.

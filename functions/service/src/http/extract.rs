@@ -50,6 +50,27 @@ pub struct UserItemPath {
     pub id: String,
 }
 
+/// `{user}`, `{id}` and `{challenge}`.
+#[derive(Debug, Deserialize)]
+pub struct PhoneChangePath {
+    /// The user id.
+    pub user: String,
+    /// The factor id.
+    pub id: String,
+    /// The challenge id.
+    pub challenge: String,
+}
+
+impl PhoneChangePath {
+    /// The checked ids.
+    pub fn ids(&self) -> Result<(&str, &str, &str), ApiError> {
+        check_id(&self.user, "the user id")?;
+        check_id(&self.id, "the factor id")?;
+        check_id(&self.challenge, "the challenge id")?;
+        Ok((&self.user, &self.id, &self.challenge))
+    }
+}
+
 /// `{org}`.
 #[derive(Debug, Deserialize)]
 pub struct OrgPath {

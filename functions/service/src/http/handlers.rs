@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::extract::{ApiJson, ApiPath, OrgPath, UserItemPath, UserPath};
+use super::extract::{ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::api::*;
@@ -95,6 +95,36 @@ pub async fn new_recovery_codes(
 ) -> Answer<(StatusCode, Json<RecoveryCodesResponse>)> {
     let codes = s.mfa.new_recovery_codes(p.user()?, mfa_token(&headers)).await?;
     Ok((StatusCode::CREATED, Json(codes)))
+}
+
+/// Start changing an SMS factor's number: a code goes to the old number.
+#[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/phone-change", tag = "manage",
+    params(("user" = String, Path), ("id" = String, Path, description = "SMS factor id")),
+    request_body = PhoneChangeRequest,
+    responses((status = 202, body = PhoneChangeResponse), (status = 400, body = Problem), (status = 409, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn start_phone_change(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserItemPath>,
+    ApiJson(body): ApiJson<PhoneChangeRequest>,
+) -> Answer<(StatusCode, Json<PhoneChangeResponse>)> {
+    let (user, id) = p.ids()?;
+    Ok((StatusCode::ACCEPTED, Json(s.mfa.start_phone_change(user, id, &body.phone).await?)))
+}
+
+/// Continue a phone change with the code of its current step.
+#[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/phone-change/{challenge}", tag = "manage",
+    params(("user" = String, Path), ("id" = String, Path), ("challenge" = String, Path)),
+    request_body = CodeRequest,
+    responses((status = 200, body = PhoneChangeResponse), (status = 400, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn continue_phone_change(
+    State(s): Shared,
+    ApiPath(p): ApiPath<PhoneChangePath>,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Answer<Json<PhoneChangeResponse>> {
+    let (user, id, challenge) = p.ids()?;
+    Ok(Json(s.mfa.continue_phone_change(user, id, challenge, &body.code).await?))
 }
 
 /// Decide what follows the password.

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | enroll | `POST /v1/users/{user}/factors`, `POST /v1/users/{user}/factors/{id}/activate` |
 //! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
-//! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes` |
+//! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes`, `POST .../factors/{id}/phone-change[/{challenge}]` |
 //! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
 
 pub mod auth;
@@ -76,6 +76,11 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
             .route("/v1/users/{user}/factors", get(h::list))
             .route("/v1/users/{user}/factors/{id}", delete(h::delete))
             .route("/v1/users/{user}/recovery-codes", post(h::new_recovery_codes))
+            .route("/v1/users/{user}/factors/{id}/phone-change", post(h::start_phone_change))
+            .route(
+                "/v1/users/{user}/factors/{id}/phone-change/{challenge}",
+                post(h::continue_phone_change),
+            )
             .route_layer(service),
         Group::Admin => Router::new()
             .route("/v1/admin/users/{user}/factors/{id}", delete(h::admin_reset_factor))

@@ -25,6 +25,9 @@ pub struct Problem {
     /// For `locked`: when another attempt may be made (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<u64>,
+    /// For `use-another-factor`: the user's other active factors (a recovery code also works).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_factors: Option<Vec<crate::api::FactorView>>,
 }
 
 /// An error on its way to becoming an HTTP answer.
@@ -67,6 +70,7 @@ fn problem(status: StatusCode, slug: &str, title: &str, detail: String) -> Probl
         status: status.as_u16(),
         detail,
         retry_at: None,
+        other_factors: None,
     }
 }
 
@@ -135,6 +139,19 @@ fn domain_problem(e: &Error) -> Problem {
                 },
             )
         },
+        Error::UseAnotherFactor { factors, .. } => Problem {
+            other_factors: Some(factors.clone()),
+            ..problem(S::CONFLICT, "use-another-factor", "Use another factor", detail)
+        },
+        Error::SendFailed(inner) => {
+            tracing::error!(error = %inner, "message not sent");
+            problem(
+                S::BAD_GATEWAY,
+                "send-failed",
+                "Message not sent",
+                "the code could not be sent; try again or use another factor".into(),
+            )
+        }
         Error::Store(inner) => {
             tracing::error!(error = %inner, "store failure");
             problem(

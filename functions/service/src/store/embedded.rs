@@ -14,7 +14,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
 use crate::ports::{
-    FactorStore, LoginStore, PolicyStore, RecoveryStore, StoreError, StoreResult, ThrottleStore,
+    FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError, StoreResult,
+    ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -210,6 +211,22 @@ impl FactorStore for EmbeddedStore {
         let k = factor_key(user, id);
         self.write(move |t| Ok(t.remove(k.as_str()).map_err(unavailable)?.is_some())).await
     }
+
+    async fn change_phone(&self, user: &str, id: &str, old: &str, new: &str) -> StoreResult<bool> {
+        let (k, old, new) = (factor_key(user, id), old.to_owned(), new.to_owned());
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+            if factor.status != FactorStatus::Active
+                || factor.phone.as_deref() != Some(old.as_str())
+            {
+                return Ok(false);
+            }
+            factor.phone = Some(new);
+            put(t, &k, &factor)?;
+            Ok(true)
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -287,6 +304,87 @@ impl LoginStore for EmbeddedStore {
             }
             challenge.consumed_at = Some(now);
             put(t, &k, &challenge)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool> {
+        let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
+        self.write(move |t| {
+            let Some(mut challenge) = get::<Challenge>(t, &k)? else { return Ok(false) };
+            if challenge.consumed_at.is_some() || challenge.attempts >= max {
+                return Ok(false);
+            }
+            challenge.attempts += 1;
+            put(t, &k, &challenge)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool> {
+        let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
+        self.write(move |t| {
+            let Some(mut login) = get::<Login>(t, &k)? else { return Ok(false) };
+            if login.sms_sent {
+                return Ok(false);
+            }
+            login.sms_sent = true;
+            put(t, &k, &login)?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+/// A phone number's opt-out record.
+#[derive(Debug, Serialize, Deserialize)]
+struct OptOut {
+    at: u64,
+}
+
+/// The sends to one number in one window.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SendWindow {
+    count: u32,
+}
+
+fn phone_key(phone: &str, sk: &str) -> String {
+    key(&format!("PHONE#{phone}"), sk)
+}
+
+#[async_trait]
+impl PhoneStore for EmbeddedStore {
+    async fn opt_out(&self, phone: &str, now: u64) -> StoreResult<()> {
+        let k = phone_key(phone, "OPTOUT");
+        self.write(move |t| put(t, &k, &OptOut { at: now })).await
+    }
+
+    async fn opt_in(&self, phone: &str) -> StoreResult<()> {
+        let k = phone_key(phone, "OPTOUT");
+        self.write(move |t| t.remove(k.as_str()).map(|_| ()).map_err(unavailable)).await
+    }
+
+    async fn is_opted_out(&self, phone: &str) -> StoreResult<bool> {
+        Ok(self.read::<OptOut>(phone_key(phone, "OPTOUT")).await?.is_some())
+    }
+
+    async fn take_send_slot(
+        &self,
+        phone: &str,
+        now: u64,
+        window: u64,
+        max: u32,
+    ) -> StoreResult<bool> {
+        let k = phone_key(phone, &format!("SENDS#{}", now / window.max(1)));
+        self.write(move |t| {
+            let mut record = get::<SendWindow>(t, &k)?.unwrap_or_default();
+            if record.count >= max {
+                return Ok(false);
+            }
+            record.count += 1;
+            put(t, &k, &record)?;
             Ok(true)
         })
         .await

@@ -1,0 +1,160 @@
+//! Out-of-band codes: sending a code by SMS or email as a challenge, and checking one.
+//!
+//! The carrier rules live here: no text to a number that replied STOP, at most
+//! `MFA_SMS_MAX_PER_HOUR` texts to one number an hour (against SMS pumping), and codes that live
+//! 5 minutes by SMS and 10 by email, take at most 5 attempts, and are stored only hashed.
+
+use mfa_core::oob_code;
+
+use super::{messages, Error, Mfa};
+use crate::api::FactorView;
+use crate::model::{Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus};
+
+/// How long an SMS code is valid.
+pub const SMS_CODE_TTL: u64 = 5 * 60;
+/// How long an email code is valid.
+pub const EMAIL_CODE_TTL: u64 = 10 * 60;
+/// Attempts allowed per code.
+pub const MAX_CODE_ATTEMPTS: u32 = 5;
+/// The window of the per-number SMS cap.
+const SMS_CAP_WINDOW: u64 = 3600;
+
+/// Where a code goes.
+pub(super) enum Destination<'a> {
+    /// A phone number (E.164).
+    Phone(&'a str),
+    /// An email address.
+    Email(&'a str),
+}
+
+impl Mfa {
+    /// The destination of an SMS or email factor.
+    pub(super) fn destination<'a>(&self, factor: &'a Factor) -> Result<Destination<'a>, Error> {
+        match (factor.kind, &factor.phone, &factor.email) {
+            (FactorKind::Sms, Some(phone), _) => Ok(Destination::Phone(phone)),
+            (FactorKind::Email, _, Some(email)) => Ok(Destination::Email(email)),
+            _ => Err(Error::Internal(format!("factor {} has no destination", factor.id))),
+        }
+    }
+
+    /// The user's usable factors other than `except`, for errors that say "use another one".
+    pub(super) async fn other_factors(
+        &self,
+        user: &str,
+        except: &str,
+    ) -> Result<Vec<FactorView>, Error> {
+        Ok(self
+            .store
+            .list_factors(user)
+            .await?
+            .iter()
+            .filter(|f| f.status == FactorStatus::Active && f.id != except)
+            .map(FactorView::from)
+            .collect())
+    }
+
+    /// Refuses a number that opted out, or that had its hourly texts.
+    pub(super) async fn check_sms_allowed(
+        &self,
+        user: &str,
+        factor_id: &str,
+        phone: &str,
+    ) -> Result<(), Error> {
+        if self.store.is_opted_out(phone).await? {
+            return Err(Error::UseAnotherFactor {
+                reason: "this number replied STOP and gets no texts: reply START to it to opt back in, or use another factor",
+                factors: self.other_factors(user, factor_id).await?,
+            });
+        }
+        if !self
+            .store
+            .take_send_slot(phone, self.now(), SMS_CAP_WINDOW, self.sms.max_per_hour)
+            .await?
+        {
+            return Err(Error::UseAnotherFactor {
+                reason: "too many texts went to this number in the last hour: use another factor, or try later",
+                factors: self.other_factors(user, factor_id).await?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes a code, stores its challenge (hashed, bound to the challenge id) and sends it.
+    pub(super) async fn send_code(
+        &self,
+        factor: &Factor,
+        to: Destination<'_>,
+        purpose: ChallengePurpose,
+        login: Option<(&str, u64)>,
+        new_phone: Option<String>,
+    ) -> Result<Challenge, Error> {
+        let now = self.now();
+        let id = self.new_id("chl");
+        let code = self.with_rng(|rng| oob_code::generate(&mut &mut *rng));
+        let ttl = match to {
+            Destination::Phone(_) => SMS_CODE_TTL,
+            Destination::Email(_) => EMAIL_CODE_TTL,
+        };
+        let (login_id, login_expires) =
+            login.map_or((String::new(), u64::MAX), |(id, e)| (id.to_owned(), e));
+        let challenge = Challenge {
+            id: id.clone(),
+            user: factor.user.clone(),
+            login_id,
+            factor_id: factor.id.clone(),
+            created_at: now,
+            expires_at: (now + ttl).min(login_expires),
+            consumed_at: None,
+            purpose,
+            code_hash: Some(data_encoding::HEXLOWER.encode(&oob_code::hash(
+                &self.code_key,
+                &id,
+                &code,
+            ))),
+            attempts: 0,
+            new_phone,
+        };
+        self.store.insert_challenge(&challenge).await?;
+        let sent = match to {
+            Destination::Phone(phone) => {
+                let text =
+                    messages::sms_code(&self.issuer_name, &code, self.sms.webotp_domain.as_deref());
+                self.sms_sender.send_sms(phone, &text).await
+            }
+            Destination::Email(address) => {
+                let email = messages::email_code(&self.issuer_name, address, &code, ttl / 60);
+                self.email_sender.send_email(&email).await
+            }
+        };
+        sent.map_err(|e| Error::SendFailed(e.0))?;
+        tracing::info!(user = %factor.user, factor = %factor.id, challenge = %id, "code sent");
+        Ok(challenge)
+    }
+
+    /// Checks a typed code against a code challenge: counts it against the user's throttle and
+    /// the challenge's 5 attempts, and consumes the challenge when right.
+    pub(super) async fn check_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
+        let stored = challenge
+            .code_hash
+            .as_deref()
+            .and_then(|h| data_encoding::HEXLOWER.decode(h.as_bytes()).ok())
+            .ok_or_else(|| {
+                Error::Internal(format!("challenge {} has no code hash", challenge.id))
+            })?;
+        if challenge.expires_at <= self.now() {
+            return Err(Error::Expired("code"));
+        }
+        self.begin_attempt(&challenge.user).await?;
+        if !self.store.record_challenge_attempt(&challenge.id, MAX_CODE_ATTEMPTS).await? {
+            return Err(Error::Conflict("this code has no attempts left: ask for a new code"));
+        }
+        if !oob_code::verify(&self.code_key, &challenge.id, code, &stored) {
+            return Err(Error::CodeRejected);
+        }
+        if !self.store.consume_challenge(&challenge.id, self.now()).await? {
+            return Err(Error::Conflict("the challenge has already been answered"));
+        }
+        self.store.succeed(&challenge.user).await?;
+        Ok(())
+    }
+}

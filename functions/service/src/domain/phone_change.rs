@@ -1,0 +1,117 @@
+//! Changing an SMS factor's number: a code to the OLD number first, then a code to the new one;
+//! the switch is one conditional write, and the old number keeps working until it happens.
+
+use super::enrollment::check_code_shape;
+use super::oob::Destination;
+use super::{Error, Mfa};
+use crate::api::{FactorView, PhoneChangeResponse, PhoneChangeStep};
+use crate::model::{ChallengePurpose, Factor, FactorKind, FactorStatus};
+
+impl Mfa {
+    async fn active_sms_factor(
+        &self,
+        user: &str,
+        factor_id: &str,
+    ) -> Result<(Factor, String), Error> {
+        let factor = self
+            .store
+            .get_factor(user, factor_id)
+            .await?
+            .filter(|f| f.status == FactorStatus::Active)
+            .ok_or(Error::NotFound("active factor"))?;
+        match (factor.kind, factor.phone.clone()) {
+            (FactorKind::Sms, Some(phone)) => Ok((factor, phone)),
+            _ => Err(Error::BadRequest("only an SMS factor has a phone number to change".into())),
+        }
+    }
+
+    /// Starts a phone change: checks the new number and sends a code to the old one.
+    pub async fn start_phone_change(
+        &self,
+        user: &str,
+        factor_id: &str,
+        new_phone: &str,
+    ) -> Result<PhoneChangeResponse, Error> {
+        let (factor, old) = self.active_sms_factor(user, factor_id).await?;
+        let new = mfa_core::phone::parse_sms_number(new_phone, &self.phone_policy)
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        if new.as_str() == old {
+            return Err(Error::BadRequest("the new number is the current one".into()));
+        }
+        self.check_sms_allowed(user, factor_id, &old).await?;
+        let challenge = self
+            .send_code(
+                &factor,
+                Destination::Phone(&old),
+                ChallengePurpose::PhoneChangeOld,
+                None,
+                Some(new.as_str().to_owned()),
+            )
+            .await?;
+        Ok(PhoneChangeResponse {
+            step: PhoneChangeStep::VerifyOldNumber,
+            challenge_id: Some(challenge.id),
+            expires_at: Some(challenge.expires_at),
+            factor: None,
+        })
+    }
+
+    /// Continues a phone change with the code of its current step: the old number's code sends
+    /// one to the new number; the new number's code switches the factor to it.
+    pub async fn continue_phone_change(
+        &self,
+        user: &str,
+        factor_id: &str,
+        challenge_id: &str,
+        code: &str,
+    ) -> Result<PhoneChangeResponse, Error> {
+        check_code_shape(code, &mfa_core::totp::TotpParams::default())?;
+        let (factor, old) = self.active_sms_factor(user, factor_id).await?;
+        let challenge = self
+            .store
+            .get_challenge(challenge_id)
+            .await?
+            .filter(|c| c.user == user && c.factor_id == factor_id)
+            .filter(|c| {
+                matches!(
+                    c.purpose,
+                    ChallengePurpose::PhoneChangeOld | ChallengePurpose::PhoneChangeNew
+                )
+            })
+            .ok_or(Error::NotFound("phone change"))?;
+        let new = challenge
+            .new_phone
+            .clone()
+            .ok_or_else(|| Error::Internal(format!("phone change {challenge_id} has no number")))?;
+        self.check_code(&challenge, code).await?;
+        if challenge.purpose == ChallengePurpose::PhoneChangeOld {
+            self.check_sms_allowed(user, factor_id, &new).await?;
+            let next = self
+                .send_code(
+                    &factor,
+                    Destination::Phone(&new),
+                    ChallengePurpose::PhoneChangeNew,
+                    None,
+                    Some(new.clone()),
+                )
+                .await?;
+            return Ok(PhoneChangeResponse {
+                step: PhoneChangeStep::VerifyNewNumber,
+                challenge_id: Some(next.id),
+                expires_at: Some(next.expires_at),
+                factor: None,
+            });
+        }
+        if !self.store.change_phone(user, factor_id, &old, &new).await? {
+            return Err(Error::Conflict("the factor's number changed meanwhile: start again"));
+        }
+        tracing::info!(user, factor = factor_id, "phone number changed");
+        let factor = Factor { phone: Some(new), ..factor };
+        Ok(PhoneChangeResponse {
+            step: PhoneChangeStep::Changed,
+            challenge_id: None,
+            expires_at: None,
+            factor: Some(FactorView::from(&factor)),
+        })
+    }
+}
