@@ -4,6 +4,10 @@
 //! `MFA_E2E_BASE_URL` names the stack and `MFA_E2E_API_KEY` its admin-scoped API key.
 //! `MFA_E2E_MODE=lambda` means the functions run under `cargo lambda watch`, where each function
 //! answers under `/lambda-url/<function>/`; otherwise every route is at the base URL (mfa-local).
+//!
+//! Texts and emails are read the way a phone or a mailbox would: from moto's record of what SNS
+//! and SES sent (`MFA_E2E_MOTO_URL`, `/moto-api/data.json`), or from mfa-local's outbox file
+//! (`MFA_E2E_OUTBOX`).
 
 #![allow(clippy::panic)]
 
@@ -44,6 +48,18 @@ pub struct Stack {
     /// The admin-scoped API key.
     pub api_key: String,
     http: reqwest::Client,
+    inbox: Inbox,
+}
+
+/// Where sent messages can be read.
+#[derive(Debug, Clone)]
+enum Inbox {
+    /// moto's record of SNS and SES sends.
+    Moto(String),
+    /// mfa-local's outbox file.
+    Outbox(String),
+    /// Nowhere.
+    None,
 }
 
 /// An answer: status, headers and JSON body (`Value::Null` when empty).
@@ -66,7 +82,60 @@ impl Stack {
             lambda: std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda"),
             api_key: std::env::var("MFA_E2E_API_KEY").unwrap_or_default(),
             http: reqwest::Client::new(),
+            inbox: match (std::env::var("MFA_E2E_MOTO_URL"), std::env::var("MFA_E2E_OUTBOX")) {
+                (Ok(url), _) => Inbox::Moto(url),
+                (_, Ok(path)) => Inbox::Outbox(path),
+                _ => Inbox::None,
+            },
         })
+    }
+
+    /// Every message sent to `to` (a phone number or email address), oldest first: the text of
+    /// an SMS, the subject of an email.
+    pub async fn messages_to(&self, to: &str) -> Vec<String> {
+        match &self.inbox {
+            Inbox::Moto(url) => {
+                let data: Value = self
+                    .http
+                    .get(format!("{url}/moto-api/data.json"))
+                    .send()
+                    .await
+                    .unwrap_or_else(|e| panic!("moto: {e}"))
+                    .json()
+                    .await
+                    .unwrap_or_else(|e| panic!("moto: {e}"));
+                let sms = data["sns"]["SMS"].as_array().cloned().unwrap_or_default();
+                let emails = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+                sms.iter()
+                    .filter(|m| m["phone_number"] == to)
+                    .map(|m| m["message"].as_str().unwrap_or_default().to_owned())
+                    .chain(
+                        emails
+                            .iter()
+                            .filter(|m| m["destinations"]["ToAddresses"][0] == to)
+                            .map(|m| m["subject"].as_str().unwrap_or_default().to_owned()),
+                    )
+                    .collect()
+            }
+            Inbox::Outbox(path) => std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|m| m["to"] == to)
+                .map(|m| {
+                    let text = if m["channel"] == "email" { &m["subject"] } else { &m["body"] };
+                    text.as_str().unwrap_or_default().to_owned()
+                })
+                .collect(),
+            Inbox::None => panic!("set MFA_E2E_MOTO_URL or MFA_E2E_OUTBOX to read messages"),
+        }
+    }
+
+    /// The code in the newest message to `to`.
+    pub async fn last_code_to(&self, to: &str) -> String {
+        let messages = self.messages_to(to).await;
+        let last = messages.last().unwrap_or_else(|| panic!("no message to {to}"));
+        code_in(last).unwrap_or_else(|| panic!("no code in {last:?}"))
     }
 
     /// The URL of `path` on `function`.
@@ -115,6 +184,24 @@ impl Stack {
     pub async fn post(&self, function: Function, path: &str, body: Value) -> Answer {
         self.send(Method::POST, function, path, Some(&body), None, &[]).await
     }
+}
+
+/// The 6-digit code after "verification code is " in a message.
+pub fn code_in(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("verification code is ")?;
+    let code: String = rest.chars().take(6).collect();
+    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
+/// A random, valid NANP mobile-style number in E.164, unlikely to repeat between runs (each
+/// number may get only a few texts an hour).
+pub fn unique_phone() -> String {
+    let n = u64::from(
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0),
+    ) ^ now().wrapping_mul(2_654_435_761);
+    let exchange = 220 + n % 680;
+    let exchange = if exchange % 100 == 11 { exchange + 1 } else { exchange };
+    format!("+1415{exchange}{:04}", (n / 1000) % 10_000)
 }
 
 /// Now, in Unix seconds.

@@ -35,7 +35,7 @@ setsid env MFA_LOCAL_ADDR="127.0.0.1:$local_port" MFA_LOCAL_DATA_DIR="$work/loca
 pids+=($!)
 wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
-  cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+  MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
 
 echo "-- against the Lambda functions under cargo lambda watch, over moto"
 if ! command -v cargo-lambda >/dev/null; then
@@ -50,6 +50,8 @@ import sys, boto3
 endpoint, table = sys.argv[1], sys.argv[2]
 db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
                   aws_access_key_id="test", aws_secret_access_key="test")
+boto3.client("ses", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+             aws_secret_access_key="test").verify_email_identity(EmailAddress="mfa@acme.test")
 db.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                            {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -62,6 +64,8 @@ cat >"$work/lambda.env" <<ENV
 MFA_API_KEYS="admin:$hash"
 MFA_DATA_KEYS="e2e-data:$(key32)"
 MFA_SIGNING_KEYS="e2e-sig:$(key32)"
+MFA_CODE_KEY="e2e-code:$(key32)"
+MFA_EMAIL_FROM="mfa@acme.test"
 MFA_ISSUER_NAME="Acme"
 MFA_TABLE="$table"
 AWS_ENDPOINT_URL="$endpoint"
@@ -77,4 +81,4 @@ setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port
 pids+=($!)
 wait_for "http://127.0.0.1:$lambda_port/lambda-url/mfa-verify/.well-known/jwks.json" "cargo lambda watch" "$work/lambda.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
-  cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+  MFA_E2E_MOTO_URL="$endpoint" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
