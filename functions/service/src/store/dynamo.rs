@@ -12,12 +12,14 @@
 //! | [`Login`] (with `ttl`) | `LOGIN#{id}` | `LOGIN` |
 //! | [`Challenge`] (with `ttl`) | `CHALLENGE#{id}` | `CHALLENGE` |
 //! | [`OrgPolicy`] | `ORG#{org}` | `POLICY` |
+//! | opt-out (`at`) | `PHONE#{e164}` | `OPTOUT` |
+//! | send window (`count`, with `ttl`) | `PHONE#{e164}` | `SENDS#{now / window}` |
 //!
 //! Every check-and-set is one conditional write, never a read followed by a write, so two
 //! concurrent requests can't both win; a failed condition is the domain's "no" (`Ok(false)`).
-//! Reads are strongly consistent. `ttl` (expiry plus a day) only lets DynamoDB sweep old logins
-//! and challenges: the domain checks `expires_at` itself. Errors name the operation and the record's
-//! key, never an attribute's value.
+//! Reads are strongly consistent. `ttl` (expiry plus a day) only lets DynamoDB sweep old logins,
+//! challenges and send windows: the domain checks `expires_at` itself. Errors name the operation
+//! and the record's key, never an attribute's value.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -39,16 +41,20 @@ use serde_json::{Map, Number, Value};
 
 use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
 use crate::ports::{
-    FactorStore, LoginStore, PolicyStore, RecoveryStore, StoreError, StoreResult, ThrottleStore,
+    FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError, StoreResult,
+    ThrottleStore,
 };
 
-/// How long after `expires_at` DynamoDB may delete a login or challenge.
+/// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
 const TTL_GRACE_SECONDS: u64 = 86_400;
 /// The error code of a write whose condition did not hold.
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// Error codes of servers that don't implement TTL (DynamoDB-compatible test servers).
 const TTL_UNSUPPORTED: [&str; 3] =
     ["UnknownOperationException", "NotImplementedException", "UnsupportedOperationException"];
+/// Attributes whose names are DynamoDB reserved words, as expressions must spell them.
+const RESERVED_NAMES: [(&str, &str); 3] =
+    [("#status", "status"), ("#count", "count"), ("#ttl", "ttl")];
 
 /// A DynamoDB item: attribute name to value.
 type Item = HashMap<String, AttributeValue>;
@@ -215,8 +221,8 @@ impl DynamoStore {
     }
 
     /// Applies `update` to the item at `key` if `condition` holds, with the expression values
-    /// `values`: `false` if the condition does not hold. `#status` in either expression stands
-    /// for the attribute `status` (a reserved word).
+    /// `values`: `false` if the condition does not hold. `#status`, `#count` and `#ttl` in either
+    /// expression stand for the attributes of those names (reserved words).
     async fn update_if(
         &self,
         key: Item,
@@ -231,10 +237,27 @@ impl DynamoStore {
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values));
-        if update.contains("#status") || condition.contains("#status") {
-            request = request.expression_attribute_names("#status", "status");
+        for (placeholder, name) in RESERVED_NAMES {
+            if update.contains(placeholder) || condition.contains(placeholder) {
+                request = request.expression_attribute_names(placeholder, name);
+            }
         }
         conditional("UpdateItem", &record, request.send().await)
+    }
+
+    /// Deletes the item at `key` if `condition` (when there is one) holds: `false` if it does
+    /// not.
+    async fn delete(&self, key: Item, condition: Option<&str>) -> StoreResult<bool> {
+        let record = describe_key(&key);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await;
+        conditional("DeleteItem", &record, result)
     }
 
     /// An UpdateItem request on the item at `key`, to be completed by the caller.
@@ -307,17 +330,21 @@ impl FactorStore for DynamoStore {
     }
 
     async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool> {
-        let key = factor_key(user, id);
-        let record = describe_key(&key);
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        conditional("DeleteItem", &record, result)
+        self.delete(factor_key(user, id), Some("attribute_exists(pk)")).await
+    }
+
+    async fn change_phone(&self, user: &str, id: &str, old: &str, new: &str) -> StoreResult<bool> {
+        self.update_if(
+            factor_key(user, id),
+            "SET phone = :new",
+            "#status = :active AND phone = :old",
+            vec![
+                (":active", to_attribute(&FactorStatus::Active)?),
+                (":old", string(old)),
+                (":new", string(new)),
+            ],
+        )
+        .await
     }
 }
 
@@ -363,13 +390,13 @@ impl RecoveryStore for DynamoStore {
 #[async_trait]
 impl LoginStore for DynamoStore {
     async fn insert_login(&self, login: &Login) -> StoreResult<()> {
-        let mut item = to_item(login, key(format!("LOGIN#{}", login.id), "LOGIN"))?;
+        let mut item = to_item(login, login_key(&login.id))?;
         item.insert("ttl".into(), expiry(login.expires_at));
         self.insert(item).await
     }
 
     async fn get_login(&self, id: &str) -> StoreResult<Option<Login>> {
-        self.get(key(format!("LOGIN#{id}"), "LOGIN")).await
+        self.get(login_key(id)).await
     }
 
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
@@ -388,6 +415,78 @@ impl LoginStore for DynamoStore {
             "SET consumed_at = :now",
             "attribute_exists(pk) AND attribute_not_exists(consumed_at)",
             vec![(":now", number(now))],
+        )
+        .await
+    }
+
+    async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool> {
+        if max == 0 {
+            // No attempt is allowed (the condition would let one through a record without
+            // `attempts`).
+            return Ok(false);
+        }
+        self.update_if(
+            challenge_key(id),
+            "ADD attempts :one",
+            "attribute_exists(pk) AND attribute_not_exists(consumed_at) \
+             AND (attribute_not_exists(attempts) OR attempts < :max)",
+            vec![(":one", number(1)), (":max", number(max))],
+        )
+        .await
+    }
+
+    async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool> {
+        self.update_if(
+            login_key(login_id),
+            "SET sms_sent = :true",
+            "attribute_exists(pk) AND (attribute_not_exists(sms_sent) OR sms_sent = :false)",
+            vec![(":true", AttributeValue::Bool(true)), (":false", AttributeValue::Bool(false))],
+        )
+        .await
+    }
+}
+
+/// A phone number's opt-out record.
+#[derive(Serialize)]
+struct OptOut {
+    /// When the number replied STOP.
+    at: u64,
+}
+
+#[async_trait]
+impl PhoneStore for DynamoStore {
+    async fn opt_out(&self, phone: &str, now: u64) -> StoreResult<()> {
+        self.put(to_item(&OptOut { at: now }, opt_out_key(phone))?).await
+    }
+
+    async fn opt_in(&self, phone: &str) -> StoreResult<()> {
+        // Unconditional: opting in a number that never opted out is fine.
+        self.delete(opt_out_key(phone), None).await.map(drop)
+    }
+
+    async fn is_opted_out(&self, phone: &str) -> StoreResult<bool> {
+        Ok(self.get_item(opt_out_key(phone)).await?.is_some())
+    }
+
+    async fn take_send_slot(
+        &self,
+        phone: &str,
+        now: u64,
+        window: u64,
+        max: u32,
+    ) -> StoreResult<bool> {
+        if max == 0 {
+            // No send is allowed (the condition would let the window's first one through).
+            return Ok(false);
+        }
+        let window = window.max(1);
+        let index = now / window;
+        let ends_at = index.saturating_add(1).saturating_mul(window);
+        self.update_if(
+            key(phone_pk(phone), format!("SENDS#{index}")),
+            "ADD #count :one SET #ttl = :ttl",
+            "attribute_not_exists(#count) OR #count < :max",
+            vec![(":one", number(1)), (":max", number(max)), (":ttl", expiry(ends_at))],
         )
         .await
     }
@@ -502,12 +601,24 @@ fn throttle_key(user: &str) -> Item {
     key(user_pk(user), "THROTTLE")
 }
 
+fn login_key(id: &str) -> Item {
+    key(format!("LOGIN#{id}"), "LOGIN")
+}
+
 fn challenge_key(id: &str) -> Item {
     key(format!("CHALLENGE#{id}"), "CHALLENGE")
 }
 
 fn policy_key(org: &str) -> Item {
     key(format!("ORG#{org}"), "POLICY")
+}
+
+fn phone_pk(phone: &str) -> String {
+    format!("PHONE#{phone}")
+}
+
+fn opt_out_key(phone: &str) -> Item {
+    key(phone_pk(phone), "OPTOUT")
 }
 
 /// `pk/sk` of an item or key, to name a record in errors.
@@ -663,7 +774,7 @@ fn json_number(text: &str) -> Result<Number, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::FactorKind;
+    use crate::model::{ChallengePurpose, FactorKind};
 
     #[test]
     fn records_round_trip_and_leave_out_missing_fields() {
@@ -677,14 +788,50 @@ mod tests {
             activated_at: None,
             secret: Some("sealed".into()),
             last_step: Some(u64::MAX),
+            phone: Some("+15555550100".into()),
+            email: None,
+            activation_challenge: Some("chl_1".into()),
         };
         let item = to_item(&factor, factor_key("alice", "fac_1")).unwrap();
         assert_eq!(item["pk"], string("USER#alice"));
         assert_eq!(item["sk"], string("FACTOR#fac_1"));
         assert_eq!(item["status"], string("pending"));
         assert_eq!(item["last_step"], number(u64::MAX));
+        assert_eq!(item["phone"], string("+15555550100"));
         assert!(!item.contains_key("activated_at"));
+        assert!(!item.contains_key("email"));
         assert_eq!(from_item::<Factor>(item).unwrap(), factor);
+    }
+
+    #[test]
+    fn challenge_purpose_is_snake_case_and_attempts_a_number() {
+        let challenge = Challenge {
+            id: "chl_1".into(),
+            user: "alice".into(),
+            login_id: "lgn_1".into(),
+            factor_id: "fac_1".into(),
+            created_at: 1_700_000_000,
+            expires_at: 1_700_000_300,
+            consumed_at: None,
+            purpose: ChallengePurpose::PhoneChangeNew,
+            code_hash: Some("ab12".into()),
+            attempts: 3,
+            new_phone: Some("+15555550101".into()),
+        };
+        let item = to_item(&challenge, challenge_key("chl_1")).unwrap();
+        assert_eq!(item["purpose"], string("phone_change_new"));
+        assert_eq!(item["attempts"], number(3));
+        assert!(!item.contains_key("consumed_at"));
+        assert_eq!(from_item::<Challenge>(item).unwrap(), challenge);
+
+        // A record written before these fields reads with their defaults.
+        let mut old = to_item(&challenge, challenge_key("chl_1")).unwrap();
+        for name in ["purpose", "code_hash", "attempts", "new_phone"] {
+            old.remove(name);
+        }
+        let read = from_item::<Challenge>(old).unwrap();
+        assert_eq!((read.purpose, read.attempts), (ChallengePurpose::Login, 0));
+        assert_eq!((read.code_hash, read.new_phone), (None, None));
     }
 
     #[test]

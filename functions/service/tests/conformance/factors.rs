@@ -1,11 +1,14 @@
-//! Factors: insert once, activate once from pending, the TOTP replay guard, listing, deletion.
+//! Factors: insert once, activate once from pending, the TOTP replay guard, listing, deletion,
+//! an SMS factor's number changed once.
 
 use std::sync::Arc;
 
-use mfa_service::model::{Factor, FactorStatus};
+use mfa_service::model::{Factor, FactorKind, FactorStatus};
 use mfa_service::ports::StoreError;
 
-use crate::support::{concurrently, pending_totp, unique, winners, NOW, RACERS};
+use crate::support::{
+    concurrently, pending_sms, pending_totp, unique, unique_phone, winners, NOW, RACERS,
+};
 use crate::TestStore;
 
 pub async fn factor_insert_twice_is_refused<S: TestStore>(store: Arc<S>) {
@@ -25,10 +28,21 @@ pub async fn factor_round_trips_every_field<S: TestStore>(store: Arc<S>) {
         label: Some("Work phone — ünïcode".to_owned()),
         activated_at: Some(NOW + 1),
         last_step: Some(u64::MAX - 1),
+        phone: Some(unique_phone()),
+        email: Some("ünïcode.user+mfa@example.com".to_owned()),
+        activation_challenge: Some(unique("chl")),
         ..pending_totp(&user, NOW)
     };
     let bare = Factor { label: None, secret: None, ..pending_totp(&user, NOW) };
-    for factor in [&full, &bare] {
+    let sms = pending_sms(&user, &unique_phone(), NOW);
+    let email = Factor {
+        kind: FactorKind::Email,
+        secret: None,
+        email: Some("alice@example.com".to_owned()),
+        activation_challenge: Some(unique("chl")),
+        ..pending_totp(&user, NOW)
+    };
+    for factor in [&full, &bare, &sms, &email] {
         store.insert_factor(factor).await.unwrap();
         assert_eq!(store.get_factor(&user, &factor.id).await.unwrap().as_ref(), Some(factor));
     }
@@ -164,4 +178,80 @@ pub async fn factor_is_deleted_once<S: TestStore>(store: Arc<S>) {
     assert_eq!(store.get_factor(&user, &gone.id).await.unwrap(), None);
     assert!(!store.delete_factor(&user, &gone.id).await.unwrap());
     assert_eq!(store.list_factors(&user).await.unwrap(), vec![kept]);
+}
+
+/// A new SMS factor of `user` on `phone`, stored and activated.
+async fn active_sms<S: TestStore>(store: &S, user: &str, phone: &str) -> Factor {
+    let factor = pending_sms(user, phone, NOW);
+    store.insert_factor(&factor).await.unwrap();
+    assert!(store.activate_factor(user, &factor.id, None, NOW).await.unwrap());
+    store.get_factor(user, &factor.id).await.unwrap().unwrap()
+}
+
+pub async fn phone_changes_only_from_the_current_number_of_an_active_factor<S: TestStore>(
+    store: Arc<S>,
+) {
+    let user = unique("user");
+    let (old, new) = (unique_phone(), unique_phone());
+    let pending = pending_sms(&user, &old, NOW);
+    store.insert_factor(&pending).await.unwrap();
+    assert!(
+        !store.change_phone(&user, &pending.id, &old, &new).await.unwrap(),
+        "a pending factor keeps its number"
+    );
+    assert_eq!(store.get_factor(&user, &pending.id).await.unwrap(), Some(pending));
+
+    let active = active_sms(&*store, &user, &old).await;
+    let stranger = unique("user");
+    assert!(!store.change_phone(&user, &active.id, &unique_phone(), &new).await.unwrap());
+    assert!(!store.change_phone(&stranger, &active.id, &old, &new).await.unwrap());
+    assert!(!store.change_phone(&user, "fac_missing", &old, &new).await.unwrap());
+    assert_eq!(store.get_factor(&stranger, &active.id).await.unwrap(), None);
+    assert_eq!(
+        store.get_factor(&user, "fac_missing").await.unwrap(),
+        None,
+        "changing a missing factor's number must not create one"
+    );
+    assert_eq!(
+        store.get_factor(&user, &active.id).await.unwrap().as_ref(),
+        Some(&active),
+        "a refused change changes nothing"
+    );
+
+    assert!(store.change_phone(&user, &active.id, &old, &new).await.unwrap());
+    let changed = Factor { phone: Some(new.clone()), ..active.clone() };
+    assert_eq!(store.get_factor(&user, &active.id).await.unwrap(), Some(changed));
+    assert!(
+        !store.change_phone(&user, &active.id, &old, &unique_phone()).await.unwrap(),
+        "the old number is no longer the factor's"
+    );
+    assert!(store.change_phone(&user, &active.id, &new, &old).await.unwrap());
+    assert_eq!(store.get_factor(&user, &active.id).await.unwrap(), Some(active));
+
+    let totp = pending_totp(&user, NOW);
+    store.insert_factor(&totp).await.unwrap();
+    assert!(store.activate_factor(&user, &totp.id, None, NOW).await.unwrap());
+    assert!(
+        !store.change_phone(&user, &totp.id, &old, &new).await.unwrap(),
+        "a factor without a number has no number to change"
+    );
+}
+
+pub async fn phone_change_is_won_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let user = unique("user");
+    let old = unique_phone();
+    let factor = active_sms(&*store, &user, &old).await;
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, id, old, new) = (user.clone(), factor.id.clone(), old.clone(), unique_phone());
+        async move {
+            let won = store.change_phone(&user, &id, &old, &new).await.unwrap();
+            (won, new)
+        }
+    })
+    .await;
+    let won: Vec<String> =
+        answers.into_iter().filter_map(|(won, new)| won.then_some(new)).collect();
+    assert_eq!(won.len(), 1, "{won:?}");
+    let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
+    assert_eq!(stored.phone.as_ref(), won.first(), "the winner's number is the one kept");
 }

@@ -1,15 +1,25 @@
-//! Logins and challenges: inserted once, a challenge answered once.
+//! Logins and challenges: inserted once, a challenge answered once and tried at most `max`
+//! times, a login's one text message claimed once.
 
 use std::sync::Arc;
 
-use mfa_service::model::{Challenge, Login};
+use mfa_service::model::{Challenge, ChallengePurpose, Login};
 use mfa_service::ports::StoreError;
 
-use crate::support::{concurrently, unique, winners, NOW, RACERS};
+use crate::support::{concurrently, unique, unique_phone, winners, NOW, RACERS};
 use crate::TestStore;
 
+/// How many code attempts the attempt tests allow.
+const MAX_ATTEMPTS: u32 = 3;
+
 fn login(user: &str) -> Login {
-    Login { id: unique("lgn"), user: user.to_owned(), created_at: NOW, expires_at: NOW + 600 }
+    Login {
+        id: unique("lgn"),
+        user: user.to_owned(),
+        created_at: NOW,
+        expires_at: NOW + 600,
+        sms_sent: false,
+    }
 }
 
 fn challenge(login: &Login) -> Challenge {
@@ -21,7 +31,23 @@ fn challenge(login: &Login) -> Challenge {
         created_at: NOW,
         expires_at: NOW + 300,
         consumed_at: None,
+        purpose: ChallengePurpose::Login,
+        code_hash: None,
+        attempts: 0,
+        new_phone: None,
     }
+}
+
+/// A stored challenge of a new login.
+async fn stored_challenge<S: TestStore>(store: &S) -> Challenge {
+    let challenge = challenge(&login(&unique("user")));
+    store.insert_challenge(&challenge).await.unwrap();
+    challenge
+}
+
+/// How many attempts the stored challenge `id` has counted.
+async fn attempts<S: TestStore>(store: &S, id: &str) -> u32 {
+    store.get_challenge(id).await.unwrap().unwrap().attempts
 }
 
 pub async fn login_and_challenge_round_trip_and_insert_once<S: TestStore>(store: Arc<S>) {
@@ -40,6 +66,26 @@ pub async fn login_and_challenge_round_trip_and_insert_once<S: TestStore>(store:
     assert_eq!(store.get_challenge("chl_missing").await.unwrap(), None);
 }
 
+pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc<S>) {
+    let texted = Login { sms_sent: true, ..login(&unique("user")) };
+    let full = Challenge {
+        consumed_at: Some(NOW + 7),
+        purpose: ChallengePurpose::PhoneChangeNew,
+        code_hash: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
+        attempts: 2,
+        new_phone: Some(unique_phone()),
+        ..challenge(&texted)
+    };
+    let purposes = [ChallengePurpose::Activation, ChallengePurpose::PhoneChangeOld];
+    let others = purposes.map(|purpose| Challenge { purpose, ..challenge(&texted) });
+    store.insert_login(&texted).await.unwrap();
+    assert_eq!(store.get_login(&texted.id).await.unwrap(), Some(texted));
+    for challenge in [&full, &others[0], &others[1]] {
+        store.insert_challenge(challenge).await.unwrap();
+        assert_eq!(store.get_challenge(&challenge.id).await.unwrap().as_ref(), Some(challenge));
+    }
+}
+
 pub async fn challenge_is_consumed_once<S: TestStore>(store: Arc<S>) {
     assert!(!store.consume_challenge("chl_missing", NOW).await.unwrap());
     assert_eq!(
@@ -48,8 +94,7 @@ pub async fn challenge_is_consumed_once<S: TestStore>(store: Arc<S>) {
         "consuming a missing challenge must not create one"
     );
 
-    let challenge = challenge(&login(&unique("user")));
-    store.insert_challenge(&challenge).await.unwrap();
+    let challenge = stored_challenge(&*store).await;
     assert!(store.consume_challenge(&challenge.id, NOW + 1).await.unwrap());
     assert!(!store.consume_challenge(&challenge.id, NOW + 2).await.unwrap());
     let stored = store.get_challenge(&challenge.id).await.unwrap().unwrap();
@@ -58,11 +103,90 @@ pub async fn challenge_is_consumed_once<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn challenge_is_consumed_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let challenge = challenge(&login(&unique("user")));
-    store.insert_challenge(&challenge).await.unwrap();
+    let challenge = stored_challenge(&*store).await;
     let answers = concurrently(&store, RACERS, |store| {
         let id = challenge.id.clone();
         async move { store.consume_challenge(&id, NOW).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1);
+}
+
+pub async fn challenge_attempts_stop_at_max<S: TestStore>(store: Arc<S>) {
+    assert!(!store.record_challenge_attempt("chl_missing", MAX_ATTEMPTS).await.unwrap());
+    assert_eq!(
+        store.get_challenge("chl_missing").await.unwrap(),
+        None,
+        "counting an attempt on a missing challenge must not create one"
+    );
+
+    let challenge = stored_challenge(&*store).await;
+    for count in 1..=MAX_ATTEMPTS {
+        assert!(store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS).await.unwrap());
+        assert_eq!(attempts(&*store, &challenge.id).await, count);
+    }
+    assert!(!store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS).await.unwrap());
+    assert!(!store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS).await.unwrap());
+    assert!(!store.record_challenge_attempt(&challenge.id, 1).await.unwrap());
+    assert_eq!(attempts(&*store, &challenge.id).await, MAX_ATTEMPTS, "refusals are not counted");
+
+    // The count is kept, not a flag: a caller allowing more gets exactly the difference.
+    assert!(store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS + 1).await.unwrap());
+    assert!(!store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS + 1).await.unwrap());
+    let stored = store.get_challenge(&challenge.id).await.unwrap().unwrap();
+    assert_eq!(stored, Challenge { attempts: MAX_ATTEMPTS + 1, ..challenge });
+
+    let fresh = stored_challenge(&*store).await;
+    assert!(!store.record_challenge_attempt(&fresh.id, 0).await.unwrap(), "max 0 allows none");
+    assert_eq!(attempts(&*store, &fresh.id).await, 0);
+}
+
+pub async fn challenge_attempts_end_when_consumed<S: TestStore>(store: Arc<S>) {
+    let challenge = stored_challenge(&*store).await;
+    assert!(store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS).await.unwrap());
+    assert!(store.consume_challenge(&challenge.id, NOW + 1).await.unwrap());
+    assert!(!store.record_challenge_attempt(&challenge.id, MAX_ATTEMPTS).await.unwrap());
+    let stored = store.get_challenge(&challenge.id).await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.consumed_at), (1, Some(NOW + 1)));
+}
+
+pub async fn challenge_attempts_never_exceed_max_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let challenge = stored_challenge(&*store).await;
+    let answers = concurrently(&store, RACERS, |store| {
+        let id = challenge.id.clone();
+        async move { store.record_challenge_attempt(&id, MAX_ATTEMPTS).await }
+    })
+    .await;
+    assert_eq!(winners(answers), MAX_ATTEMPTS as usize);
+    assert_eq!(attempts(&*store, &challenge.id).await, MAX_ATTEMPTS);
+}
+
+pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
+    assert!(!store.take_login_sms("lgn_missing").await.unwrap());
+    assert_eq!(
+        store.get_login("lgn_missing").await.unwrap(),
+        None,
+        "claiming a missing login's message must not create the login"
+    );
+
+    let user = unique("user");
+    let (first, other) = (login(&user), login(&user));
+    store.insert_login(&first).await.unwrap();
+    store.insert_login(&other).await.unwrap();
+    assert!(store.take_login_sms(&first.id).await.unwrap());
+    assert!(!store.take_login_sms(&first.id).await.unwrap());
+    let stored = store.get_login(&first.id).await.unwrap();
+    assert_eq!(stored, Some(Login { sms_sent: true, ..first }));
+    assert_eq!(store.get_login(&other.id).await.unwrap(), Some(other.clone()));
+    assert!(store.take_login_sms(&other.id).await.unwrap(), "each login has its own message");
+}
+
+pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let login = login(&unique("user"));
+    store.insert_login(&login).await.unwrap();
+    let answers = concurrently(&store, RACERS, |store| {
+        let id = login.id.clone();
+        async move { store.take_login_sms(&id).await }
     })
     .await;
     assert_eq!(winners(answers), 1);

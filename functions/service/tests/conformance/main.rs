@@ -10,6 +10,7 @@
 
 mod factors;
 mod logins;
+mod phones;
 mod policy;
 mod recovery;
 mod support;
@@ -43,14 +44,26 @@ macro_rules! conformance_suite {
             factors::factors_are_listed_oldest_first_per_user,
             factors::factor_list_spans_result_pages,
             factors::factor_is_deleted_once,
+            factors::phone_changes_only_from_the_current_number_of_an_active_factor,
+            factors::phone_change_is_won_once_under_concurrency,
             recovery::recovery_set_is_inserted_only_if_absent,
             recovery::recovery_code_is_consumed_once,
             recovery::recovery_code_is_consumed_once_under_concurrency,
             recovery::recovery_codes_consumed_together_are_all_kept,
             recovery::replaced_recovery_set_kills_old_codes,
             logins::login_and_challenge_round_trip_and_insert_once,
+            logins::login_and_challenge_round_trip_every_field,
             logins::challenge_is_consumed_once,
             logins::challenge_is_consumed_once_under_concurrency,
+            logins::challenge_attempts_stop_at_max,
+            logins::challenge_attempts_end_when_consumed,
+            logins::challenge_attempts_never_exceed_max_under_concurrency,
+            logins::login_sms_is_taken_once,
+            logins::login_sms_is_taken_once_under_concurrency,
+            phones::opt_out_and_opt_in_round_trip_per_number,
+            phones::send_slots_are_capped_per_window_and_number,
+            phones::send_slots_and_opt_outs_are_kept_apart,
+            phones::send_slots_are_capped_under_concurrency,
             throttle::throttle_locks_after_five_failures_and_lock_grows,
             throttle::throttle_success_resets_the_count,
             throttle::throttle_counts_every_concurrent_attempt,

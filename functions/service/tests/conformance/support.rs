@@ -32,7 +32,27 @@ pub fn pending_totp(user: &str, created_at: u64) -> Factor {
         activated_at: None,
         secret: Some("v1:test-key:c2VhbGVk".to_owned()),
         last_step: None,
+        phone: None,
+        email: None,
+        activation_challenge: None,
     }
+}
+
+/// A new pending SMS factor of `user` on `phone`.
+pub fn pending_sms(user: &str, phone: &str, created_at: u64) -> Factor {
+    Factor {
+        kind: FactorKind::Sms,
+        label: Some("Phone".to_owned()),
+        secret: None,
+        phone: Some(phone.to_owned()),
+        activation_challenge: Some(unique("chl")),
+        ..pending_totp(user, created_at)
+    }
+}
+
+/// A random North American number in E.164 (`+1` and ten digits).
+pub fn unique_phone() -> String {
+    format!("+1{:010}", OsRng.next_u64() % 10_000_000_000)
 }
 
 /// Runs `count` copies of `operation` on `store` in separate tasks, released together, and

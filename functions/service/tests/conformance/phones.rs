@@ -1,0 +1,95 @@
+//! Phone numbers: opt-outs per number, and at most `max` sends per number and window.
+
+use std::sync::Arc;
+
+use crate::support::{concurrently, unique_phone, winners, NOW, RACERS};
+use crate::TestStore;
+
+/// The send window of these tests, in seconds.
+const WINDOW: u64 = 3600;
+/// The sends allowed per window in these tests.
+const MAX_SENDS: u32 = 3;
+/// The start of the window that contains `NOW`.
+const START: u64 = NOW - NOW % WINDOW;
+
+/// Takes one send slot to `phone` at `at`.
+async fn send<S: TestStore>(store: &S, phone: &str, at: u64) -> bool {
+    store.take_send_slot(phone, at, WINDOW, MAX_SENDS).await.unwrap()
+}
+
+/// Whether `phone` is opted out.
+async fn opted_out<S: TestStore>(store: &S, phone: &str) -> bool {
+    store.is_opted_out(phone).await.unwrap()
+}
+
+pub async fn opt_out_and_opt_in_round_trip_per_number<S: TestStore>(store: Arc<S>) {
+    let (phone, other) = (unique_phone(), unique_phone());
+    assert!(!opted_out(&*store, &phone).await);
+    store.opt_in(&phone).await.unwrap();
+    assert!(!opted_out(&*store, &phone).await, "opting in a number that never opted out is fine");
+
+    store.opt_out(&phone, NOW).await.unwrap();
+    assert!(opted_out(&*store, &phone).await);
+    assert!(!opted_out(&*store, &other).await, "an opt-out is one number's");
+    store.opt_out(&phone, NOW + 1).await.unwrap();
+    assert!(opted_out(&*store, &phone).await, "a second STOP keeps the number out");
+
+    store.opt_out(&other, NOW).await.unwrap();
+    store.opt_in(&phone).await.unwrap();
+    assert!(!opted_out(&*store, &phone).await);
+    assert!(opted_out(&*store, &other).await, "opting one number in leaves the others out");
+    store.opt_in(&phone).await.unwrap();
+    assert!(!opted_out(&*store, &phone).await);
+
+    store.opt_out(&phone, NOW + 2).await.unwrap();
+    assert!(opted_out(&*store, &phone).await, "a number can opt out again");
+}
+
+pub async fn send_slots_are_capped_per_window_and_number<S: TestStore>(store: Arc<S>) {
+    let (phone, other) = (unique_phone(), unique_phone());
+    for at in [START, START + 1, START + WINDOW - 1] {
+        assert!(send(&*store, &phone, at).await, "send at {at}");
+    }
+    assert!(!send(&*store, &phone, START + 10).await, "the window's sends are used up");
+    assert!(!send(&*store, &phone, START + WINDOW - 1).await);
+    assert!(send(&*store, &other, START).await, "numbers are counted apart");
+
+    // The next window starts afresh, and does not reopen the one before.
+    for _ in 0..MAX_SENDS {
+        assert!(send(&*store, &phone, START + WINDOW).await);
+    }
+    assert!(!send(&*store, &phone, START + 2 * WINDOW - 1).await);
+    assert!(!send(&*store, &phone, START).await);
+    assert!(send(&*store, &phone, START + 2 * WINDOW).await);
+
+    // `max` is the caller's: a larger one allows exactly the difference.
+    assert!(store.take_send_slot(&phone, START, WINDOW, MAX_SENDS + 1).await.unwrap());
+    assert!(!store.take_send_slot(&phone, START, WINDOW, MAX_SENDS + 1).await.unwrap());
+    assert!(!store.take_send_slot(&unique_phone(), NOW, WINDOW, 0).await.unwrap(), "max 0");
+}
+
+pub async fn send_slots_and_opt_outs_are_kept_apart<S: TestStore>(store: Arc<S>) {
+    // The domain checks opt-outs itself; the two records of one number must not clobber each other.
+    let phone = unique_phone();
+    store.opt_out(&phone, NOW).await.unwrap();
+    for _ in 0..MAX_SENDS {
+        assert!(send(&*store, &phone, NOW).await);
+    }
+    assert!(opted_out(&*store, &phone).await, "counting sends keeps the opt-out");
+    store.opt_in(&phone).await.unwrap();
+    store.opt_out(&phone, NOW + 1).await.unwrap();
+    store.opt_in(&phone).await.unwrap();
+    assert!(!send(&*store, &phone, NOW).await, "opting out and in keeps the window's count");
+}
+
+pub async fn send_slots_are_capped_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let phone = unique_phone();
+    for at in [START, START + WINDOW] {
+        let answers = concurrently(&store, RACERS, |store| {
+            let phone = phone.clone();
+            async move { store.take_send_slot(&phone, at, WINDOW, MAX_SENDS).await }
+        })
+        .await;
+        assert_eq!(winners(answers), MAX_SENDS as usize, "window at {at}");
+    }
+}
