@@ -85,6 +85,8 @@ pub(crate) trait OrRaise<T> {
 }
 
 impl<T, E: SqlError> OrRaise<T> for Result<T, E> {
+    // The ERROR's LOCATION names the caller's line, not this one.
+    #[track_caller]
     fn or_raise(self) -> T {
         match self {
             Ok(value) => value,

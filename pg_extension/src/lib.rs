@@ -112,9 +112,10 @@ mod mfa {
         period: default!(Option<i32>, 30),
         algorithm: default!(Option<&str>, "'SHA1'"),
     ) -> Option<i64> {
-        // Not STRICT because a NULL `after_step` has a meaning; every other NULL gives NULL.
-        let params = args::params(digits?, period?, algorithm?);
+        // Not STRICT because a NULL `after_step` has a meaning; every other NULL gives NULL,
+        // checked before any argument is, as PostgreSQL does for a STRICT function.
         let (secret, code, at, window) = (secret?, code?, at?, window?);
+        let params = args::params(digits?, period?, algorithm?);
         let (secret, at, window) =
             (args::secret(secret), args::unix_time(at), args::window(window));
         let step =

@@ -261,6 +261,7 @@ mod tests {
             "mfa.totp_match_step(:s, '123456', NULL, NULL)",
             "mfa.totp_match_step(:s, '123456', NULL, now(), NULL)",
             "mfa.totp_match_step(:s, '123456', NULL, now(), 1, 6, 30, NULL)",
+            "mfa.totp_match_step(NULL, '123456', NULL, now(), 1, 99)",
             "mfa.hotp_code(NULL, 0)",
             "mfa.hotp_code(:s, NULL)",
             "mfa.hotp_code(:s, 0, NULL)",
