@@ -70,6 +70,10 @@ pub struct SmsSettings {
     /// The SNS topic that inbound texts arrive on (`MFA_INBOUND_TOPIC_ARN`); the webhook refuses
     /// messages from any other topic.
     pub inbound_topic_arn: Option<String>,
+    /// A PEM certificate that SNS signing certificates must be, or be issued by
+    /// (`MFA_SNS_TRUST_ANCHOR_PEM`); unset: a certificate is trusted for having been fetched over
+    /// TLS from an SNS host (see `crate::sns`).
+    pub sns_trust_anchor_pem: Option<String>,
 }
 
 impl Config {
@@ -118,6 +122,7 @@ impl Config {
                 webotp_domain: optional("MFA_WEBOTP_DOMAIN"),
                 support_contact: text("MFA_SUPPORT_CONTACT", "your administrator"),
                 inbound_topic_arn: optional("MFA_INBOUND_TOPIC_ARN"),
+                sns_trust_anchor_pem: optional("MFA_SNS_TRUST_ANCHOR_PEM"),
             },
             email_from: optional("MFA_EMAIL_FROM"),
         })

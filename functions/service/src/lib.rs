@@ -13,6 +13,7 @@
 //! | [`http`] | routers, handlers, authentication, the problem+json mapping, OpenAPI |
 //! | [`store`] | the DynamoDB and embedded adapters |
 //! | [`senders`] | SMS over SNS, email over SES v2, and the local outbox |
+//! | [`sns`] | verifying the SNS messages the inbound SMS webhook receives |
 //! | [`token`] | MFA tokens (EdDSA JWT) and the JWKS |
 //! | [`sealed`] | AES-256-GCM sealing of secrets at rest |
 //! | [`api_key`] | hashed, scoped API keys |
@@ -30,5 +31,6 @@ pub mod ports;
 pub mod runtime;
 pub mod sealed;
 pub mod senders;
+pub mod sns;
 pub mod store;
 pub mod token;
