@@ -11,11 +11,12 @@ use base64::Engine;
 use rand_core::{OsRng, RngCore};
 
 use crate::api_key::{generate_key, hash_key};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::domain::{Mfa, Ports};
 use crate::http::{router, AppState, Group};
 use crate::ports::{EmailSender, SmsSender, Store, SystemClock};
 use crate::senders::{outbox::Outbox, ses::SesSender, sns::SnsSender};
+use crate::sns::{HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
 
 /// Any start-up failure, as a message for the operator.
@@ -33,7 +34,8 @@ pub fn init_logging(json: bool) {
     }
 }
 
-/// The shared state over `store` and the senders, with the system clock and the OS RNG.
+/// The shared state over `store` and the senders, with the system clock and the OS RNG. The SMS
+/// webhook's verifier (fetching over HTTPS) is made when `MFA_INBOUND_TOPIC_ARN` is set.
 pub fn state(
     config: &Config,
     store: Arc<dyn Store>,
@@ -42,7 +44,27 @@ pub fn state(
 ) -> Result<Arc<AppState>, StartError> {
     let ports = Ports { store, clock: Arc::new(SystemClock), rng: Box::new(OsRng), sms, email };
     let mfa = Mfa::new(config, ports)?;
-    Ok(Arc::new(AppState { mfa, api_keys: config.api_keys.clone() }))
+    let sms_webhook = match &config.sms.inbound_topic_arn {
+        None => None,
+        Some(topic) => {
+            let fetcher = HttpsFetcher::new().map_err(|e| format!("HTTPS client: {e}"))?;
+            let anchor = config.sms.sns_trust_anchor_pem.as_deref();
+            Some(SnsVerifier::new(topic.clone(), anchor, Arc::new(fetcher))?)
+        }
+    };
+    Ok(Arc::new(AppState { mfa, api_keys: config.api_keys.clone(), sms_webhook }))
+}
+
+/// A function serving the SMS webhook needs `MFA_INBOUND_TOPIC_ARN`, the one topic it accepts
+/// messages of; `mfa-local` does without (its webhook answers 503).
+fn check_webhook_config(groups: &[Group], config: &Config) -> Result<(), ConfigError> {
+    if groups.contains(&Group::SmsWebhook) && config.sms.inbound_topic_arn.is_none() {
+        return Err(ConfigError {
+            name: "MFA_INBOUND_TOPIC_ARN",
+            problem: "is not set: the SMS webhook accepts messages of this SNS topic only".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Reads the secret named by `MFA_SECRET_ARN`, if set: a Secrets Manager secret whose value is a
@@ -67,7 +89,8 @@ async fn secret_variables(
     })
 }
 
-/// Runs one Lambda function serving `groups`, over DynamoDB.
+/// Runs one Lambda function serving `groups`, over DynamoDB. The SMS webhook's function does not
+/// start without `MFA_INBOUND_TOPIC_ARN`: it would refuse every message.
 pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
     init_logging(true);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
@@ -75,6 +98,7 @@ pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
     let config = Config::from_lookup(|name| {
         std::env::var(name).ok().or_else(|| secrets.get(name).cloned())
     })?;
+    check_webhook_config(groups, &config)?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
     let sms = SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms.origination_number.clone());
     let from = config.email_from.clone().unwrap_or_default();
@@ -181,4 +205,43 @@ pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
         })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(topic: Option<&str>) -> Config {
+        let key = random_key_entry("k");
+        let api = format!("service:{}", "a".repeat(64));
+        Config::from_lookup(|name| match name {
+            "MFA_API_KEYS" => Some(api.clone()),
+            "MFA_DATA_KEYS" | "MFA_SIGNING_KEYS" | "MFA_CODE_KEY" => Some(key.clone()),
+            "MFA_INBOUND_TOPIC_ARN" => topic.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_webhook_function_does_not_start_without_its_topic() {
+        let err = check_webhook_config(&[Group::SmsWebhook], &config(None)).unwrap_err();
+        assert_eq!(err.name, "MFA_INBOUND_TOPIC_ARN");
+        assert!(check_webhook_config(&[Group::SmsWebhook], &config(Some("arn:t"))).is_ok());
+        assert!(check_webhook_config(&[Group::Verify, Group::Admin], &config(None)).is_ok());
+    }
+
+    #[test]
+    fn the_webhook_verifier_exists_only_with_a_topic() {
+        let store = |dir: &tempfile::TempDir| -> Arc<dyn Store> {
+            Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap())
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Arc::new(Outbox::new(dir.path().join("outbox.jsonl")));
+        let without = state(&config(None), store(&dir), outbox.clone(), outbox.clone()).unwrap();
+        assert!(without.sms_webhook.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let with = state(&config(Some("arn:t")), store(&dir), outbox.clone(), outbox).unwrap();
+        assert!(with.sms_webhook.is_some());
+    }
 }

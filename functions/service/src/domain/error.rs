@@ -43,6 +43,9 @@ pub enum Error {
     /// The SMS or email provider refused the message.
     #[error("the message could not be sent")]
     SendFailed(String),
+    /// An SNS message to the SMS webhook was refused, or could not be acted on.
+    #[error(transparent)]
+    Webhook(#[from] crate::sns::SnsError),
     /// The store failed.
     #[error("storage is unavailable")]
     Store(#[from] StoreError),

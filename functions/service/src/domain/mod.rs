@@ -1,9 +1,10 @@
-//! The domain: enrollment, the login decision, challenges and verification, recovery codes and
-//! factor management, written against the ports only. Every rule of the security model that is
-//! not pure algorithm (that lives in `mfa-core`) is enforced here.
+//! The domain: enrollment, the login decision, challenges and verification, recovery codes,
+//! factor management and inbound SMS keywords, written against the ports only. Every rule of the
+//! security model that is not pure algorithm (that lives in `mfa-core`) is enforced here.
 
 mod enrollment;
 mod error;
+mod inbound;
 mod manage;
 pub mod messages;
 mod oob;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use rand_core::CryptoRngCore;
 
 pub use error::Error;
+pub use inbound::{InboundOutcome, WebhookAnswer};
 
 use crate::config::{Config, ConfigError, SmsSettings};
 use crate::ports::{Clock, EmailSender, SmsSender, Store};

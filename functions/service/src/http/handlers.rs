@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -10,6 +12,8 @@ use super::extract::{ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, U
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::api::*;
+use crate::domain::{Error, WebhookAnswer};
+use crate::sns::SnsError;
 
 type Shared = State<Arc<AppState>>;
 type Answer<T> = Result<T, ApiError>;
@@ -242,4 +246,26 @@ pub async fn admin_policy(
     ApiPath(p): ApiPath<OrgPath>,
 ) -> Answer<Json<PolicyBody>> {
     Ok(Json(s.mfa.admin_policy(p.org()?).await?))
+}
+
+/// Inbound texts: AWS End User Messaging SMS publishes each text to an SNS topic, which posts it
+/// here. Authenticated by SNS's signature (and the topic), not by an API key. STOP opts the
+/// number out, HELP gets the help text, START opts back in; a subscription confirmation is
+/// confirmed.
+#[utoipa::path(post, path = "/v1/webhooks/sms", tag = "webhooks",
+    request_body(content = String, content_type = "text/plain",
+        description = "the SNS message JSON as SNS posts it (Notification, SubscriptionConfirmation or UnsubscribeConfirmation)"),
+    responses(
+        (status = 200, description = "what was done", body = WebhookAnswer),
+        (status = 400, description = "not a usable SNS message", body = Problem),
+        (status = 403, description = "not signed by SNS for the inbound topic, or too old", body = Problem),
+        (status = 502, body = Problem), (status = 503, description = "MFA_INBOUND_TOPIC_ARN is not set", body = Problem),
+    ))]
+pub async fn sms_webhook(
+    State(s): Shared,
+    body: Result<Bytes, BytesRejection>,
+) -> Answer<Json<WebhookAnswer>> {
+    let body = body?;
+    let verifier = s.sms_webhook.as_ref().ok_or(Error::Webhook(SnsError::NotConfigured))?;
+    Ok(Json(s.mfa.sms_webhook(verifier, &body).await?))
 }

@@ -7,6 +7,7 @@
 //! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
 //! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes`, `POST .../factors/{id}/phone-change[/{challenge}]` |
 //! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
+//! | sms webhook | `POST /v1/webhooks/sms`: inbound texts from SNS, authenticated by SNS's signature, not an API key |
 
 pub mod auth;
 pub mod extract;
@@ -24,6 +25,7 @@ use axum::Router;
 
 use crate::api_key::ApiKeys;
 use crate::domain::Mfa;
+use crate::sns::SnsVerifier;
 use problem::ApiError;
 
 /// The largest request body accepted.
@@ -36,6 +38,9 @@ pub struct AppState {
     pub mfa: Mfa,
     /// The callers' API keys.
     pub api_keys: ApiKeys,
+    /// Verifies what SNS posts to the SMS webhook; `None` when `MFA_INBOUND_TOPIC_ARN` is unset,
+    /// and the webhook then answers 503.
+    pub sms_webhook: Option<SnsVerifier>,
 }
 
 /// A function group: the routes one Lambda function serves.
@@ -49,11 +54,14 @@ pub enum Group {
     Manage,
     /// Administration.
     Admin,
+    /// Inbound texts (STOP, HELP, START) from SNS.
+    SmsWebhook,
 }
 
 impl Group {
     /// Every group.
-    pub const ALL: [Group; 4] = [Group::Enroll, Group::Verify, Group::Manage, Group::Admin];
+    pub const ALL: [Group; 5] =
+        [Group::Enroll, Group::Verify, Group::Manage, Group::Admin, Group::SmsWebhook];
 }
 
 fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
@@ -87,6 +95,7 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
             .route("/v1/admin/users/{user}/unlock", post(h::admin_unlock))
             .route("/v1/admin/orgs/{org}/policy", put(h::admin_set_policy).get(h::admin_policy))
             .route_layer(from_fn_with_state(Arc::clone(state), auth::require_admin)),
+        Group::SmsWebhook => Router::new().route("/v1/webhooks/sms", post(h::sms_webhook)),
     }
 }
 

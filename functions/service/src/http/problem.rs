@@ -2,13 +2,14 @@
 //! (`application/problem+json`). Handlers return `Result<_, ApiError>` and never build an
 //! error response themselves. Internal details are logged here, never sent.
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::Error;
+use crate::sns::SnsError;
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,6 +54,12 @@ impl From<Error> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
+        Self::Unreadable(r.status(), r.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
         Self::Unreadable(r.status(), r.body_text())
     }
 }
@@ -152,6 +159,7 @@ fn domain_problem(e: &Error) -> Problem {
                 "the code could not be sent; try again or use another factor".into(),
             )
         }
+        Error::Webhook(e) => webhook_problem(e, detail),
         Error::Store(inner) => {
             tracing::error!(error = %inner, "store failure");
             problem(
@@ -164,6 +172,42 @@ fn domain_problem(e: &Error) -> Problem {
         Error::Internal(inner) => {
             tracing::error!(error = %inner, "internal error");
             problem(S::INTERNAL_SERVER_ERROR, "internal", "Internal error", "internal error".into())
+        }
+    }
+}
+
+/// SNS messages: 400 when unreadable, 403 when refused (not signed by SNS for our topic, or too
+/// old), 502 when SNS could not be reached, 503 when the webhook is not configured.
+fn webhook_problem(e: &SnsError, detail: String) -> Problem {
+    use StatusCode as S;
+    match e {
+        SnsError::NotConfigured => problem(
+            S::SERVICE_UNAVAILABLE,
+            "webhook-not-configured",
+            "SMS webhook not configured",
+            detail,
+        ),
+        SnsError::Malformed(_)
+        | SnsError::UnknownType(_)
+        | SnsError::UnsupportedSignatureVersion(_)
+        | SnsError::BadTimestamp(_)
+        | SnsError::NotAnInboundSms(_) => {
+            problem(S::BAD_REQUEST, "invalid-sns-message", "Not a usable SNS message", detail)
+        }
+        SnsError::CertificateFetch(_) | SnsError::Confirm(_) => {
+            tracing::warn!(error = %e, "SNS unreachable");
+            problem(S::BAD_GATEWAY, "sns-unreachable", "SNS could not be reached", detail)
+        }
+        SnsError::WrongTopic(_)
+        | SnsError::Stale
+        | SnsError::CertificateUrl(_)
+        | SnsError::SubscribeUrl(_)
+        | SnsError::BadCertificate(_)
+        | SnsError::Untrusted
+        | SnsError::CertificateExpired
+        | SnsError::BadSignature => {
+            tracing::warn!(error = %e, "SNS message refused");
+            problem(S::FORBIDDEN, "sns-message-refused", "SNS message refused", detail)
         }
     }
 }

@@ -1,0 +1,138 @@
+//! Inbound text messages: the SMS program's keywords, as AWS End User Messaging SMS delivers
+//! them through an SNS topic to the webhook.
+//!
+//! Only a message that [`SnsVerifier`] verified is acted on. A subscription confirmation is
+//! confirmed; a notification carries a two-way SMS (`originationNumber` is the user's phone)
+//! whose whole body is classified by `mfa_core::sms_keyword`:
+//!
+//! | keyword | effect | reply |
+//! |---|---|---|
+//! | STOP and the other opt-out words | the number gets no more codes | [`messages::stop_reply`] |
+//! | HELP, INFO | none | [`messages::help_reply`] |
+//! | START, YES, UNSTOP | the opt-out is lifted, here and at the provider (`OptInPhoneNumber`) | [`messages::start_reply`] |
+//! | anything else | none | none |
+//!
+//! Replies go straight to the SMS sender: they bypass the opt-out check (the STOP confirmation
+//! must go out) and the per-number cap. Every store change is idempotent, so a delivery that SNS
+//! retries or repeats changes nothing more (it may repeat a reply).
+
+use std::sync::LazyLock;
+
+use mfa_core::phone::{parse_sms_number, PhonePolicy};
+use mfa_core::sms_keyword::{classify, Keyword};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{messages, Error, Mfa};
+use crate::sns::{MessageType, SnsError, SnsVerifier};
+
+/// Every country calling code: an inbound number is whatever number texted us.
+static ANY_COUNTRY: LazyLock<PhonePolicy> = LazyLock::new(|| PhonePolicy::new((1..=999).collect()));
+
+/// What the webhook did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboundOutcome {
+    /// The SNS subscription was confirmed.
+    SubscriptionConfirmed,
+    /// SNS says the endpoint was unsubscribed; nothing to do.
+    Unsubscribed,
+    /// The number opted out (STOP) and was told so.
+    OptedOut,
+    /// The number asked for help (HELP) and got the help text.
+    HelpSent,
+    /// The number opted back in (START) and was told so.
+    OptedIn,
+    /// Not a keyword: nothing done.
+    Ignored,
+}
+
+/// The webhook's answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WebhookAnswer {
+    /// What was done.
+    pub outcome: InboundOutcome,
+}
+
+/// The `Message` of a two-way SMS notification (AWS End User Messaging SMS).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InboundSms {
+    /// The phone that sent the text: the user's.
+    origination_number: String,
+    /// The text.
+    message_body: String,
+    /// Its id, for the logs.
+    #[serde(default)]
+    inbound_message_id: Option<String>,
+}
+
+impl Mfa {
+    /// Verifies `body`, posted by SNS to the webhook, with `verifier`, then acts on it (see the
+    /// module docs). Refused messages are [`Error::Webhook`] and change nothing.
+    pub async fn sms_webhook(
+        &self,
+        verifier: &SnsVerifier,
+        body: &[u8],
+    ) -> Result<WebhookAnswer, Error> {
+        let message = verifier.verify(body, self.now()).await?;
+        let outcome = match message.kind {
+            MessageType::SubscriptionConfirmation => {
+                verifier.confirm_subscription(&message).await?;
+                tracing::info!(topic = %message.topic_arn, "SNS subscription confirmed");
+                InboundOutcome::SubscriptionConfirmed
+            }
+            MessageType::UnsubscribeConfirmation => {
+                tracing::info!(topic = %message.topic_arn, "SNS subscription ended");
+                InboundOutcome::Unsubscribed
+            }
+            MessageType::Notification => self.inbound_sms(&message.message).await?,
+        };
+        Ok(WebhookAnswer { outcome })
+    }
+
+    async fn inbound_sms(&self, payload: &str) -> Result<InboundOutcome, Error> {
+        let sms: InboundSms =
+            serde_json::from_str(payload).map_err(|e| SnsError::NotAnInboundSms(e.to_string()))?;
+        let phone = parse_sms_number(&sms.origination_number, &ANY_COUNTRY)
+            .map_err(|e| SnsError::NotAnInboundSms(format!("originationNumber: {e}")))?;
+        let phone = phone.as_str();
+        let id = sms.inbound_message_id.as_deref().unwrap_or("-");
+        let product = &self.issuer_name;
+        let outcome = match classify(&sms.message_body) {
+            Keyword::OptOut => {
+                self.store.opt_out(phone, self.now()).await?;
+                // The opt-out holds even if the confirmation can't go out: the provider may
+                // already refuse texts to a number that just replied STOP.
+                if let Err(e) =
+                    self.sms_sender.send_sms(phone, &messages::stop_reply(product)).await
+                {
+                    tracing::warn!(inbound = id, error = %e, "STOP confirmation not sent");
+                }
+                InboundOutcome::OptedOut
+            }
+            Keyword::Help => {
+                let help = messages::help_reply(product, &self.sms.support_contact);
+                self.reply(phone, &help).await?;
+                InboundOutcome::HelpSent
+            }
+            Keyword::OptIn => {
+                self.store.opt_in(phone).await?;
+                // SNS lets a number be opted in once every 30 days; our own record is what
+                // gates codes, so a refusal here is logged, not fatal.
+                if let Err(e) = self.sms_sender.opt_in(phone).await {
+                    tracing::warn!(inbound = id, error = %e, "provider opt-in refused");
+                }
+                self.reply(phone, &messages::start_reply(product)).await?;
+                InboundOutcome::OptedIn
+            }
+            Keyword::Other => InboundOutcome::Ignored,
+        };
+        tracing::info!(inbound = id, outcome = ?outcome, "inbound text handled");
+        Ok(outcome)
+    }
+
+    async fn reply(&self, phone: &str, text: &str) -> Result<(), Error> {
+        self.sms_sender.send_sms(phone, text).await.map_err(|e| Error::SendFailed(e.0))
+    }
+}

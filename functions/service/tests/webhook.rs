@@ -1,0 +1,637 @@
+//! The inbound SMS webhook, end to end below HTTP and through it: SNS messages signed in the
+//! test (SignatureVersion 1 and 2) with the fixture keys of `fixtures/sns/` (see its README),
+//! checked by `mfa_service::sns`, then acted on by the real `Mfa` over the embedded store with a
+//! recording SMS sender.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use mfa_service::api::{AuthMethod, ChallengeRequest, EnrollRequest, LoginRequest};
+use mfa_service::config::Config;
+use mfa_service::domain::{messages, Error, InboundOutcome, Mfa, Ports};
+use mfa_service::http::{router, AppState, Group};
+use mfa_service::ports::{Clock, Email, EmailSender, PhoneStore, SendError, SmsSender};
+use mfa_service::sns::{CertFetcher, FetchError, SnsError, SnsUrl, SnsVerifier};
+use mfa_service::store::embedded::EmbeddedStore;
+use rsa::signature::{SignatureEncoding, Signer};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+const CA: &str = include_str!("fixtures/sns/ca.pem");
+const SIGNER: &str = include_str!("fixtures/sns/signer.pem");
+const SIGNER_KEY: &str = include_str!("fixtures/sns/signer.key");
+const ROGUE: &str = include_str!("fixtures/sns/rogue.pem");
+const ROGUE_KEY: &str = include_str!("fixtures/sns/rogue.key");
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mfa-inbound-sms";
+const CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem";
+const ROGUE_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9999.pem";
+/// 2100-01-01T00:00:00Z: inside the fixtures' 100 years of validity.
+const NOW: u64 = 4_102_444_800;
+const PHONE: &str = "+12015550123";
+const OUR_NUMBER: &str = "+12125550101";
+
+// ---------------------------------------------------------------------------------------------
+// Signed SNS messages, made the way SNS makes them.
+
+/// The string to sign, from AWS's "Verifying the signatures of Amazon SNS messages".
+fn aws_string_to_sign(message: &Value) -> String {
+    let keys: &[&str] = if message["Type"] == "Notification" {
+        &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+    } else {
+        &["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    };
+    keys.iter()
+        .filter_map(|k| message.get(*k).and_then(Value::as_str).map(|v| format!("{k}\n{v}\n")))
+        .collect()
+}
+
+/// Signs `message` as SNS would with `key_pem` (PKCS#8), for `SignatureVersion` `version`.
+fn sign(mut message: Value, key_pem: &str, version: u8) -> Value {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem.as_bytes()).unwrap();
+    let key =
+        <rsa::PrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&pem.contents).unwrap();
+    let text = aws_string_to_sign(&message);
+    let signature = match version {
+        1 => rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key).sign(text.as_bytes()).to_vec(),
+        _ => {
+            rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key).sign(text.as_bytes()).to_vec()
+        }
+    };
+    message["SignatureVersion"] = json!(version.to_string());
+    message["Signature"] = json!(B64.encode(signature));
+    message
+}
+
+/// `2100-01-01T00:00:00.000Z`, as SNS writes times.
+fn rfc3339(unix: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix as i64).unwrap();
+    let (date, clock) = (t.date(), t.time());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
+        date.year(),
+        u8::from(date.month()),
+        date.day(),
+        clock.hour(),
+        clock.minute(),
+        clock.second()
+    )
+}
+
+/// A notification carrying a two-way SMS from `from` saying `text`, unsigned.
+fn sms_notification(from: &str, text: &str) -> Value {
+    let sms = json!({
+        "originationNumber": from,
+        "destinationNumber": OUR_NUMBER,
+        "messageKeyword": "KEYWORD_123456789012",
+        "messageBody": text,
+        "inboundMessageId": "cae173d2-66b9-564c-8309-21f858e9fb84",
+        "previousPublishedMessageId": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    });
+    json!({
+        "Type": "Notification",
+        "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+        "TopicArn": TOPIC,
+        "Message": sms.to_string(),
+        "Timestamp": rfc3339(NOW - 5),
+        "SignatureVersion": "1",
+        "Signature": "",
+        "SigningCertURL": CERT_URL,
+        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x",
+    })
+}
+
+fn subscribe_url() -> String {
+    format!("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=2336412f37")
+}
+
+/// A subscription (or unsubscribe) confirmation, unsigned.
+fn confirmation(kind: &str) -> Value {
+    json!({
+        "Type": kind,
+        "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": "2336412f37",
+        "TopicArn": TOPIC,
+        "Message": format!("You have chosen to subscribe to the topic {TOPIC}.\nTo confirm the subscription, visit the SubscribeURL included in this message."),
+        "SubscribeURL": subscribe_url(),
+        "Timestamp": rfc3339(NOW - 60),
+        "SignatureVersion": "1",
+        "Signature": "",
+        "SigningCertURL": CERT_URL,
+    })
+}
+
+fn body(message: &Value) -> Vec<u8> {
+    serde_json::to_vec(message).unwrap()
+}
+
+/// A signed notification of the text `text` from [`PHONE`].
+fn signed_sms(text: &str) -> Vec<u8> {
+    body(&sign(sms_notification(PHONE, text), SIGNER_KEY, 2))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fakes: SNS's certificate host, the SMS provider, the clock.
+
+/// Serves the fixture certificates and records every GET.
+#[derive(Default)]
+struct FakeSns {
+    certificates: HashMap<String, String>,
+    fetched: AtomicUsize,
+    confirmed: Mutex<Vec<String>>,
+}
+
+impl FakeSns {
+    fn new() -> Arc<Self> {
+        let certificates =
+            [(CERT_URL, SIGNER), (ROGUE_URL, ROGUE)].map(|(u, c)| (u.to_owned(), c.to_owned()));
+        Arc::new(Self { certificates: certificates.into(), ..Self::default() })
+    }
+
+    fn fetches(&self) -> usize {
+        self.fetched.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl CertFetcher for FakeSns {
+    async fn certificate(&self, url: &SnsUrl) -> Result<Vec<u8>, FetchError> {
+        self.fetched.fetch_add(1, Ordering::SeqCst);
+        let pem = self.certificates.get(url.as_str()).ok_or(FetchError("404".into()))?;
+        Ok(pem.clone().into_bytes())
+    }
+
+    async fn confirm_subscription(&self, url: &SnsUrl) -> Result<(), FetchError> {
+        self.confirmed.lock().unwrap().push(url.as_str().to_owned());
+        Ok(())
+    }
+}
+
+/// Records texts, provider opt-ins and emails.
+#[derive(Default)]
+struct Phone {
+    texts: Mutex<Vec<(String, String)>>,
+    opt_ins: Mutex<Vec<String>>,
+}
+
+impl Phone {
+    fn texts(&self) -> Vec<(String, String)> {
+        self.texts.lock().unwrap().clone()
+    }
+
+    fn last_text(&self) -> (String, String) {
+        self.texts().last().cloned().expect("a text was sent")
+    }
+
+    fn last_code(&self) -> String {
+        let (_, text) = self.last_text();
+        text.rsplit(' ').next().unwrap().to_owned()
+    }
+}
+
+#[async_trait]
+impl SmsSender for Phone {
+    async fn send_sms(&self, to: &str, body: &str) -> Result<(), SendError> {
+        self.texts.lock().unwrap().push((to.to_owned(), body.to_owned()));
+        Ok(())
+    }
+
+    async fn opt_in(&self, to: &str) -> Result<(), SendError> {
+        self.opt_ins.lock().unwrap().push(to.to_owned());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EmailSender for Phone {
+    async fn send_email(&self, _email: &Email) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+struct TestClock(AtomicU64);
+
+impl Clock for TestClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn verifier(anchor: Option<&str>, sns: &Arc<FakeSns>) -> SnsVerifier {
+    SnsVerifier::new(TOPIC.into(), anchor, sns.clone()).unwrap()
+}
+
+async fn verify(message: &Value) -> Result<(), SnsError> {
+    verifier(Some(CA), &FakeSns::new()).verify(&body(message), NOW).await.map(|_| ())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification.
+
+#[tokio::test]
+async fn notifications_signed_with_either_version_verify() {
+    let sns = FakeSns::new();
+    for version in [1, 2] {
+        let message = sign(sms_notification(PHONE, "STOP"), SIGNER_KEY, version);
+        let verified = verifier(Some(CA), &sns).verify(&body(&message), NOW).await.unwrap();
+        assert_eq!(verified.topic_arn, TOPIC);
+        assert!(verified.message.contains("\"messageBody\":\"STOP\""));
+    }
+    let mut with_subject = sms_notification(PHONE, "HELP");
+    with_subject["Subject"] = json!("inbound");
+    assert_eq!(verify(&sign(with_subject, SIGNER_KEY, 2)).await, Ok(()));
+}
+
+#[tokio::test]
+async fn confirmations_verify() {
+    for kind in ["SubscriptionConfirmation", "UnsubscribeConfirmation"] {
+        for version in [1, 2] {
+            assert_eq!(verify(&sign(confirmation(kind), SIGNER_KEY, version)).await, Ok(()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_altered_message_or_version_does_not_verify() {
+    let mut forged = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    forged["Message"] = json!(sms_notification(PHONE, "STOP")["Message"]);
+    assert_eq!(verify(&forged).await, Err(SnsError::BadSignature));
+
+    let mut subject_added = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    subject_added["Subject"] = json!("hi");
+    assert_eq!(verify(&subject_added).await, Err(SnsError::BadSignature));
+
+    let mut token_changed = sign(confirmation("SubscriptionConfirmation"), SIGNER_KEY, 1);
+    token_changed["Token"] = json!("other");
+    assert_eq!(verify(&token_changed).await, Err(SnsError::BadSignature));
+
+    let mut downgraded = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    downgraded["SignatureVersion"] = json!("1");
+    assert_eq!(verify(&downgraded).await, Err(SnsError::BadSignature));
+
+    let mut unsigned = sms_notification(PHONE, "HELP");
+    unsigned["Signature"] = json!("");
+    assert_eq!(verify(&unsigned).await, Err(SnsError::BadSignature));
+
+    // Signed by a key that is not the certificate's.
+    assert_eq!(
+        verify(&sign(sms_notification(PHONE, "HELP"), ROGUE_KEY, 2)).await,
+        Err(SnsError::BadSignature)
+    );
+}
+
+#[tokio::test]
+async fn another_topic_is_refused_before_anything_is_fetched() {
+    let sns = FakeSns::new();
+    let mut message = sms_notification(PHONE, "STOP");
+    message["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:attacker");
+    let message = sign(message, SIGNER_KEY, 2);
+    let err = verifier(Some(CA), &sns).verify(&body(&message), NOW).await.unwrap_err();
+    assert_eq!(err, SnsError::WrongTopic("arn:aws:sns:us-east-1:999999999999:attacker".into()));
+    assert_eq!(sns.fetches(), 0);
+}
+
+#[tokio::test]
+async fn certificates_come_only_from_sns_hosts_over_https() {
+    for url in [
+        "http://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "https://sns.us-east-1.amazonaws.com.evil.com/SimpleNotificationService-0000.pem",
+        "https://evil.com/SimpleNotificationService-0000.pem",
+        "https://sns.us-east-1.amazonaws.com@evil.com/SimpleNotificationService-0000.pem",
+        "https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-0000.pem",
+    ] {
+        let sns = FakeSns::new();
+        let mut message = sms_notification(PHONE, "STOP");
+        message["SigningCertURL"] = json!(url);
+        let message = sign(message, SIGNER_KEY, 2);
+        let err = verifier(Some(CA), &sns).verify(&body(&message), NOW).await.unwrap_err();
+        assert_eq!(err, SnsError::CertificateUrl(url.into()), "{url}");
+        assert_eq!(sns.fetches(), 0, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn with_a_trust_anchor_only_its_certificates_are_trusted() {
+    let sns = FakeSns::new();
+    let mut rogue = sms_notification(PHONE, "STOP");
+    rogue["SigningCertURL"] = json!(ROGUE_URL);
+    let rogue = body(&sign(rogue, ROGUE_KEY, 2));
+    // The rogue certificate names the anchor as its issuer, but the anchor did not sign it.
+    let err = verifier(Some(CA), &sns).verify(&rogue, NOW).await.unwrap_err();
+    assert_eq!(err, SnsError::Untrusted);
+    // Pinning the signing certificate itself also works, and still refuses the rogue one.
+    let pinned = verifier(Some(SIGNER), &sns);
+    assert!(pinned.verify(&signed_sms("STOP"), NOW).await.is_ok());
+    assert_eq!(pinned.verify(&rogue, NOW).await.unwrap_err(), SnsError::Untrusted);
+    // Without an anchor (production) a certificate is trusted for coming from the SNS host.
+    assert!(verifier(None, &sns).verify(&rogue, NOW).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_bad_trust_anchor_stops_the_start() {
+    let err =
+        SnsVerifier::new(TOPIC.into(), Some("not a certificate"), FakeSns::new()).unwrap_err();
+    assert_eq!(err.name, "MFA_SNS_TRUST_ANCHOR_PEM");
+}
+
+#[tokio::test]
+async fn messages_more_than_an_hour_away_are_refused() {
+    for (at, ok) in [(NOW - 3600, true), (NOW - 3601, false), (NOW + 3601, false), (0, false)] {
+        let mut message = sms_notification(PHONE, "STOP");
+        message["Timestamp"] = json!(rfc3339(at));
+        let result = verify(&sign(message, SIGNER_KEY, 2)).await;
+        assert_eq!(result.is_ok(), ok, "{at}: {result:?}");
+        if !ok {
+            assert_eq!(result, Err(SnsError::Stale));
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_refused() {
+    let later = NOW + 30 * 365 * 24 * 3600; // past the fixtures' 100 years
+    let mut message = sms_notification(PHONE, "STOP");
+    message["Timestamp"] = json!(rfc3339(later));
+    let message = sign(message, SIGNER_KEY, 2);
+    let err = verifier(Some(CA), &FakeSns::new()).verify(&body(&message), later).await;
+    assert_eq!(err.unwrap_err(), SnsError::CertificateExpired);
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_messages_are_refused() {
+    let mut unknown = sms_notification(PHONE, "STOP");
+    unknown["Type"] = json!("Invitation");
+    assert_eq!(
+        verify(&sign(unknown, SIGNER_KEY, 2)).await,
+        Err(SnsError::UnknownType("Invitation".into()))
+    );
+    let mut version = sms_notification(PHONE, "STOP");
+    version["SignatureVersion"] = json!("3");
+    assert_eq!(verify(&version).await, Err(SnsError::UnsupportedSignatureVersion("3".into())));
+    let mut no_signature = sign(sms_notification(PHONE, "STOP"), SIGNER_KEY, 2);
+    no_signature.as_object_mut().unwrap().remove("Signature");
+    assert!(matches!(verify(&no_signature).await, Err(SnsError::Malformed(_))));
+    let mut no_token = confirmation("SubscriptionConfirmation");
+    no_token.as_object_mut().unwrap().remove("Token");
+    assert!(matches!(verify(&sign(no_token, SIGNER_KEY, 2)).await, Err(SnsError::Malformed(_))));
+    let mut bad_time = sms_notification(PHONE, "STOP");
+    bad_time["Timestamp"] = json!("yesterday");
+    assert_eq!(verify(&bad_time).await, Err(SnsError::BadTimestamp("yesterday".into())));
+    for junk in [&b"{not json"[..], b"", b"[]", b"{\"Type\":\"Notification\"}"] {
+        let result = verifier(Some(CA), &FakeSns::new()).verify(junk, NOW).await;
+        assert!(matches!(result, Err(SnsError::Malformed(_))), "{result:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SMS program, on the real domain over the embedded store.
+
+struct World {
+    mfa: Mfa,
+    phone: Arc<Phone>,
+    sns: Arc<FakeSns>,
+    store: Arc<EmbeddedStore>,
+    verifier: SnsVerifier,
+    _dir: TempDir,
+}
+
+fn config(topic: Option<&str>) -> Config {
+    let key = |kid: &str, byte: u8| format!("{kid}:{}", B64.encode([byte; 32]));
+    let vars: HashMap<&str, String> = [
+        ("MFA_API_KEYS", format!("admin:{}", "a".repeat(64))),
+        ("MFA_DATA_KEYS", key("d1", 1)),
+        ("MFA_SIGNING_KEYS", key("s1", 2)),
+        ("MFA_CODE_KEY", key("c1", 3)),
+        ("MFA_ISSUER_NAME", "Acme".into()),
+        ("MFA_SUPPORT_CONTACT", "support@acme.test".into()),
+    ]
+    .into_iter()
+    .chain(topic.map(|t| ("MFA_INBOUND_TOPIC_ARN", t.to_owned())))
+    .collect();
+    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
+    let phone = Arc::new(Phone::default());
+    let ports = Ports {
+        store: store.clone(),
+        clock: Arc::new(TestClock(AtomicU64::new(NOW))),
+        rng: Box::new(rand_core::OsRng),
+        sms: phone.clone(),
+        email: phone.clone(),
+    };
+    let mfa = Mfa::new(&config(Some(TOPIC)), ports).unwrap();
+    let sns = FakeSns::new();
+    let verifier = verifier(Some(CA), &sns);
+    World { mfa, phone, sns, store, verifier, _dir: dir }
+}
+
+impl World {
+    async fn inbound(&self, body: &[u8]) -> Result<InboundOutcome, Error> {
+        self.mfa.sms_webhook(&self.verifier, body).await.map(|a| a.outcome)
+    }
+
+    async fn text(&self, text: &str) -> InboundOutcome {
+        self.inbound(&signed_sms(text)).await.unwrap()
+    }
+
+    async fn opted_out(&self, phone: &str) -> bool {
+        self.store.is_opted_out(phone).await.unwrap()
+    }
+
+    /// Enrolls and activates an SMS factor on [`PHONE`]; its id.
+    async fn sms_factor(&self, user: &str) -> String {
+        let sms = EnrollRequest::Sms { phone: "(201) 555-0123".into(), label: None };
+        let enrolled = self.mfa.enroll(user, sms).await.unwrap();
+        let id = enrolled.factor.id;
+        self.mfa.activate(user, &id, &self.phone.last_code()).await.unwrap();
+        id
+    }
+
+    async fn sms_challenge(&self, user: &str, factor_id: &str) -> Result<(), Error> {
+        let login =
+            LoginRequest { auth_method: AuthMethod::Password, org_id: None, mfa_token: None };
+        let login_id = self.mfa.login(user, login).await.unwrap().login_id;
+        let request = ChallengeRequest { login_id, factor_id: factor_id.to_owned() };
+        self.mfa.challenge(user, request).await.map(|_| ())
+    }
+}
+
+#[tokio::test]
+async fn stop_help_start_round_trip() {
+    let w = world();
+    let factor = w.sms_factor("ada").await;
+    assert!(!w.opted_out(PHONE).await);
+
+    assert_eq!(w.text("Stop").await, InboundOutcome::OptedOut);
+    assert!(w.opted_out(PHONE).await);
+    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), messages::stop_reply("Acme")));
+
+    let sent = w.phone.texts().len();
+    let refused = w.sms_challenge("ada", &factor).await.unwrap_err();
+    assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+    let sms = EnrollRequest::Sms { phone: PHONE.into(), label: None };
+    let refused = w.mfa.enroll("bob", sms).await.unwrap_err();
+    assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+    assert_eq!(w.phone.texts().len(), sent, "no code goes to a number that replied STOP");
+
+    assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
+    let (to, help) = w.phone.last_text();
+    assert_eq!(to, PHONE);
+    for part in ["Acme", "support@acme.test", "Msg & data rates may apply", "Reply STOP to opt out"]
+    {
+        assert!(help.contains(part), "{part}: {help}");
+    }
+    assert!(w.opted_out(PHONE).await, "HELP does not opt back in");
+
+    assert_eq!(w.text(" start ").await, InboundOutcome::OptedIn);
+    assert!(!w.opted_out(PHONE).await);
+    assert_eq!(*w.phone.opt_ins.lock().unwrap(), [PHONE]);
+    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), messages::start_reply("Acme")));
+
+    w.sms_challenge("ada", &factor).await.unwrap();
+    let (to, code) = w.phone.last_text();
+    assert_eq!(to, PHONE);
+    assert!(code.starts_with("Acme: your verification code is "), "{code}");
+}
+
+#[tokio::test]
+async fn other_texts_do_nothing() {
+    let w = world();
+    for text in ["thanks", "stop please", "STOP STOP", ""] {
+        assert_eq!(w.text(text).await, InboundOutcome::Ignored, "{text:?}");
+    }
+    assert!(!w.opted_out(PHONE).await);
+    assert!(w.phone.texts().is_empty());
+}
+
+#[tokio::test]
+async fn any_country_and_format_is_kept_as_e164() {
+    let w = world();
+    let message = sign(sms_notification("+44 7400 123456", "UNSUBSCRIBE"), SIGNER_KEY, 1);
+    assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::OptedOut);
+    assert!(w.opted_out("+447400123456").await);
+    assert_eq!(w.phone.last_text().0, "+447400123456");
+}
+
+#[tokio::test]
+async fn refused_messages_change_nothing() {
+    let w = world();
+    let mut forged = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    forged["Message"] = json!(sms_notification(PHONE, "STOP")["Message"]);
+    let err = w.inbound(&body(&forged)).await.unwrap_err();
+    assert!(matches!(err, Error::Webhook(SnsError::BadSignature)), "{err:?}");
+    let mut other_topic = sms_notification(PHONE, "STOP");
+    other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:attacker");
+    let err = w.inbound(&body(&sign(other_topic, SIGNER_KEY, 2))).await.unwrap_err();
+    assert!(matches!(err, Error::Webhook(SnsError::WrongTopic(_))), "{err:?}");
+    assert!(!w.opted_out(PHONE).await);
+    assert!(w.phone.texts().is_empty());
+}
+
+#[tokio::test]
+async fn a_notification_that_is_not_a_text_is_refused() {
+    let w = world();
+    for payload in ["hello", r#"{"default":"hi"}"#] {
+        let mut message = sms_notification(PHONE, "STOP");
+        message["Message"] = json!(payload);
+        let err = w.inbound(&body(&sign(message, SIGNER_KEY, 2))).await.unwrap_err();
+        assert!(matches!(err, Error::Webhook(SnsError::NotAnInboundSms(_))), "{err:?}");
+    }
+    let message = sign(sms_notification("not a number", "STOP"), SIGNER_KEY, 2);
+    let err = w.inbound(&body(&message)).await.unwrap_err();
+    assert!(matches!(err, Error::Webhook(SnsError::NotAnInboundSms(_))), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_subscription_is_confirmed_at_its_subscribe_url_only() {
+    let w = world();
+    let message = sign(confirmation("SubscriptionConfirmation"), SIGNER_KEY, 2);
+    assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::SubscriptionConfirmed);
+    assert_eq!(*w.sns.confirmed.lock().unwrap(), [subscribe_url()]);
+
+    let mut elsewhere = confirmation("SubscriptionConfirmation");
+    elsewhere["SubscribeURL"] =
+        json!("https://sns.us-east-1.amazonaws.com.evil.com/?Action=ConfirmSubscription");
+    let err = w.inbound(&body(&sign(elsewhere, SIGNER_KEY, 2))).await.unwrap_err();
+    assert!(matches!(err, Error::Webhook(SnsError::SubscribeUrl(_))), "{err:?}");
+    assert_eq!(w.sns.confirmed.lock().unwrap().len(), 1);
+
+    let message = sign(confirmation("UnsubscribeConfirmation"), SIGNER_KEY, 1);
+    assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::Unsubscribed);
+    assert_eq!(w.sns.confirmed.lock().unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Over HTTP.
+
+async fn post(state: AppState, body: Vec<u8>) -> (StatusCode, String, Value) {
+    let app = router(&[Group::SmsWebhook], Arc::new(state));
+    let request = Request::post("/v1/webhooks/sms")
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header("x-amz-sns-message-type", "Notification")
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    (status, kind, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn app_state(w: World, webhook: bool) -> AppState {
+    let verifier = webhook.then_some(w.verifier);
+    AppState { mfa: w.mfa, api_keys: config(None).api_keys, sms_webhook: verifier }
+}
+
+#[tokio::test]
+async fn the_route_takes_signed_text_plain_without_an_api_key() {
+    let w = world();
+    let phone = w.phone.clone();
+    let (status, _, answer) = post(app_state(w, true), signed_sms("HELP")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer, json!({"outcome": "help_sent"}));
+    assert_eq!(phone.texts().len(), 1);
+}
+
+#[tokio::test]
+async fn the_route_answers_problems() {
+    let mut forged = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    forged["Message"] = json!(sms_notification(PHONE, "STOP")["Message"]);
+    let cases = [
+        (body(&forged), true, StatusCode::FORBIDDEN, "sns-message-refused"),
+        (b"{oops".to_vec(), true, StatusCode::BAD_REQUEST, "invalid-sns-message"),
+        (signed_sms("STOP"), false, StatusCode::SERVICE_UNAVAILABLE, "webhook-not-configured"),
+    ];
+    for (request, webhook, status, kind) in cases {
+        let w = world();
+        let phone = w.phone.clone();
+        let (got, content_type, problem) = post(app_state(w, webhook), request).await;
+        assert_eq!((got, content_type.as_str()), (status, "application/problem+json"));
+        assert_eq!(problem["type"], format!("urn:mfa:problem:{kind}"), "{problem}");
+        assert!(phone.texts().is_empty());
+    }
+}
+
+#[test]
+fn the_openapi_document_has_the_webhook() {
+    use utoipa::OpenApi;
+    let doc = serde_json::to_value(mfa_service::http::openapi::ApiDoc::openapi()).unwrap();
+    let webhook = &doc["paths"]["/v1/webhooks/sms"]["post"];
+    assert!(webhook["requestBody"]["content"]["text/plain"].is_object(), "{webhook}");
+    assert!(webhook.get("security").is_none(), "no API key: {webhook}");
+}
