@@ -24,11 +24,13 @@ wait_for() { # url, what, log, pid
   return 1
 }
 
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 api_key="mfa_e2e_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 echo "-- against mfa-local"
 cargo build --locked -q -p mfa-local
-local_port=18080
+local_port="$(free_port)"
 setsid env MFA_LOCAL_ADDR="127.0.0.1:$local_port" MFA_LOCAL_DATA_DIR="$work/local" \
   MFA_LOCAL_API_KEY="$api_key" MFA_ISSUER_NAME="Acme" \
   "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
@@ -74,7 +76,7 @@ AWS_ACCESS_KEY_ID="test"
 AWS_SECRET_ACCESS_KEY="test"
 RUST_LOG="warn"
 ENV
-lambda_port=19000
+lambda_port="$(free_port)"
 cargo build --locked -q -p mfa-enroll -p mfa-verify -p mfa-manage -p mfa-admin
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --ignore-changes \
   --env-file "$work/lambda.env" >"$work/lambda.log" 2>&1 &
