@@ -184,6 +184,24 @@ impl Stack {
     pub async fn post(&self, function: Function, path: &str, body: Value) -> Answer {
         self.send(Method::POST, function, path, Some(&body), None, &[]).await
     }
+
+    /// The login decision after a password.
+    pub async fn login(&self, user: &str) -> Answer {
+        let body = serde_json::json!({"auth_method": "password"});
+        self.post(Function::Verify, &format!("/v1/users/{user}/login"), body).await
+    }
+
+    /// Starts a challenge of `factor` in `login`.
+    pub async fn challenge(&self, user: &str, login: &str, factor: &str) -> Answer {
+        let body = serde_json::json!({"login_id": login, "factor_id": factor});
+        self.post(Function::Verify, &format!("/v1/users/{user}/challenges"), body).await
+    }
+
+    /// Answers a challenge with `code`.
+    pub async fn verify(&self, user: &str, challenge: &str, code: &str) -> Answer {
+        let path = format!("/v1/users/{user}/challenges/{challenge}/verify");
+        self.post(Function::Verify, &path, serde_json::json!({"code": code})).await
+    }
 }
 
 /// The 6-digit code after "verification code is " in a message.

@@ -23,8 +23,7 @@ async fn enroll_with_code(s: &Stack, user: &str, body: Value, to: &str) -> Strin
 }
 
 async fn login_id(s: &Stack, user: &str) -> String {
-    let answer =
-        s.post(Verify, &format!("/v1/users/{user}/login"), json!({"auth_method":"password"})).await;
+    let answer = s.login(user).await;
     assert_eq!(answer.body["decision"], "challenge", "{:?}", answer.body);
     answer.body["login_id"].as_str().unwrap().to_owned()
 }
@@ -40,35 +39,19 @@ async fn sms_codes_sign_in_and_a_login_gets_one_text() {
     assert!(first.starts_with("Acme: your verification code is "), "{first}");
 
     let login = login_id(&s, &user).await;
-    let challenge = s
-        .post(
-            Verify,
-            &format!("/v1/users/{user}/challenges"),
-            json!({"login_id": login, "factor_id": factor}),
-        )
-        .await;
+    let challenge = s.challenge(&user, &login, &factor).await;
     assert_eq!(challenge.status, StatusCode::CREATED, "{:?}", challenge.body);
     assert_eq!(challenge.body["delivery"], "sms");
     let id = challenge.body["challenge_id"].as_str().unwrap();
     let code = s.last_code_to(&phone).await;
-    let ok = s
-        .post(Verify, &format!("/v1/users/{user}/challenges/{id}/verify"), json!({"code": code}))
-        .await;
+    let ok = s.verify(&user, id, &code).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
-    let again = s
-        .post(Verify, &format!("/v1/users/{user}/challenges/{id}/verify"), json!({"code": code}))
-        .await;
+    let again = s.verify(&user, id, &code).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "a code works once: {:?}", again.body);
 
     // A second text in the same login is refused, naming the user's other factors.
     let sent = s.messages_to(&phone).await.len();
-    let second = s
-        .post(
-            Verify,
-            &format!("/v1/users/{user}/challenges"),
-            json!({"login_id": login, "factor_id": factor}),
-        )
-        .await;
+    let second = s.challenge(&user, &login, &factor).await;
     assert_eq!(second.status, StatusCode::CONFLICT, "{:?}", second.body);
     assert_eq!(second.body["type"], "urn:mfa:problem:use-another-factor");
     assert!(second.body["other_factors"].is_array());
@@ -104,29 +87,15 @@ async fn email_codes_sign_in() {
     let factor =
         enroll_with_code(&s, &user, json!({"type":"email","email": address}), &address).await;
     let login = login_id(&s, &user).await;
-    let challenge = s
-        .post(
-            Verify,
-            &format!("/v1/users/{user}/challenges"),
-            json!({"login_id": login, "factor_id": factor}),
-        )
-        .await;
+    let challenge = s.challenge(&user, &login, &factor).await;
     assert_eq!(challenge.body["delivery"], "email", "{:?}", challenge.body);
     let id = challenge.body["challenge_id"].as_str().unwrap();
-    let wrong = s
-        .post(
-            Verify,
-            &format!("/v1/users/{user}/challenges/{id}/verify"),
-            json!({"code": "000000"}),
-        )
-        .await;
+    let wrong = s.verify(&user, id, "000000").await;
     let code = s.last_code_to(&address).await;
     if code != "000000" {
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{:?}", wrong.body);
     }
-    let ok = s
-        .post(Verify, &format!("/v1/users/{user}/challenges/{id}/verify"), json!({"code": code}))
-        .await;
+    let ok = s.verify(&user, id, &code).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
 }
 
@@ -164,13 +133,7 @@ async fn a_phone_change_needs_the_old_number_then_the_new() {
     // Sign-in codes now go to the new number.
     let login = login_id(&s, &user).await;
     let before = s.messages_to(&new).await.len();
-    let challenge = s
-        .post(
-            Verify,
-            &format!("/v1/users/{user}/challenges"),
-            json!({"login_id": login, "factor_id": factor}),
-        )
-        .await;
+    let challenge = s.challenge(&user, &login, &factor).await;
     assert_eq!(challenge.status, StatusCode::CREATED, "{:?}", challenge.body);
     assert_eq!(s.messages_to(&new).await.len(), before + 1);
 }

@@ -43,31 +43,15 @@ async fn enroll_active(s: &Stack, user: &str) -> (String, String, Vec<String>) {
 }
 
 async fn login(s: &Stack, user: &str) -> Value {
-    let answer =
-        s.post(Verify, &format!("/v1/users/{user}/login"), json!({"auth_method":"password"})).await;
+    let answer = s.login(user).await;
     assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
     answer.body
 }
 
 async fn challenge(s: &Stack, user: &str, login_id: &str, factor: &str) -> String {
-    let answer = s
-        .post(
-            Verify,
-            &format!("/v1/users/{user}/challenges"),
-            json!({"login_id": login_id, "factor_id": factor}),
-        )
-        .await;
+    let answer = s.challenge(user, login_id, factor).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
     answer.body["challenge_id"].as_str().unwrap().to_owned()
-}
-
-async fn verify(s: &Stack, user: &str, challenge: &str, code: &str) -> mfa_e2e::Answer {
-    s.post(
-        Verify,
-        &format!("/v1/users/{user}/challenges/{challenge}/verify"),
-        json!({"code": code}),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -89,14 +73,14 @@ async fn enroll_login_challenge_verify_and_replay() {
     // The activation used this step; the next step's code is fresh (window 1).
     let code = code_from_uri(&uri, now() + STEP);
     let first = challenge(&s, &user, login_id, &factor).await;
-    let ok = verify(&s, &user, &first, &code).await;
+    let ok = s.verify(&user, &first, &code).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
     let token = ok.body["mfa_token"].as_str().unwrap();
     assert_eq!(token.split('.').count(), 3);
 
     // The same code on a new challenge is a replay.
     let second = challenge(&s, &user, login_id, &factor).await;
-    let replay = verify(&s, &user, &second, &code).await;
+    let replay = s.verify(&user, &second, &code).await;
     assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{:?}", replay.body);
     assert_eq!(replay.body["type"], "urn:mfa:problem:code-rejected");
     assert_eq!(replay.content_type, "application/problem+json");
@@ -136,11 +120,11 @@ async fn five_failures_lock_the_account_and_a_new_challenge_does_not_reset() {
     let wrong = if right == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
         let c = challenge(&s, &user, &login_id, &factor).await;
-        let answer = verify(&s, &user, &c, wrong).await;
+        let answer = s.verify(&user, &c, wrong).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{:?}", answer.body);
     }
     let c = challenge(&s, &user, &login_id, &factor).await;
-    let locked = verify(&s, &user, &c, &right).await;
+    let locked = s.verify(&user, &c, &right).await;
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", locked.body);
     assert_eq!(locked.body["type"], "urn:mfa:problem:locked");
     assert!(locked.body["retry_at"].as_u64().unwrap() > now());
@@ -150,7 +134,7 @@ async fn five_failures_lock_the_account_and_a_new_challenge_does_not_reset() {
         .send(Method::POST, Admin, &format!("/v1/admin/users/{user}/unlock"), None, None, &[])
         .await;
     assert_eq!(unlock.status, StatusCode::NO_CONTENT, "{:?}", unlock.body);
-    let ok = verify(&s, &user, &c, &right).await;
+    let ok = s.verify(&user, &c, &right).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
 }
 
@@ -204,7 +188,7 @@ async fn deleting_a_factor_needs_a_token_from_that_factor() {
 
     let login_id = login(&s, &user).await["login_id"].as_str().unwrap().to_owned();
     let c = challenge(&s, &user, &login_id, &factor).await;
-    let ok = verify(&s, &user, &c, &code_from_uri(&uri, now() + STEP)).await;
+    let ok = s.verify(&user, &c, &code_from_uri(&uri, now() + STEP)).await;
     let token = ok.body["mfa_token"].as_str().unwrap().to_owned();
     let deleted = s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &token)]).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
