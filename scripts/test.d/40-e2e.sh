@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests over HTTP, twice: against mfa-local on its embedded store, and against the
-# Lambda function binaries under `cargo lambda watch`, over DynamoDB as moto serves it.
+# Lambda function binaries under `cargo lambda watch`, over DynamoDB as moto serves it; then
+# `cargo lambda invoke` with the API Gateway events in functions/verify/events/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/env.sh
@@ -84,3 +85,18 @@ pids+=($!)
 wait_for "http://127.0.0.1:$lambda_port/lambda-url/mfa-verify/.well-known/jwks.json" "cargo lambda watch" "$work/lambda.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_MOTO_URL="$endpoint" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+
+echo "-- cargo lambda invoke with API Gateway events (functions/verify/events/)"
+invoke() { cargo lambda invoke mfa-verify --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --data-file "$1"; }
+invoke functions/verify/events/jwks.json | python3 -c '
+import json, sys
+answer = json.load(sys.stdin)
+assert answer["statusCode"] == 200, answer
+assert json.loads(answer["body"])["keys"][0]["crv"] == "Ed25519", answer
+print("jwks event: 200 with an Ed25519 key")'
+invoke functions/verify/events/login.json | python3 -c '
+import json, sys
+answer = json.load(sys.stdin)
+assert answer["statusCode"] == 401, answer
+assert answer["headers"]["content-type"] == "application/problem+json", answer
+print("login event with a wrong API key: 401 problem+json")'
