@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableTable, Table, TableDefinition};
+use redb::{Database, ReadOnlyTable, ReadableTable, Table, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
@@ -50,13 +50,12 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn get<T: DeserializeOwned>(table: &Table<'_, &str, &[u8]>, key: &str) -> StoreResult<Option<T>> {
-    match table.get(key).map_err(unavailable)? {
-        Some(value) => serde_json::from_slice(value.value())
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string())),
-        None => Ok(None),
-    }
+    table.get(key).map_err(unavailable)?.map(|v| decode(v.value())).transpose()
 }
 
 fn put<T: Serialize>(table: &mut Table<'_, &str, &[u8]>, key: &str, value: &T) -> StoreResult<()> {
@@ -106,24 +105,31 @@ impl EmbeddedStore {
         .map_err(unavailable)?
     }
 
+    /// Runs `f` in one read transaction on a blocking thread.
+    async fn reading<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&ReadOnlyTable<&str, &[u8]>) -> StoreResult<R> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+            f(&table)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+
     /// Reads one record.
     async fn read<T: DeserializeOwned + Send + 'static>(
         &self,
         key: String,
     ) -> StoreResult<Option<T>> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(ITEMS).map_err(unavailable)?;
-            match table.get(key.as_str()).map_err(unavailable)? {
-                Some(value) => serde_json::from_slice(value.value())
-                    .map(Some)
-                    .map_err(|e| StoreError::Corrupt(e.to_string())),
-                None => Ok(None),
-            }
+        self.reading(move |table| {
+            table.get(key.as_str()).map_err(unavailable)?.map(|v| decode(v.value())).transpose()
         })
         .await
-        .map_err(unavailable)?
     }
 
     /// Reads every record whose key starts with `prefix`, in key order.
@@ -131,25 +137,18 @@ impl EmbeddedStore {
         &self,
         prefix: String,
     ) -> StoreResult<Vec<T>> {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(ITEMS).map_err(unavailable)?;
+        self.reading(move |table| {
             let mut out = Vec::new();
             for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
                 let (k, v) = entry.map_err(unavailable)?;
                 if !k.value().starts_with(prefix.as_str()) {
                     break;
                 }
-                out.push(
-                    serde_json::from_slice(v.value())
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                );
+                out.push(decode(v.value())?);
             }
             Ok(out)
         })
         .await
-        .map_err(unavailable)?
     }
 }
 
