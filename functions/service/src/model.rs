@@ -19,6 +19,15 @@ pub enum FactorKind {
 }
 
 impl FactorKind {
+    /// The kind's name in the API: `totp`, `sms` or `email`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+
     /// The RFC 8176 `amr` value of a successful verification with this kind.
     pub fn amr(self) -> &'static str {
         match self {

@@ -98,7 +98,7 @@ impl Mfa {
             return Ok(ChallengeResponse {
                 challenge_id: challenge.id,
                 expires_at: challenge.expires_at,
-                delivery: format!("{:?}", factor.kind).to_lowercase(),
+                delivery: factor.kind.as_str().into(),
             });
         }
         let challenge = Challenge {
@@ -118,7 +118,7 @@ impl Mfa {
         Ok(ChallengeResponse {
             challenge_id: challenge.id,
             expires_at: challenge.expires_at,
-            delivery: "totp".into(),
+            delivery: factor.kind.as_str().into(),
         })
     }
 
