@@ -72,11 +72,6 @@ impl E164 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The last two digits, for showing the user which phone a code went to ("•••• 23").
-    pub fn last_two(&self) -> &str {
-        &self.0[self.0.len().saturating_sub(2)..]
-    }
 }
 
 impl fmt::Display for E164 {

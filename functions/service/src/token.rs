@@ -101,11 +101,6 @@ impl TokenKeys {
         (!keys.is_empty()).then_some(Self { keys, issuer, audience, ttl })
     }
 
-    /// How long a token lives, in seconds.
-    pub fn ttl(&self) -> u64 {
-        self.ttl
-    }
-
     /// Signs a token for `user` who just verified `factor_id` with methods `amr` at `now`.
     pub fn issue(
         &self,

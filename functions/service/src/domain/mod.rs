@@ -108,12 +108,6 @@ impl Mfa {
         })
     }
 
-    /// Uses a cheaper recovery-code hash (for tests that make many sets).
-    pub fn with_recovery_cost(mut self, cost: mfa_core::recovery::HashCost) -> Self {
-        self.recovery_cost = cost;
-        self
-    }
-
     /// The JWKS document of the token signing keys.
     pub fn jwks(&self) -> serde_json::Value {
         self.tokens.jwks()

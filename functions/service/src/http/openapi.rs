@@ -1,5 +1,7 @@
 //! The OpenAPI 3.1 document of the API, generated from the handlers and types.
 
+use std::sync::OnceLock;
+
 use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -29,7 +31,8 @@ impl Modify for ApiKeyScheme {
     }
 }
 
-/// `GET /v1/openapi.json`.
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// `GET /v1/openapi.json`: the document is built once per process, on first request.
+pub async fn serve() -> Json<&'static utoipa::openapi::OpenApi> {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    Json(DOCUMENT.get_or_init(ApiDoc::openapi))
 }

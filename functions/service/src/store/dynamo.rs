@@ -73,11 +73,6 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
-    /// The table this store uses.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// Creates the table (on-demand billing, `pk` HASH, `sk` RANGE) unless it exists, waits until
     /// it is active, and enables TTL on `ttl`. A server that doesn't implement TTL is accepted.
     /// Safe to call concurrently. Meant for local runs and tests: in AWS the SAM template owns the
