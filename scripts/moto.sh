@@ -38,7 +38,7 @@ answers() { curl -fsS -o /dev/null --max-time 2 "$endpoint/moto-api/data.json" 2
 if ! answers; then
   if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server' 2>/dev/null; then
     echo "installing moto[server] with pip" >&2
-    python3 -m pip install --quiet 'moto[server]' >&2
+    python3 -m pip install --quiet 'moto[server]==5.2.1' >&2
     hash -r
     if command -v pyenv >/dev/null; then pyenv rehash; fi
   fi

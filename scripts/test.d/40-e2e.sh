@@ -9,6 +9,14 @@ source scripts/env.sh
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    for log in "$work"/*.log; do
+      [ -e "$log" ] || continue
+      echo "--- last lines of $(basename "$log")" >&2
+      tail -n 60 "$log" >&2
+    done
+  fi
   for pid in "${pids[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -41,11 +49,7 @@ MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
 
 echo "-- against the Lambda functions under cargo lambda watch, over moto"
-if ! command -v cargo-lambda >/dev/null; then
-  python3 -m pip install --quiet cargo-lambda
-  hash -r
-  if command -v pyenv >/dev/null; then pyenv rehash; fi
-fi
+ensure_cargo_lambda
 endpoint="$(scripts/moto.sh)"
 table="mfa-e2e-$(date +%s)"
 python3 - "$endpoint" "$table" <<'PY'
@@ -83,6 +87,21 @@ setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port
   --env-file "$work/lambda.env" >"$work/lambda.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$lambda_port/lambda-url/mfa-verify/.well-known/jwks.json" "cargo lambda watch" "$work/lambda.log" "${pids[-1]}"
+# cargo lambda watch starts a function's process on its first request. Start each one now, one at
+# a time, so that the tests' concurrent first requests don't race those cold starts.
+for function in mfa-enroll mfa-manage mfa-admin; do
+  answered=""
+  for _ in $(seq 1 120); do
+    type="$(curl -sS -o /dev/null -w '%{content_type}' --max-time 30 \
+      "http://127.0.0.1:$lambda_port/lambda-url/$function/v1/users/warm-up/factors" 2>/dev/null || true)"
+    if [ "$type" = "application/problem+json" ]; then answered=1; break; fi
+    sleep 0.5
+  done
+  if [ -z "$answered" ]; then
+    echo "$function did not answer under cargo lambda watch" >&2
+    exit 1
+  fi
+done
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_MOTO_URL="$endpoint" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
 

@@ -34,11 +34,7 @@ cargo build --locked -q -p mfa-local
   || failed+=(template-and-code)
 
 echo "-- release arm64 build of every function (cargo lambda, zip)"
-if ! command -v cargo-lambda >/dev/null || ! python3 -c "import ziglang" 2>/dev/null; then
-  python3 -m pip install --quiet cargo-lambda ziglang
-  hash -r
-  if command -v pyenv >/dev/null; then pyenv rehash; fi
-fi
+ensure_cargo_lambda ziglang
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   rustup target add aarch64-unknown-linux-gnu
 fi
