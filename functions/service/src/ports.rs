@@ -105,6 +105,16 @@ pub trait PhoneStore: Send + Sync {
     async fn opt_in(&self, phone: &str) -> StoreResult<()>;
     /// Whether `phone` has opted out.
     async fn is_opted_out(&self, phone: &str) -> StoreResult<bool>;
+    /// Claims the SNS delivery `message_id` until `expires_at`: `false` if it is already claimed
+    /// (SNS delivers at least once, and retries; a claim that has expired at `now` is taken over).
+    async fn claim_delivery(
+        &self,
+        message_id: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<bool>;
+    /// Gives up a claim, so that a delivery that could not be handled can be retried.
+    async fn release_delivery(&self, message_id: &str) -> StoreResult<()>;
     /// Takes one of `max` sends allowed to `phone` in the fixed window of `window` seconds that
     /// contains `now`. `false` when the window's sends are used up (SMS pumping guard).
     async fn take_send_slot(

@@ -86,6 +86,12 @@ fn rfc3339(unix: u64) -> String {
     )
 }
 
+/// A fresh SNS `MessageId`: each notification made here is a new delivery.
+fn message_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("22b80b92-fdea-4c2c-8f9d-{:012x}", NEXT.fetch_add(1, Ordering::SeqCst))
+}
+
 /// A notification carrying a two-way SMS from `from` saying `text`, unsigned.
 fn sms_notification(from: &str, text: &str) -> Value {
     let sms = json!({
@@ -98,7 +104,7 @@ fn sms_notification(from: &str, text: &str) -> Value {
     });
     json!({
         "Type": "Notification",
-        "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+        "MessageId": message_id(),
         "TopicArn": TOPIC,
         "Message": sms.to_string(),
         "Timestamp": rfc3339(NOW - 5),
@@ -175,11 +181,12 @@ impl CertFetcher for FakeSns {
     }
 }
 
-/// Records texts, provider opt-ins and emails.
+/// Records texts, provider opt-ins and emails; refuses the next `refusals` texts.
 #[derive(Default)]
 struct Phone {
     texts: Mutex<Vec<(String, String)>>,
     opt_ins: Mutex<Vec<String>>,
+    refusals: AtomicUsize,
 }
 
 impl Phone {
@@ -200,6 +207,11 @@ impl Phone {
 #[async_trait]
 impl SmsSender for Phone {
     async fn send_sms(&self, to: &str, body: &str) -> Result<(), SendError> {
+        let refuse =
+            self.refusals.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if refuse.is_ok() {
+            return Err(SendError("provider unavailable".into()));
+        }
         self.texts.lock().unwrap().push((to.to_owned(), body.to_owned()));
         Ok(())
     }
@@ -503,6 +515,38 @@ async fn stop_help_start_round_trip() {
     let (to, code) = w.phone.last_text();
     assert_eq!(to, PHONE);
     assert!(code.starts_with("Acme: your verification code is "), "{code}");
+}
+
+#[tokio::test]
+async fn a_repeated_delivery_is_acted_on_once() {
+    let w = world();
+    for text in ["HELP", "STOP", "START"] {
+        let delivery = signed_sms(text);
+        let sent = w.phone.texts().len();
+        assert_ne!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate, "{text}");
+        assert_eq!(w.phone.texts().len(), sent + 1, "{text}: one reply");
+        for _ in 0..2 {
+            assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate, "{text}");
+        }
+        assert_eq!(w.phone.texts().len(), sent + 1, "{text}: no reply to a repeat");
+    }
+    assert_eq!(w.phone.opt_ins.lock().unwrap().len(), 1, "START reached the provider once");
+    assert!(!w.opted_out(PHONE).await);
+    // The same text in a new notification is a new message.
+    assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
+}
+
+#[tokio::test]
+async fn a_delivery_that_failed_is_acted_on_when_retried() {
+    let w = world();
+    let delivery = signed_sms("HELP");
+    w.phone.refusals.store(1, Ordering::SeqCst);
+    let err = w.inbound(&delivery).await.unwrap_err();
+    assert!(matches!(err, Error::SendFailed(_)), "{err:?}");
+    assert!(w.phone.texts().is_empty());
+    assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::HelpSent, "SNS's retry");
+    assert_eq!(w.phone.texts().len(), 1);
+    assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate);
 }
 
 #[tokio::test]

@@ -13,8 +13,13 @@
 //! | anything else | none | none |
 //!
 //! Replies go straight to the SMS sender: they bypass the opt-out check (the STOP confirmation
-//! must go out) and the per-number cap. Every store change is idempotent, so a delivery that SNS
-//! retries or repeats changes nothing more (it may repeat a reply).
+//! must go out) and the per-number cap.
+//!
+//! SNS delivers at least once: a notification may arrive twice, or be retried after a timeout.
+//! Each one is acted on once: its `MessageId` is claimed in the store (one conditional write)
+//! before anything is done, and a repeat is answered [`InboundOutcome::Duplicate`] with no
+//! reply. A claim lasts twice [`MAX_MESSAGE_AGE`], past which SNS's own retries are refused as
+//! stale anyway. If handling fails the claim is given up, so that SNS's retry is acted on.
 
 use std::sync::LazyLock;
 
@@ -24,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{messages, Error, Mfa};
-use crate::sns::{MessageType, SnsError, SnsVerifier};
+use crate::sns::{MessageType, SnsError, SnsVerifier, VerifiedMessage, MAX_MESSAGE_AGE};
 
 /// Every country calling code: an inbound number is whatever number texted us.
 static ANY_COUNTRY: LazyLock<PhonePolicy> = LazyLock::new(|| PhonePolicy::new((1..=999).collect()));
@@ -45,6 +50,8 @@ pub enum InboundOutcome {
     OptedIn,
     /// Not a keyword: nothing done.
     Ignored,
+    /// SNS delivered this notification before: nothing done again.
+    Duplicate,
 }
 
 /// The webhook's answer.
@@ -86,9 +93,27 @@ impl Mfa {
                 tracing::info!(topic = %message.topic_arn, "SNS subscription ended");
                 InboundOutcome::Unsubscribed
             }
-            MessageType::Notification => self.inbound_sms(&message.message).await?,
+            MessageType::Notification => self.notification_once(&message).await?,
         };
         Ok(WebhookAnswer { outcome })
+    }
+
+    /// Acts on a verified notification unless it was delivered before (see the module docs).
+    async fn notification_once(&self, message: &VerifiedMessage) -> Result<InboundOutcome, Error> {
+        let id = &message.message_id;
+        let now = self.now();
+        let until = now.saturating_add(2 * MAX_MESSAGE_AGE);
+        if !self.store.claim_delivery(id, now, until).await? {
+            tracing::info!(message = %id, "repeated SNS delivery ignored");
+            return Ok(InboundOutcome::Duplicate);
+        }
+        let outcome = self.inbound_sms(&message.message).await;
+        if outcome.is_err() {
+            if let Err(e) = self.store.release_delivery(id).await {
+                tracing::warn!(message = %id, error = %e, "SNS delivery claim not released");
+            }
+        }
+        outcome
     }
 
     async fn inbound_sms(&self, payload: &str) -> Result<InboundOutcome, Error> {

@@ -14,6 +14,7 @@
 //! | [`OrgPolicy`] | `ORG#{org}` | `POLICY` |
 //! | opt-out (`at`) | `PHONE#{e164}` | `OPTOUT` |
 //! | send window (`count`, with `ttl`) | `PHONE#{e164}` | `SENDS#{now / window}` |
+//! | SNS delivery claim (`expires_at`, with `ttl`) | `SNS#{message id}` | `DELIVERY` |
 //!
 //! Every check-and-set is one conditional write, never a read followed by a write, so two
 //! concurrent requests can't both win; a failed condition is the domain's "no" (`Ok(false)`).
@@ -463,6 +464,29 @@ impl PhoneStore for DynamoStore {
         Ok(self.get_item(opt_out_key(phone)).await?.is_some())
     }
 
+    async fn claim_delivery(
+        &self,
+        message_id: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<bool> {
+        self.update_if(
+            delivery_key(message_id),
+            "SET expires_at = :expires_at, #ttl = :ttl",
+            "attribute_not_exists(expires_at) OR expires_at <= :now",
+            vec![
+                (":expires_at", number(expires_at)),
+                (":ttl", expiry(expires_at)),
+                (":now", number(now)),
+            ],
+        )
+        .await
+    }
+
+    async fn release_delivery(&self, message_id: &str) -> StoreResult<()> {
+        self.delete(delivery_key(message_id), None).await.map(drop)
+    }
+
     async fn take_send_slot(
         &self,
         phone: &str,
@@ -614,6 +638,10 @@ fn phone_pk(phone: &str) -> String {
 
 fn opt_out_key(phone: &str) -> Item {
     key(phone_pk(phone), "OPTOUT")
+}
+
+fn delivery_key(message_id: &str) -> Item {
+    key(format!("SNS#{message_id}"), "DELIVERY")
 }
 
 /// `pk/sk` of an item or key, to name a record in errors.

@@ -343,6 +343,16 @@ struct OptOut {
     at: u64,
 }
 
+/// A claimed SNS delivery.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeliveryClaim {
+    expires_at: u64,
+}
+
+fn delivery_key(message_id: &str) -> String {
+    key(&format!("SNS#{message_id}"), "DELIVERY")
+}
+
 /// The sends to one number in one window.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SendWindow {
@@ -367,6 +377,28 @@ impl PhoneStore for EmbeddedStore {
 
     async fn is_opted_out(&self, phone: &str) -> StoreResult<bool> {
         Ok(self.read::<OptOut>(phone_key(phone, "OPTOUT")).await?.is_some())
+    }
+
+    async fn claim_delivery(
+        &self,
+        message_id: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> StoreResult<bool> {
+        let k = delivery_key(message_id);
+        self.write(move |t| {
+            if get::<DeliveryClaim>(t, &k)?.is_some_and(|claim| claim.expires_at > now) {
+                return Ok(false);
+            }
+            put(t, &k, &DeliveryClaim { expires_at })?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn release_delivery(&self, message_id: &str) -> StoreResult<()> {
+        let k = delivery_key(message_id);
+        self.write(move |t| t.remove(k.as_str()).map(|_| ()).map_err(unavailable)).await
     }
 
     async fn take_send_slot(

@@ -64,6 +64,8 @@ macro_rules! conformance_suite {
             phones::send_slots_are_capped_per_window_and_number,
             phones::send_slots_and_opt_outs_are_kept_apart,
             phones::send_slots_are_capped_under_concurrency,
+            phones::deliveries_are_claimed_once_until_released_or_expired,
+            phones::a_delivery_is_claimed_once_under_concurrency,
             throttle::throttle_locks_after_five_failures_and_lock_grows,
             throttle::throttle_success_resets_the_count,
             throttle::throttle_counts_every_concurrent_attempt,

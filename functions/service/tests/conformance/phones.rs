@@ -1,8 +1,9 @@
-//! Phone numbers: opt-outs per number, and at most `max` sends per number and window.
+//! Phone numbers: opt-outs per number, at most `max` sends per number and window, and claims of
+//! the SNS deliveries that carry inbound texts.
 
 use std::sync::Arc;
 
-use crate::support::{concurrently, unique_phone, winners, NOW, RACERS};
+use crate::support::{concurrently, unique, unique_phone, winners, NOW, RACERS};
 use crate::TestStore;
 
 /// The send window of these tests, in seconds.
@@ -92,4 +93,35 @@ pub async fn send_slots_are_capped_under_concurrency<S: TestStore>(store: Arc<S>
         .await;
         assert_eq!(winners(answers), MAX_SENDS as usize, "window at {at}");
     }
+}
+
+/// How long the delivery claims of these tests last.
+const HOLD: u64 = 7200;
+
+pub async fn deliveries_are_claimed_once_until_released_or_expired<S: TestStore>(store: Arc<S>) {
+    let (id, other) = (unique("sns-message"), unique("sns-message"));
+    assert!(store.claim_delivery(&id, NOW, NOW + HOLD).await.unwrap());
+    assert!(!store.claim_delivery(&id, NOW + 1, NOW + 1 + HOLD).await.unwrap(), "claimed");
+    assert!(store.claim_delivery(&other, NOW, NOW + HOLD).await.unwrap(), "ids are kept apart");
+
+    store.release_delivery(&id).await.unwrap();
+    assert!(store.claim_delivery(&id, NOW + 2, NOW + 2 + HOLD).await.unwrap(), "released");
+    assert!(!store.claim_delivery(&id, NOW + 1 + HOLD, NOW + 1 + 2 * HOLD).await.unwrap());
+    assert!(
+        store.claim_delivery(&id, NOW + 2 + HOLD, NOW + 2 + 2 * HOLD).await.unwrap(),
+        "an expired claim is taken over"
+    );
+    assert!(!store.claim_delivery(&id, NOW + 3 + HOLD, NOW + 3 + 2 * HOLD).await.unwrap());
+    assert!(!store.claim_delivery(&other, NOW + 1, NOW + 1 + HOLD).await.unwrap());
+    store.release_delivery(&unique("sns-message")).await.unwrap();
+}
+
+pub async fn a_delivery_is_claimed_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let id = unique("sns-message");
+    let answers = concurrently(&store, RACERS, |store| {
+        let id = id.clone();
+        async move { store.claim_delivery(&id, NOW, NOW + HOLD).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1);
 }
