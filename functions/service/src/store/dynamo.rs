@@ -16,10 +16,11 @@
 //! | send window (`count`, with `ttl`) | `PHONE#{e164}` | `SENDS#{now / window}` |
 //! | SNS delivery claim (`expires_at`, with `ttl`) | `SNS#{message id}` | `DELIVERY` |
 //!
-//! Every check-and-set is one conditional write, never a read followed by a write, so two
-//! concurrent requests can't both win; a failed condition is the domain's "no" (`Ok(false)`).
-//! Reads are strongly consistent. `ttl` (expiry plus a day) only lets DynamoDB sweep old logins,
-//! challenges and send windows: the domain checks `expires_at` itself. Errors name the operation
+//! Every check-and-set is one conditional write, so two concurrent requests can't both win; a
+//! failed condition is the domain's "no" (`Ok(false)`). No write trusts an earlier read: where
+//! one depends on a value read (the throttle count), its condition is that the value is
+//! unchanged. Reads are strongly consistent. `ttl` (expiry plus a day) only lets DynamoDB sweep
+//! old records: the domain checks `expires_at` itself. Errors name the operation
 //! and the record's key, never an attribute's value.
 
 use std::collections::HashMap;
@@ -31,7 +32,7 @@ use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
@@ -48,6 +49,9 @@ use crate::ports::{
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
 const TTL_GRACE_SECONDS: u64 = 86_400;
+/// How many times `begin_attempt` reads and tries to count before giving up: each lost race is
+/// another attempt counted, and the account locks after a few.
+const THROTTLE_TRIES: usize = 32;
 /// The error code of a write whose condition did not hold.
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// Error codes of servers that don't implement TTL (DynamoDB-compatible test servers).
@@ -516,46 +520,35 @@ impl ThrottleStore for DynamoStore {
     async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt> {
         let key = throttle_key(user);
         let record = describe_key(&key);
-        // A failed condition means a lock; a lock that is gone when read back was lifted by a
-        // success in between, and the attempt is counted again.
-        for _ in 0..3 {
-            let counted = self
-                .update(key.clone())
-                .update_expression("ADD failures :one SET last_failure_at = :now")
-                .condition_expression("attribute_not_exists(locked_until) OR locked_until <= :now")
-                .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":now", number(now))
-                .return_values(ReturnValue::UpdatedNew)
-                .send()
-                .await;
-            let failures = match counted {
-                Ok(out) => {
-                    let counted = out.attributes.unwrap_or_default();
-                    read_number(&counted, "failures", &record)?.ok_or_else(|| {
-                        StoreError::Corrupt(format!("{record}: no `failures` after counting"))
-                    })?
-                }
-                Err(err) if has_code(&err, &[CONDITION_FAILED]) => {
-                    let item = self.get_item(key.clone()).await?.unwrap_or_default();
-                    match read_number::<u64>(&item, "locked_until", &record)? {
-                        Some(until) if until > now => return Ok(Attempt::Locked { until }),
-                        _ => continue,
-                    }
-                }
-                Err(err) => return Err(unavailable("UpdateItem", &record, &err)),
-            };
-            if let Some(until) = throttle::locked_until(failures, now) {
-                // `false`: a later attempt was counted meanwhile and sets its own, longer lock
-                // (or a success reset the count).
-                self.update_if(
-                    key,
-                    "SET locked_until = :until",
-                    "failures = :failures",
-                    vec![(":until", number(until)), (":failures", number(failures))],
-                )
-                .await?;
+        // Compare-and-set on the count: the new count and the lock it brings are one write,
+        // conditional on the count read, so no attempt can slip in between a count and its lock.
+        // A failed condition means another attempt (or a success) changed the count: read again.
+        for _ in 0..THROTTLE_TRIES {
+            let item = self.get_item(key.clone()).await?.unwrap_or_default();
+            let lock = read_number::<u64>(&item, "locked_until", &record)?;
+            if let Some(until) = lock.filter(|until| *until > now) {
+                return Ok(Attempt::Locked { until });
             }
-            return Ok(Attempt::Allowed);
+            let seen = read_number::<u32>(&item, "failures", &record)?;
+            let failures = seen.unwrap_or(0).saturating_add(1);
+            let mut values = vec![(":failures", number(failures)), (":now", number(now))];
+            let update = match throttle::locked_until(failures, now) {
+                Some(until) => {
+                    values.push((":until", number(until)));
+                    "SET failures = :failures, last_failure_at = :now, locked_until = :until"
+                }
+                None => "SET failures = :failures, last_failure_at = :now REMOVE locked_until",
+            };
+            let condition = match seen {
+                Some(seen) => {
+                    values.push((":seen", number(seen)));
+                    "failures = :seen"
+                }
+                None => "attribute_not_exists(failures)",
+            };
+            if self.update_if(key.clone(), update, condition, values).await? {
+                return Ok(Attempt::Allowed);
+            }
         }
         Err(StoreError::Unavailable(format!(
             "{record}: the throttle record kept changing; try again"

@@ -68,7 +68,7 @@ macro_rules! conformance_suite {
             phones::a_delivery_is_claimed_once_under_concurrency,
             throttle::throttle_locks_after_five_failures_and_lock_grows,
             throttle::throttle_success_resets_the_count,
-            throttle::throttle_counts_every_concurrent_attempt,
+            throttle::throttle_lets_no_concurrent_attempt_past_the_lock,
             throttle::throttle_blocks_after_100_failures,
             policy::policy_defaults_then_put_and_get,
         );

@@ -55,7 +55,7 @@ pub async fn throttle_success_resets_the_count<S: TestStore>(store: Arc<S>) {
     assert_eq!(store.failures(&user).await.unwrap(), 1);
 }
 
-pub async fn throttle_counts_every_concurrent_attempt<S: TestStore>(store: Arc<S>) {
+pub async fn throttle_lets_no_concurrent_attempt_past_the_lock<S: TestStore>(store: Arc<S>) {
     // Up to the free allowance, every concurrent attempt goes ahead and is counted.
     let user = unique("user");
     let answers = concurrently(&store, FREE_FAILURES as usize, |store| {
@@ -67,7 +67,8 @@ pub async fn throttle_counts_every_concurrent_attempt<S: TestStore>(store: Arc<S
     assert_eq!(store.failures(&user).await.unwrap(), FREE_FAILURES);
     assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), locked(NOW + 30));
 
-    // Beyond it, each attempt that went ahead was counted, and the lock is the one for the count.
+    // Beyond it, exactly the free allowance goes ahead: the attempt that reaches it locks the
+    // account in the same write, and every other racer sees the lock.
     let user = unique("user");
     let answers = concurrently(&store, RACERS, |store| {
         let user = user.clone();
@@ -75,11 +76,22 @@ pub async fn throttle_counts_every_concurrent_attempt<S: TestStore>(store: Arc<S
     })
     .await;
     let allowed = answers.iter().filter(|answer| **answer == ALLOWED).count();
-    let failures = store.failures(&user).await.unwrap();
-    assert_eq!(failures as usize, allowed, "{answers:?}");
-    assert!(failures >= FREE_FAILURES);
-    let until = locked_until(failures, NOW).unwrap();
+    assert_eq!(allowed, FREE_FAILURES as usize, "{answers:?}");
+    assert_eq!(store.failures(&user).await.unwrap(), FREE_FAILURES);
+    let until = locked_until(FREE_FAILURES, NOW).unwrap();
+    for answer in answers.iter().filter(|answer| **answer != ALLOWED) {
+        assert_eq!(*answer, locked(until));
+    }
     assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), locked(until));
+
+    // When that lock ends, one racer goes ahead and the next lock holds the rest.
+    let answers = concurrently(&store, RACERS, |store| {
+        let user = user.clone();
+        async move { store.begin_attempt(&user, until).await.unwrap() }
+    })
+    .await;
+    assert_eq!(answers.iter().filter(|answer| **answer == ALLOWED).count(), 1, "{answers:?}");
+    assert_eq!(store.failures(&user).await.unwrap(), FREE_FAILURES + 1);
 }
 
 pub async fn throttle_blocks_after_100_failures<S: TestStore>(store: Arc<S>) {
