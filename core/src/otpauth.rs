@@ -38,6 +38,26 @@ fn check_label_part(part: &str) -> bool {
     !part.trim().is_empty() && !part.contains(':')
 }
 
+/// Checks that `issuer` can name the issuer of a Key Uri: [`otpauth_uri`] refuses it with the same
+/// [`OtpauthError::Issuer`] otherwise.
+///
+/// A service that takes its issuer name from configuration calls this at start, so a bad name
+/// stops the process there instead of failing every enrollment later.
+///
+/// ```
+/// use mfa_core::otpauth::{check_issuer, OtpauthError};
+/// assert_eq!(check_issuer("Acme Corp"), Ok(()));
+/// assert_eq!(check_issuer("Acme: Corp"), Err(OtpauthError::Issuer));
+/// assert_eq!(check_issuer(" "), Err(OtpauthError::Issuer));
+/// ```
+pub fn check_issuer(issuer: &str) -> Result<(), OtpauthError> {
+    if check_label_part(issuer) {
+        Ok(())
+    } else {
+        Err(OtpauthError::Issuer)
+    }
+}
+
 /// Builds the Key Uri for `secret`, shown in apps as "`issuer`: `account`".
 pub fn otpauth_uri(
     secret: &TotpSecret,
@@ -45,9 +65,7 @@ pub fn otpauth_uri(
     issuer: &str,
     params: &TotpParams,
 ) -> Result<String, OtpauthError> {
-    if !check_label_part(issuer) {
-        return Err(OtpauthError::Issuer);
-    }
+    check_issuer(issuer)?;
     if !check_label_part(account) {
         return Err(OtpauthError::Account);
     }

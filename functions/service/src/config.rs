@@ -96,7 +96,7 @@ impl Config {
                 }),
             };
         Ok(Self {
-            issuer_name: text("MFA_ISSUER_NAME", "MFA"),
+            issuer_name: issuer_name(text("MFA_ISSUER_NAME", "MFA"))?,
             api_keys: api_keys(get("MFA_API_KEYS"))?,
             data_keys: keys("MFA_DATA_KEYS", get("MFA_DATA_KEYS"))?,
             signing_keys: keys("MFA_SIGNING_KEYS", get("MFA_SIGNING_KEYS"))?,
@@ -126,6 +126,18 @@ impl Config {
             },
             email_from: optional("MFA_EMAIL_FROM"),
         })
+    }
+}
+
+/// The issuer name, checked by mfa-core's own rule for the `otpauth://` label, since every TOTP
+/// enrollment would fail on a name that rule refuses.
+fn issuer_name(value: String) -> Result<String, ConfigError> {
+    match mfa_core::otpauth::check_issuer(&value) {
+        Ok(()) => Ok(value),
+        Err(e) => Err(error(
+            "MFA_ISSUER_NAME",
+            format!("{value:?} cannot name the issuer in authenticator apps: {e}"),
+        )),
     }
 }
 
@@ -255,5 +267,26 @@ mod tests {
             Config::from_lookup(lookup(&bad_ttl)).unwrap_err().name,
             "MFA_TOKEN_TTL_SECONDS"
         );
+    }
+
+    #[test]
+    fn refuses_an_issuer_name_that_authenticator_apps_cannot_show() {
+        let hash = "a".repeat(64);
+        let api = format!("service:{hash}");
+        let key = format!("k1:{KEY}");
+        let vars = |issuer| {
+            lookup(&[
+                ("MFA_API_KEYS", api.as_str()),
+                ("MFA_DATA_KEYS", key.as_str()),
+                ("MFA_SIGNING_KEYS", key.as_str()),
+                ("MFA_CODE_KEY", key.as_str()),
+                ("MFA_ISSUER_NAME", issuer),
+            ])
+        };
+        let err = Config::from_lookup(vars("Acme: Portal")).unwrap_err();
+        assert_eq!(err.name, "MFA_ISSUER_NAME");
+        assert!(err.problem.contains("\"Acme: Portal\""), "{}", err.problem);
+        assert!(err.problem.contains("':'"), "{}", err.problem);
+        assert_eq!(Config::from_lookup(vars("Acme Portal")).unwrap().issuer_name, "Acme Portal");
     }
 }
