@@ -143,7 +143,7 @@ async fn five_failures_lock_the_account_and_a_new_challenge_does_not_reset() {
 async fn a_recovery_code_works_once_and_new_codes_need_step_up() {
     let s = stack();
     let user = unique_user("recovery");
-    let (_, _, codes) = enroll_active(&s, &user).await;
+    let (factor, uri, codes) = enroll_active(&s, &user).await;
     let path = format!("/v1/users/{user}/recovery-codes/verify");
     let typed = codes[3].to_lowercase().replace('-', " ");
     let first = s.post(Verify, &path, json!({"code": typed})).await;
@@ -156,8 +156,13 @@ async fn a_recovery_code_works_once_and_new_codes_need_step_up() {
     let refused = s.send(Method::POST, Manage, &new_set, None, None, &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
     assert_eq!(refused.body["type"], "urn:mfa:problem:step-up-required");
+    // A recovery code signs in, but can't vouch for new codes: they end the old ones.
     let token = first.body["mfa_token"].as_str().unwrap();
-    let fresh = s.send(Method::POST, Manage, &new_set, None, None, &[("MFA-Token", token)]).await;
+    let by_code = s.send(Method::POST, Manage, &new_set, None, None, &[("MFA-Token", token)]).await;
+    assert_eq!(by_code.status, StatusCode::FORBIDDEN, "{:?}", by_code.body);
+    assert_eq!(by_code.body["type"], "urn:mfa:problem:step-up-required");
+    let token = totp_token(&s, &user, &factor, &uri).await;
+    let fresh = s.send(Method::POST, Manage, &new_set, None, None, &[("MFA-Token", &token)]).await;
     assert_eq!(fresh.status, StatusCode::CREATED, "{:?}", fresh.body);
     // The old set stops working.
     let old = s.post(Verify, &path, json!({"code": codes[4]})).await;
@@ -165,6 +170,74 @@ async fn a_recovery_code_works_once_and_new_codes_need_step_up() {
     let new_code = fresh.body["recovery_codes"][0].as_str().unwrap();
     let works = s.post(Verify, &path, json!({"code": new_code})).await;
     assert_eq!(works.status, StatusCode::OK, "{:?}", works.body);
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn adding_a_factor_next_to_an_active_one_needs_a_fresh_token() {
+    let s = stack();
+    let user = unique_user("second");
+    let (_, _, codes) = enroll_active(&s, &user).await;
+    let factors = format!("/v1/users/{user}/factors");
+    let tablet = json!({"type":"totp","label":"Tablet"});
+    let refused = s.post(Enroll, &factors, tablet.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert_eq!(refused.body["type"], "urn:mfa:problem:step-up-required");
+    let listed = s.send(Method::GET, Manage, &factors, None, None, &[]).await;
+    assert_eq!(listed.body["factors"].as_array().unwrap().len(), 1, "nothing was added");
+
+    // With the first factor lost, a recovery code is the way to add another.
+    let recovery = s
+        .post(Verify, &format!("/v1/users/{user}/recovery-codes/verify"), json!({"code": codes[0]}))
+        .await;
+    let token = recovery.body["mfa_token"].as_str().unwrap();
+    let added =
+        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[("MFA-Token", token)]).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    let id = added.body["factor"]["id"].as_str().unwrap();
+    let uri = added.body["otpauth_uri"].as_str().unwrap();
+    let activated = s
+        .post(
+            Enroll,
+            &format!("{factors}/{id}/activate"),
+            json!({"code": code_from_uri(uri, now())}),
+        )
+        .await;
+    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
+    assert!(activated.body["recovery_codes"].is_null(), "only the first factor brings codes");
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn a_factor_enrolled_before_another_was_activated_must_be_enrolled_again() {
+    let s = stack();
+    let user = unique_user("stale");
+    let factors = format!("/v1/users/{user}/factors");
+    let mut pending = Vec::new();
+    for label in ["Phone", "Tablet"] {
+        let enrolled = s.post(Enroll, &factors, json!({"type":"totp","label":label})).await;
+        assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
+        let id = enrolled.body["factor"]["id"].as_str().unwrap().to_owned();
+        pending.push((id, enrolled.body["otpauth_uri"].as_str().unwrap().to_owned()));
+    }
+    // Times are in seconds: activate the first in a later second than both were enrolled.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for (i, (id, uri)) in pending.iter().enumerate() {
+        let path = format!("{factors}/{id}/activate");
+        let answer = s.post(Enroll, &path, json!({"code": code_from_uri(uri, now())})).await;
+        let expected = if i == 0 { StatusCode::OK } else { StatusCode::CONFLICT };
+        assert_eq!(answer.status, expected, "factor {i}: {:?}", answer.body);
+    }
+}
+
+/// A fresh MFA token from the TOTP factor `factor` (a code of the next step: enrolling used the
+/// current one).
+async fn totp_token(s: &Stack, user: &str, factor: &str, uri: &str) -> String {
+    let login_id = login(s, user).await["login_id"].as_str().unwrap().to_owned();
+    let c = challenge(s, user, &login_id, factor).await;
+    let ok = s.verify(user, &c, &code_from_uri(uri, now() + STEP)).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    ok.body["mfa_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -186,10 +259,7 @@ async fn deleting_a_factor_needs_a_token_from_that_factor() {
         s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &recovery_token)]).await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{:?}", wrong.body);
 
-    let login_id = login(&s, &user).await["login_id"].as_str().unwrap().to_owned();
-    let c = challenge(&s, &user, &login_id, &factor).await;
-    let ok = s.verify(&user, &c, &code_from_uri(&uri, now() + STEP)).await;
-    let token = ok.body["mfa_token"].as_str().unwrap().to_owned();
+    let token = totp_token(&s, &user, &factor, &uri).await;
     let deleted = s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &token)]).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
     let listed =

@@ -464,7 +464,7 @@ impl World {
     /// Enrolls and activates an SMS factor on [`PHONE`]; its id.
     async fn sms_factor(&self, user: &str) -> String {
         let sms = EnrollRequest::Sms { phone: "(201) 555-0123".into(), label: None };
-        let enrolled = self.mfa.enroll(user, sms).await.unwrap();
+        let enrolled = self.mfa.enroll(user, sms, None).await.unwrap();
         let id = enrolled.factor.id;
         self.mfa.activate(user, &id, &self.phone.last_code()).await.unwrap();
         id
@@ -493,7 +493,7 @@ async fn stop_help_start_round_trip() {
     let refused = w.sms_challenge("ada", &factor).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     let sms = EnrollRequest::Sms { phone: PHONE.into(), label: None };
-    let refused = w.mfa.enroll("bob", sms).await.unwrap_err();
+    let refused = w.mfa.enroll("bob", sms, None).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     assert_eq!(w.phone.texts().len(), sent, "no code goes to a number that replied STOP");
 

@@ -5,7 +5,7 @@ use mfa_core::secret::TotpSecret;
 use mfa_core::totp::{match_step, TotpParams};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
-use super::{Error, Mfa, RECOVERY_SET_SIZE, TOTP_WINDOW};
+use super::{Error, Mfa, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::api::{ActivateResponse, EnrollRequest, EnrollResponse, FactorView};
 use crate::model::{ChallengePurpose, Factor, FactorKind, FactorStatus, RecoverySet};
 
@@ -49,11 +49,20 @@ pub(super) fn secret_aad(user: &str, factor_id: &str) -> String {
 impl Mfa {
     /// Enrolls a pending factor. For TOTP: a new secret, its URI and QR code. For SMS and
     /// email: a code sent to the number or address, which activates it.
+    ///
+    /// A user's first factor needs nothing more. Once the user has an active factor, adding
+    /// another needs a fresh MFA token (from a factor or a recovery code, the way back after
+    /// losing one): a password alone must not be enough to add a way in.
     pub async fn enroll(
         &self,
         user: &str,
         request: EnrollRequest,
+        mfa_token: Option<&str>,
     ) -> Result<EnrollResponse, Error> {
+        let factors = self.store.list_factors(user).await?;
+        if factors.iter().any(|f| f.status == FactorStatus::Active) {
+            self.check_step_up(user, mfa_token, StepUp::AnyProof)?;
+        }
         match request {
             EnrollRequest::Totp { label, account_name } => {
                 self.enroll_totp(user, check_text(label, "label")?, account_name).await
@@ -154,6 +163,14 @@ impl Mfa {
             self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
+        }
+        // Enrolled before another factor became active, so without the step-up that enrolling
+        // next to an active factor needs: it must be enrolled again.
+        let factors = self.store.list_factors(user).await?;
+        if factors.iter().any(|f| f.activated_at.is_some_and(|at| at > factor.created_at)) {
+            return Err(Error::Conflict(
+                "another factor was activated after this one was enrolled: enroll it again",
+            ));
         }
         let now = self.now();
         let step = match factor.kind {

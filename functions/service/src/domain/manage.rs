@@ -1,6 +1,6 @@
 //! Managing factors: listing, deleting with step-up, new recovery codes, and administration.
 
-use super::{Error, Mfa};
+use super::{Error, Mfa, StepUp};
 use crate::api::{FactorList, FactorView, RecoveryCodesResponse};
 use crate::model::{FactorStatus, OrgPolicy};
 
@@ -22,7 +22,7 @@ impl Mfa {
         let factor =
             self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
         if factor.status == FactorStatus::Active {
-            self.check_step_up(user, mfa_token, Some(factor_id))?;
+            self.check_step_up(user, mfa_token, StepUp::ThisFactor(factor_id))?;
         }
         if !self.store.delete_factor(user, factor_id).await? {
             return Err(Error::NotFound("factor"));
@@ -31,13 +31,14 @@ impl Mfa {
         Ok(())
     }
 
-    /// Replaces the user's recovery codes. Needs a fresh MFA token from any factor.
+    /// Replaces the user's recovery codes. Needs a fresh MFA token from any of the user's factors:
+    /// not from a recovery code, since the new set ends the old one.
     pub async fn new_recovery_codes(
         &self,
         user: &str,
         mfa_token: Option<&str>,
     ) -> Result<RecoveryCodesResponse, Error> {
-        self.check_step_up(user, mfa_token, None)?;
+        self.check_step_up(user, mfa_token, StepUp::AnyFactor)?;
         let (set, codes) = self.make_recovery_set().await?;
         self.store.replace_recovery_set(user, &set).await?;
         tracing::info!(user, "recovery codes replaced");

@@ -17,6 +17,7 @@ use rand_core::CryptoRngCore;
 
 pub use error::Error;
 pub use inbound::{InboundOutcome, WebhookAnswer};
+use signin::RECOVERY_FACTOR_ID;
 
 use crate::config::{Config, ConfigError, SmsSettings};
 use crate::ports::{Clock, EmailSender, SmsSender, Store};
@@ -29,6 +30,17 @@ pub const STEP_UP_MAX_AGE: u64 = 300;
 pub const RECOVERY_SET_SIZE: i64 = 10;
 /// Verification window for TOTP codes, in steps either side of now.
 pub const TOTP_WINDOW: u32 = 1;
+
+/// What a step-up token must have been earned with.
+#[derive(Debug, Clone, Copy)]
+enum StepUp<'a> {
+    /// This factor (disabling a factor needs the factor).
+    ThisFactor(&'a str),
+    /// Any of the user's factors, not a recovery code (new recovery codes, which end the old).
+    AnyFactor,
+    /// Any factor or a recovery code (adding a factor: the way back after losing one).
+    AnyProof,
+}
 
 /// The random number generator the domain draws from.
 pub type SharedRng = Mutex<Box<dyn CryptoRngCore + Send>>;
@@ -137,13 +149,13 @@ impl Mfa {
         Ok((token, claims.exp))
     }
 
-    /// Checks a step-up token: valid, for `user`, at most [`STEP_UP_MAX_AGE`] old, and (when
-    /// `factor_id` is given) from that factor.
+    /// Checks a step-up token: valid, for `user`, at most [`STEP_UP_MAX_AGE`] old, and earned
+    /// the way `proof` asks.
     fn check_step_up(
         &self,
         user: &str,
         token: Option<&str>,
-        factor_id: Option<&str>,
+        proof: StepUp<'_>,
     ) -> Result<MfaClaims, Error> {
         let token =
             token.ok_or(Error::StepUpRequired("send a fresh MFA token in the MFA-Token header"))?;
@@ -158,10 +170,15 @@ impl Mfa {
         if claims.auth_time.saturating_add(STEP_UP_MAX_AGE) < now {
             return Err(Error::StepUpRequired("the MFA token is older than 5 minutes"));
         }
-        if factor_id.is_some_and(|id| id != claims.fid) {
-            return Err(Error::StepUpRequired("the MFA token must come from this same factor"));
+        match proof {
+            StepUp::ThisFactor(id) if id != claims.fid => {
+                Err(Error::StepUpRequired("the MFA token must come from this same factor"))
+            }
+            StepUp::AnyFactor if claims.fid == RECOVERY_FACTOR_ID => Err(Error::StepUpRequired(
+                "the MFA token must come from a factor, not a recovery code",
+            )),
+            _ => Ok(claims),
         }
-        Ok(claims)
     }
 
     /// Counts an attempt against the user's throttle before checking it.

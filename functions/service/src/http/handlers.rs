@@ -25,21 +25,25 @@ fn mfa_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(MFA_TOKEN_HEADER).and_then(|v| v.to_str().ok())
 }
 
-/// Enroll a factor.
+/// Enroll a factor; next to an active one, only with a fresh MFA token.
 #[utoipa::path(post, path = "/v1/users/{user}/factors", tag = "enroll",
-    params(("user" = String, Path, description = "your user id")),
+    params(("user" = String, Path, description = "your user id"),
+        ("MFA-Token" = Option<String>, Header, description = "when the user has an active factor: a token from any factor or a recovery code, at most 5 minutes old")),
     request_body = EnrollRequest,
     responses(
         (status = 201, description = "the pending factor", body = EnrollResponse),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn enroll(
     State(s): Shared,
     ApiPath(p): ApiPath<UserPath>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<EnrollRequest>,
 ) -> Answer<(StatusCode, Json<EnrollResponse>)> {
-    Ok((StatusCode::CREATED, Json(s.mfa.enroll(p.user()?, body).await?)))
+    let enrolled = s.mfa.enroll(p.user()?, body, mfa_token(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(enrolled)))
 }
 
 /// Activate a pending factor with a code from it.
@@ -89,7 +93,7 @@ pub async fn delete(
 /// Replace the user's recovery codes; needs a fresh MFA token.
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes", tag = "manage",
     params(("user" = String, Path),
-        ("MFA-Token" = Option<String>, Header, description = "a token from any factor, at most 5 minutes old")),
+        ("MFA-Token" = Option<String>, Header, description = "a token from any factor (not a recovery code), at most 5 minutes old")),
     responses((status = 201, body = RecoveryCodesResponse), (status = 403, body = Problem)),
     security(("api_key" = [])))]
 pub async fn new_recovery_codes(
