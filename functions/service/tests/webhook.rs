@@ -1,7 +1,7 @@
 //! The inbound SMS webhook, end to end below HTTP and through it: SNS messages signed in the
 //! test (SignatureVersion 1 and 2) with the fixture keys of `fixtures/sns/` (see its README),
 //! checked by `mfa_service::sns`, then acted on by the real `Mfa` over the embedded store with a
-//! recording SMS sender.
+//! recording SMS sender; and, on that same world, the SMS program's sending rules.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -547,6 +547,27 @@ async fn a_delivery_that_failed_is_acted_on_when_retried() {
     assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::HelpSent, "SNS's retry");
     assert_eq!(w.phone.texts().len(), 1);
     assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate);
+}
+
+#[tokio::test]
+async fn asking_again_in_one_sign_in_uses_none_of_the_numbers_hourly_texts() {
+    let w = world();
+    let factor = w.sms_factor("ada").await; // text 1 of the hour (default cap: 5)
+    let login = LoginRequest { auth_method: AuthMethod::Password, org_id: None, mfa_token: None };
+    let login_id = w.mfa.login("ada", login).await.unwrap().login_id;
+    let request = ChallengeRequest { login_id, factor_id: factor.clone() };
+    w.mfa.challenge("ada", request.clone()).await.unwrap(); // text 2
+    for _ in 0..5 {
+        let refused = w.mfa.challenge("ada", request.clone()).await.unwrap_err();
+        assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+    }
+    assert_eq!(w.phone.texts().len(), 2);
+    for _ in 0..3 {
+        w.sms_challenge("ada", &factor).await.unwrap(); // texts 3 to 5, each in a new sign-in
+    }
+    assert_eq!(w.phone.texts().len(), 5);
+    let capped = w.sms_challenge("ada", &factor).await.unwrap_err();
+    assert!(matches!(capped, Error::UseAnotherFactor { .. }), "{capped:?}");
 }
 
 #[tokio::test]

@@ -84,12 +84,15 @@ impl Mfa {
         if factor.kind != FactorKind::Totp {
             let to = self.destination(&factor)?;
             if let Destination::Phone(phone) = to {
+                // A sign-in that had its text is refused before the number's hourly cap is
+                // touched, so asking again doesn't use up the number's texts; `take_login_sms`
+                // still decides, atomically, between concurrent requests.
+                if login.sms_sent {
+                    return Err(self.login_had_its_text(user, &factor.id).await?);
+                }
                 self.check_sms_allowed(user, &factor.id, phone).await?;
                 if !self.store.take_login_sms(&login.id).await? {
-                    return Err(Error::UseAnotherFactor {
-                        reason: "a text message was already sent for this sign-in (at most one per sign-in): use another factor",
-                        factors: self.other_factors(user, &factor.id).await?,
-                    });
+                    return Err(self.login_had_its_text(user, &factor.id).await?);
                 }
             }
             let login = Some((login.id.as_str(), login.expires_at));
@@ -119,6 +122,14 @@ impl Mfa {
             challenge_id: challenge.id,
             expires_at: challenge.expires_at,
             delivery: factor.kind.as_str().into(),
+        })
+    }
+
+    /// The refusal of a second text message in one sign-in.
+    async fn login_had_its_text(&self, user: &str, factor_id: &str) -> Result<Error, Error> {
+        Ok(Error::UseAnotherFactor {
+            reason: "a text message was already sent for this sign-in (at most one per sign-in): use another factor",
+            factors: self.other_factors(user, factor_id).await?,
         })
     }
 
