@@ -80,6 +80,29 @@ async fn malformed_requests_get_problem_documents_and_change_nothing() {
         .post(Verify, &format!("/v1/users/{user}/recovery-codes/verify"), json!({"code":"short"}))
         .await;
     assert_eq!(recovery.status, StatusCode::BAD_REQUEST, "{:?}", recovery.body);
+
+    // Ids in a body are checked as ids in a path are: never a storage error.
+    let long = "x".repeat(3000);
+    let id_cases = [
+        (format!("/v1/users/{user}/challenges"), json!({"login_id": long, "factor_id": "fac_1"})),
+        (format!("/v1/users/{user}/challenges"), json!({"login_id": "lgn_1", "factor_id": "a b"})),
+        (format!("/v1/users/{user}/login"), json!({"auth_method": "password", "org_id": long})),
+        (
+            format!("/v1/users/{user}/recovery-codes/verify"),
+            json!({"code": "ABCD-EFGH-JKMN-PQRS", "login_id": "lgn/1"}),
+        ),
+    ];
+    for (path, body) in id_cases {
+        let answer = s.post(Verify, &path, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path} {body}: {:?}", answer.body);
+        assert_eq!(answer.content_type, "application/problem+json");
+    }
+    let policy = format!("/v1/admin/orgs/{}/policy", unique_user("org"));
+    let extra = json!({"require_mfa": true, "requireMfa": false});
+    let answer = s.send(Method::PUT, Admin, &policy, Some(&extra), None, &[]).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", answer.body);
+    let kept = s.send(Method::GET, Admin, &policy, None, None, &[]).await;
+    assert_eq!(kept.body, json!({"require_mfa": false}), "nothing was set");
 }
 
 #[tokio::test]

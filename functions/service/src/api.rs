@@ -277,4 +277,21 @@ pub struct RecoveryCodesResponse {
 }
 
 /// `PUT /v1/admin/orgs/{org}/policy` body and answer.
-pub type PolicyBody = OrgPolicy;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    /// Members must enroll a second factor before they may sign in.
+    pub require_mfa: bool,
+}
+
+impl From<OrgPolicy> for PolicyBody {
+    fn from(policy: OrgPolicy) -> Self {
+        Self { require_mfa: policy.require_mfa }
+    }
+}
+
+impl From<PolicyBody> for OrgPolicy {
+    fn from(body: PolicyBody) -> Self {
+        Self { require_mfa: body.require_mfa }
+    }
+}

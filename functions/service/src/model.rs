@@ -169,7 +169,7 @@ pub struct Challenge {
 }
 
 /// An organisation's MFA policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OrgPolicy {
     /// Members must enroll a second factor before they may sign in.
     pub require_mfa: bool,

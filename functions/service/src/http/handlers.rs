@@ -1,4 +1,5 @@
-//! The route handlers: extract, call the domain, answer. No rules live here.
+//! The route handlers: extract (checking the shape of ids, as the path extractors do), call
+//! the domain, answer. No rules live here.
 
 use std::sync::Arc;
 
@@ -8,7 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::extract::{ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath};
+use super::extract::{
+    check_id, ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath,
+};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::api::*;
@@ -146,6 +149,9 @@ pub async fn login(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Answer<Json<LoginResponse>> {
+    if let Some(org) = &body.org_id {
+        check_id(org, "org_id")?;
+    }
     Ok(Json(s.mfa.login(p.user()?, body).await?))
 }
 
@@ -160,6 +166,8 @@ pub async fn challenge(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<ChallengeRequest>,
 ) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
+    check_id(&body.login_id, "login_id")?;
+    check_id(&body.factor_id, "factor_id")?;
     Ok((StatusCode::CREATED, Json(s.mfa.challenge(p.user()?, body).await?)))
 }
 
@@ -192,6 +200,9 @@ pub async fn verify_recovery(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<RecoveryVerifyRequest>,
 ) -> Answer<Json<RecoveryVerifyResponse>> {
+    if let Some(login) = &body.login_id {
+        check_id(login, "login_id")?;
+    }
     Ok(Json(s.mfa.verify_recovery(p.user()?, body).await?))
 }
 
@@ -237,7 +248,7 @@ pub async fn admin_set_policy(
     ApiPath(p): ApiPath<OrgPath>,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Answer<Json<PolicyBody>> {
-    Ok(Json(s.mfa.admin_set_policy(p.org()?, body).await?))
+    Ok(Json(s.mfa.admin_set_policy(p.org()?, body.into()).await?.into()))
 }
 
 /// Administration: an organisation's MFA policy.
@@ -249,7 +260,7 @@ pub async fn admin_policy(
     State(s): Shared,
     ApiPath(p): ApiPath<OrgPath>,
 ) -> Answer<Json<PolicyBody>> {
-    Ok(Json(s.mfa.admin_policy(p.org()?).await?))
+    Ok(Json(s.mfa.admin_policy(p.org()?).await?.into()))
 }
 
 /// Inbound texts: AWS End User Messaging SMS publishes each text to an SNS topic, which posts it
