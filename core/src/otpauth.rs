@@ -16,7 +16,9 @@
 //! );
 //! ```
 
-use qrcode::{render::svg, EcLevel, QrCode};
+use std::fmt::Write;
+
+use qrcode::{Color, EcLevel, QrCode};
 
 use crate::{secret::TotpSecret, totp::TotpParams};
 
@@ -81,11 +83,43 @@ pub fn otpauth_uri(
     Ok(totp.get_url())
 }
 
-/// Renders `uri` as a QR code in SVG (medium error correction, at least 256 pixels square).
+/// The blank border around a QR code, in modules (the 4 that ISO/IEC 18004 asks for).
+const QUIET_ZONE: usize = 4;
+/// The side of the rendered image in pixels; the viewBox scales the modules to it.
+const QR_PIXELS: usize = 264;
+
+/// Renders `uri` as a QR code in SVG (medium error correction, 264 pixels square, scalable).
+///
+/// Each run of dark modules in a row is one rectangle of the one path, in module units under a
+/// `viewBox`, which keeps the image to a few kilobytes.
 pub fn qr_svg(uri: &str) -> Result<String, OtpauthError> {
     let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
         .map_err(|_| OtpauthError::TooLongForQr)?;
-    Ok(code.render::<svg::Color<'_>>().min_dimensions(256, 256).quiet_zone(true).build())
+    let width = code.width();
+    let side = width + 2 * QUIET_ZONE;
+    let mut path = String::new();
+    for (y, row) in code.to_colors().chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            let run = row[x..].iter().take_while(|c| **c == Color::Dark).count();
+            if run > 0 {
+                // Writing to a String cannot fail.
+                let _ = write!(path, "M{} {}h{run}v1h-{run}z", x + QUIET_ZONE, y + QUIET_ZONE);
+            }
+            x += run.max(1);
+        }
+    }
+    Ok(format!(
+        concat!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{px}" height="{px}" "#,
+            r#"viewBox="0 0 {side} {side}" shape-rendering="crispEdges">"#,
+            r##"<rect width="{side}" height="{side}" fill="#fff"/>"##,
+            r##"<path fill="#000" d="{path}"/></svg>"##
+        ),
+        px = QR_PIXELS,
+        side = side,
+        path = path
+    ))
 }
 
 #[cfg(test)]
@@ -116,14 +150,41 @@ mod tests {
         assert_eq!(otpauth_uri(&secret(), "ada", "", &p), Err(OtpauthError::Issuer));
     }
 
+    /// The modules the path of `svg` paints dark, read back from its `M x y h n v1 h-n z` runs.
+    fn painted(svg: &str, side: usize) -> Vec<bool> {
+        let d = svg.split(" d=\"").nth(1).unwrap().split('"').next().unwrap();
+        let mut grid = vec![false; side * side];
+        for run in d.split('M').filter(|r| !r.is_empty()) {
+            let (x, rest) = run.split_once(' ').unwrap();
+            let (y, rest) = rest.split_once('h').unwrap();
+            let (n, rest) = rest.split_once('v').unwrap();
+            assert_eq!(rest, format!("1h-{n}z"), "{run}");
+            let (x, y, n): (usize, usize, usize) =
+                (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
+            for cell in &mut grid[y * side + x..y * side + x + n] {
+                assert!(!*cell, "runs don't overlap");
+                *cell = true;
+            }
+        }
+        grid
+    }
+
     #[test]
-    fn qr_code_is_an_svg_image() {
+    fn qr_code_is_an_svg_image_of_exactly_the_codes_modules() {
         let uri =
             otpauth_uri(&secret(), "ada@example.com", "Acme", &TotpParams::default()).unwrap();
         let svg = qr_svg(&uri).unwrap();
-        assert!(svg.starts_with("<?xml"));
-        assert!(svg.contains("<svg"));
-        assert!(svg.len() > 1000);
+        let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M).unwrap();
+        let side = code.width() + 2 * QUIET_ZONE;
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"264\""));
+        assert!(svg.contains(&format!("viewBox=\"0 0 {side} {side}\"")), "{svg}");
+        let mut expected = vec![false; side * side];
+        for (i, color) in code.to_colors().iter().enumerate() {
+            let (x, y) = (i % code.width() + QUIET_ZONE, i / code.width() + QUIET_ZONE);
+            expected[y * side + x] = *color == Color::Dark;
+        }
+        assert_eq!(painted(&svg, side), expected);
+        assert!(svg.len() < 8000, "{} bytes", svg.len());
         assert_eq!(qr_svg(&"x".repeat(5000)), Err(OtpauthError::TooLongForQr));
     }
 }

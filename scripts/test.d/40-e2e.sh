@@ -11,9 +11,12 @@ pids=()
 cleanup() {
   status=$?
   if [ "$status" -ne 0 ]; then
+    kept="$CARGO_TARGET_DIR/e2e-logs"
+    mkdir -p "$kept"
     for log in "$work"/*.log; do
       [ -e "$log" ] || continue
-      echo "--- last lines of $(basename "$log")" >&2
+      cp "$log" "$kept/"
+      echo "--- last lines of $(basename "$log") (whole: $kept/$(basename "$log"))" >&2
       tail -n 60 "$log" >&2
     done
   fi
