@@ -526,7 +526,7 @@ def main():
         checks.check(
             "mfa-local starts on the template's environment and a generated secret; the keys work",
             [f"{k}: {answers[k]}, not {expected[k]}" for k in answers if answers[k] != expected[k]])
-        status, body = local.get("/v1/openapi.json")
+        status, body = local.get("/v1/openapi.json", keys["service"])
         if status != 200:
             checks.check("routes", [f"GET /v1/openapi.json answered {status}"])
         else:

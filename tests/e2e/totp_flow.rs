@@ -303,3 +303,31 @@ async fn an_org_that_requires_mfa_makes_enrollment_required() {
         .await;
     assert_eq!(sso.body["decision"], "allow");
 }
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn an_org_can_give_members_sign_ins_before_enrollment_is_required() {
+    let s = stack();
+    let org = unique_user("grace");
+    let path = format!("/v1/admin/orgs/{org}/policy");
+    let strict = json!({"require_mfa": true, "grace_logins": 1});
+    let policy = s.send(Method::PUT, Admin, &path, Some(&strict), None, &[]).await;
+    assert_eq!(policy.status, StatusCode::OK, "{:?}", policy.body);
+    assert_eq!(policy.body, strict);
+    assert_eq!(s.send(Method::GET, Admin, &path, None, None, &[]).await.body, strict);
+
+    let decide = |user: String| {
+        let s = &s;
+        let org = org.clone();
+        async move {
+            let body = json!({"auth_method":"password","org_id": org});
+            s.post(Verify, &format!("/v1/users/{user}/login"), body).await.body["decision"].clone()
+        }
+    };
+    // The first sign-in without a factor suggests enrolling; the next ones require it.
+    let (ada, bob) = (unique_user("ada"), unique_user("bob"));
+    assert_eq!(decide(ada.clone()).await, "enroll_suggested");
+    assert_eq!(decide(ada.clone()).await, "enroll_required");
+    assert_eq!(decide(ada).await, "enroll_required");
+    assert_eq!(decide(bob).await, "enroll_suggested", "each member has their own");
+}

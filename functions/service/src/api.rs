@@ -282,16 +282,20 @@ pub struct RecoveryCodesResponse {
 pub struct PolicyBody {
     /// Members must enroll a second factor before they may sign in.
     pub require_mfa: bool,
+    /// With `require_mfa`: how many sign-ins a member without a factor still gets, each answered
+    /// `enroll_suggested`, before enrolling is required (default 0: required at once).
+    #[serde(default)]
+    pub grace_logins: u32,
 }
 
 impl From<OrgPolicy> for PolicyBody {
     fn from(policy: OrgPolicy) -> Self {
-        Self { require_mfa: policy.require_mfa }
+        Self { require_mfa: policy.require_mfa, grace_logins: policy.grace_logins }
     }
 }
 
 impl From<PolicyBody> for OrgPolicy {
     fn from(body: PolicyBody) -> Self {
-        Self { require_mfa: body.require_mfa }
+        Self { require_mfa: body.require_mfa, grace_logins: body.grace_logins }
     }
 }

@@ -173,6 +173,10 @@ pub struct Challenge {
 pub struct OrgPolicy {
     /// Members must enroll a second factor before they may sign in.
     pub require_mfa: bool,
+    /// With `require_mfa`: how many sign-ins a member without a factor still gets, each answered
+    /// `enroll_suggested`, before enrolling is required.
+    #[serde(default)]
+    pub grace_logins: u32,
 }
 
 /// The answer of [`crate::ports::ThrottleStore::begin_attempt`].

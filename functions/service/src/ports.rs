@@ -146,6 +146,9 @@ pub trait PolicyStore: Send + Sync {
     async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy>;
     /// Sets the org's policy.
     async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()>;
+    /// Takes one of the `max` sign-ins without a factor that `org` allows `user`
+    /// ([`OrgPolicy::grace_logins`]): `false` once they are used up.
+    async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool>;
 }
 
 /// Everything the domain stores, as one object: each adapter implements all of it.

@@ -42,15 +42,7 @@ impl Mfa {
         } else if !factors.is_empty() {
             Decision::Challenge
         } else {
-            let required = match request.org_id.as_deref() {
-                Some(org) => self.store.get_policy(org).await?.require_mfa,
-                None => false,
-            };
-            if required {
-                Decision::EnrollRequired
-            } else {
-                Decision::EnrollSuggested
-            }
+            self.enroll_decision(user, request.org_id.as_deref()).await?
         };
         self.store.insert_login(&login).await?;
         Ok(LoginResponse { decision, login_id: login.id, factors })
@@ -123,6 +115,20 @@ impl Mfa {
             expires_at: challenge.expires_at,
             delivery: factor.kind.as_str().into(),
         })
+    }
+
+    /// For a user without a factor: enrolling is required when the org requires MFA and the
+    /// user's grace sign-ins there are used up; suggested otherwise.
+    async fn enroll_decision(&self, user: &str, org: Option<&str>) -> Result<Decision, Error> {
+        let Some(org) = org else { return Ok(Decision::EnrollSuggested) };
+        let policy = self.store.get_policy(org).await?;
+        if !policy.require_mfa
+            || self.store.take_grace_login(user, org, policy.grace_logins).await?
+        {
+            Ok(Decision::EnrollSuggested)
+        } else {
+            Ok(Decision::EnrollRequired)
+        }
     }
 
     /// The refusal of a second text message in one sign-in.

@@ -77,9 +77,9 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
             .route("/v1/users/{user}/challenges", post(h::challenge))
             .route("/v1/users/{user}/challenges/{id}/verify", post(h::verify))
             .route("/v1/users/{user}/recovery-codes/verify", post(h::verify_recovery))
+            .route("/v1/openapi.json", get(openapi::serve))
             .route_layer(service)
-            .route("/.well-known/jwks.json", get(h::jwks))
-            .route("/v1/openapi.json", get(openapi::serve)),
+            .route("/.well-known/jwks.json", get(h::jwks)),
         Group::Manage => Router::new()
             .route("/v1/users/{user}/factors", get(h::list))
             .route("/v1/users/{user}/factors/{id}", delete(h::delete))

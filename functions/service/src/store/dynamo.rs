@@ -12,6 +12,7 @@
 //! | [`Login`] (with `ttl`) | `LOGIN#{id}` | `LOGIN` |
 //! | [`Challenge`] (with `ttl`) | `CHALLENGE#{id}` | `CHALLENGE` |
 //! | [`OrgPolicy`] | `ORG#{org}` | `POLICY` |
+//! | grace sign-ins taken (`count`) | `USER#{user}` | `GRACE#{org}` |
 //! | opt-out (`at`) | `PHONE#{e164}` | `OPTOUT` |
 //! | send window (`count`, with `ttl`) | `PHONE#{e164}` | `SENDS#{now / window}` |
 //! | SNS delivery claim (`expires_at`, with `ttl`) | `SNS#{message id}` | `DELIVERY` |
@@ -583,6 +584,20 @@ impl PolicyStore for DynamoStore {
 
     async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()> {
         self.put(to_item(policy, policy_key(org))?).await
+    }
+
+    async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool> {
+        if max == 0 {
+            // None is allowed (the condition would let the first one through).
+            return Ok(false);
+        }
+        self.update_if(
+            key(user_pk(user), format!("GRACE#{org}")),
+            "ADD #count :one",
+            "attribute_not_exists(#count) OR #count < :max",
+            vec![(":one", number(1)), (":max", number(max))],
+        )
+        .await
     }
 }
 

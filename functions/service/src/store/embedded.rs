@@ -353,10 +353,21 @@ fn delivery_key(message_id: &str) -> String {
     key(&format!("SNS#{message_id}"), "DELIVERY")
 }
 
-/// The sends to one number in one window.
+/// A count capped by the caller: the sends to one number in one window, a user's grace sign-ins.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct SendWindow {
+struct Counter {
     count: u32,
+}
+
+/// Adds one to the counter at `k` unless it has reached `max`: whether it did.
+fn take_one(table: &mut Table<'_, &str, &[u8]>, k: &str, max: u32) -> StoreResult<bool> {
+    let mut record = get::<Counter>(table, k)?.unwrap_or_default();
+    if record.count >= max {
+        return Ok(false);
+    }
+    record.count += 1;
+    put(table, k, &record)?;
+    Ok(true)
 }
 
 fn phone_key(phone: &str, sk: &str) -> String {
@@ -409,16 +420,7 @@ impl PhoneStore for EmbeddedStore {
         max: u32,
     ) -> StoreResult<bool> {
         let k = phone_key(phone, &format!("SENDS#{}", now / window.max(1)));
-        self.write(move |t| {
-            let mut record = get::<SendWindow>(t, &k)?.unwrap_or_default();
-            if record.count >= max {
-                return Ok(false);
-            }
-            record.count += 1;
-            put(t, &k, &record)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |t| take_one(t, &k, max)).await
     }
 }
 
@@ -459,5 +461,10 @@ impl PolicyStore for EmbeddedStore {
     async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()> {
         let (k, policy) = (key(&format!("ORG#{org}"), "POLICY"), *policy);
         self.write(move |t| put(t, &k, &policy)).await
+    }
+
+    async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool> {
+        let k = user_key(user, &format!("GRACE#{org}"));
+        self.write(move |t| take_one(t, &k, max)).await
     }
 }

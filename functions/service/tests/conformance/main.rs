@@ -71,6 +71,8 @@ macro_rules! conformance_suite {
             throttle::throttle_lets_no_concurrent_attempt_past_the_lock,
             throttle::throttle_blocks_after_100_failures,
             policy::policy_defaults_then_put_and_get,
+            policy::grace_logins_are_taken_up_to_max_per_user_and_org,
+            policy::grace_logins_are_capped_under_concurrency,
         );
     };
     (@cases $attrs:tt $make:path; $($module:ident :: $case:ident),* $(,)?) => {

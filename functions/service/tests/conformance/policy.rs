@@ -1,10 +1,10 @@
-//! Organisation policies: a default until one is put.
+//! Organisation policies: a default until one is put, and the grace sign-ins they allow.
 
 use std::sync::Arc;
 
 use mfa_service::model::OrgPolicy;
 
-use crate::support::unique;
+use crate::support::{concurrently, unique, winners, RACERS};
 use crate::TestStore;
 
 pub async fn policy_defaults_then_put_and_get<S: TestStore>(store: Arc<S>) {
@@ -12,12 +12,36 @@ pub async fn policy_defaults_then_put_and_get<S: TestStore>(store: Arc<S>) {
     let other = unique("org");
     assert_eq!(store.get_policy(&org).await.unwrap(), OrgPolicy::default());
 
-    let strict = OrgPolicy { require_mfa: true };
+    let strict = OrgPolicy { require_mfa: true, grace_logins: 2 };
     store.put_policy(&org, &strict).await.unwrap();
     assert_eq!(store.get_policy(&org).await.unwrap(), strict);
     assert_eq!(store.get_policy(&other).await.unwrap(), OrgPolicy::default());
 
-    let lax = OrgPolicy { require_mfa: false };
+    let lax = OrgPolicy { require_mfa: false, grace_logins: 0 };
     store.put_policy(&org, &lax).await.unwrap();
     assert_eq!(store.get_policy(&org).await.unwrap(), lax);
+}
+
+pub async fn grace_logins_are_taken_up_to_max_per_user_and_org<S: TestStore>(store: Arc<S>) {
+    let (user, other_user) = (unique("user"), unique("user"));
+    let (org, other_org) = (unique("org"), unique("org"));
+    for _ in 0..2 {
+        assert!(store.take_grace_login(&user, &org, 2).await.unwrap());
+    }
+    assert!(!store.take_grace_login(&user, &org, 2).await.unwrap(), "used up");
+    assert!(store.take_grace_login(&other_user, &org, 2).await.unwrap(), "users are apart");
+    assert!(store.take_grace_login(&user, &other_org, 2).await.unwrap(), "orgs are apart");
+    assert!(store.take_grace_login(&user, &org, 3).await.unwrap(), "a larger max allows more");
+    assert!(!store.take_grace_login(&user, &org, 3).await.unwrap());
+    assert!(!store.take_grace_login(&unique("user"), &org, 0).await.unwrap(), "max 0");
+}
+
+pub async fn grace_logins_are_capped_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let (user, org) = (unique("user"), unique("org"));
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, org) = (user.clone(), org.clone());
+        async move { store.take_grace_login(&user, &org, 3).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 3);
 }
