@@ -230,6 +230,37 @@ async fn a_factor_enrolled_before_another_was_activated_must_be_enrolled_again()
     }
 }
 
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn enrolling_again_with_every_recovery_code_used_brings_new_ones() {
+    let s = stack();
+    let user = unique_user("used-up");
+    let (factor, _, codes) = enroll_active(&s, &user).await;
+    let verify = format!("/v1/users/{user}/recovery-codes/verify");
+    for (i, code) in codes.iter().enumerate() {
+        let used = s.post(Verify, &verify, json!({"code": code})).await;
+        assert_eq!(used.status, StatusCode::OK, "{:?}", used.body);
+        assert_eq!(used.body["remaining"], codes.len() - 1 - i);
+    }
+    // The phone is lost too: an administrator resets the factor, and the user enrolls again.
+    let reset = s
+        .send(
+            Method::DELETE,
+            Admin,
+            &format!("/v1/admin/users/{user}/factors/{factor}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{:?}", reset.body);
+    let (_, _, fresh) = enroll_active(&s, &user).await;
+    assert_eq!(fresh.len(), 10);
+    let works = s.post(Verify, &verify, json!({"code": fresh[0]})).await;
+    assert_eq!(works.status, StatusCode::OK, "{:?}", works.body);
+    assert_eq!(works.body["remaining"], 9);
+}
+
 /// A fresh MFA token from the TOTP factor `factor` (a code of the next step: enrolling used the
 /// current one).
 async fn totp_token(s: &Stack, user: &str, factor: &str, uri: &str) -> String {

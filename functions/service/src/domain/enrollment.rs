@@ -205,13 +205,22 @@ impl Mfa {
         Ok(ActivateResponse { factor: FactorView::from(&factor), recovery_codes })
     }
 
-    /// A recovery set for a user who has none; `None` if they have one.
+    /// A recovery set for a user who has none, or whose codes are all used (say, one who lost
+    /// their only factor, came back with the last code, and enrolls again); `None` while codes
+    /// remain, which stay the user's until they ask for new ones.
     async fn first_recovery_codes(&self, user: &str) -> Result<Option<Vec<String>>, Error> {
-        if self.store.get_recovery_set(user).await?.is_some() {
-            return Ok(None);
+        match self.store.get_recovery_set(user).await? {
+            Some(old) if old.remaining() > 0 => Ok(None),
+            Some(_) => {
+                let (set, codes) = self.make_recovery_set().await?;
+                self.store.replace_recovery_set(user, &set).await?;
+                Ok(Some(codes))
+            }
+            None => {
+                let (set, codes) = self.make_recovery_set().await?;
+                Ok(self.store.insert_recovery_set_if_absent(user, &set).await?.then_some(codes))
+            }
         }
-        let (set, codes) = self.make_recovery_set().await?;
-        Ok(self.store.insert_recovery_set_if_absent(user, &set).await?.then_some(codes))
     }
 
     /// A fresh set of recovery codes: the record to store and the codes to show once.
