@@ -94,6 +94,9 @@ pub trait LoginStore: Send + Sync {
     async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool>;
     /// Claims the login's one text message. `false` if one was already sent (or no such login).
     async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool>;
+    /// Gives the login's text message back, when the provider refused to send it. Only a login
+    /// whose message was taken changes (a missing login is not created).
+    async fn return_login_sms(&self, login_id: &str) -> StoreResult<()>;
 }
 
 /// Phone numbers: opt-outs (STOP) and the per-number send cap.

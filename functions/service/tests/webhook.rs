@@ -571,6 +571,23 @@ async fn asking_again_in_one_sign_in_uses_none_of_the_numbers_hourly_texts() {
 }
 
 #[tokio::test]
+async fn a_text_the_provider_refused_does_not_use_up_the_sign_ins_one() {
+    let w = world();
+    let factor = w.sms_factor("ada").await;
+    let login = LoginRequest { auth_method: AuthMethod::Password, org_id: None, mfa_token: None };
+    let login_id = w.mfa.login("ada", login).await.unwrap().login_id;
+    let request = ChallengeRequest { login_id, factor_id: factor };
+    w.phone.refusals.store(1, Ordering::SeqCst);
+    let refused = w.mfa.challenge("ada", request.clone()).await.unwrap_err();
+    assert!(matches!(refused, Error::SendFailed(_)), "{refused:?}");
+    let sent = w.phone.texts().len();
+    w.mfa.challenge("ada", request.clone()).await.unwrap();
+    assert_eq!(w.phone.texts().len(), sent + 1, "the sign-in still had its text");
+    let again = w.mfa.challenge("ada", request).await.unwrap_err();
+    assert!(matches!(again, Error::UseAnotherFactor { .. }), "and now it is used: {again:?}");
+}
+
+#[tokio::test]
 async fn other_texts_do_nothing() {
     let w = world();
     for text in ["thanks", "stop please", "STOP STOP", ""] {

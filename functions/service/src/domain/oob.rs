@@ -20,6 +20,7 @@ pub const MAX_CODE_ATTEMPTS: u32 = 5;
 const SMS_CAP_WINDOW: u64 = 3600;
 
 /// Where a code goes.
+#[derive(Debug, Clone, Copy)]
 pub(super) enum Destination<'a> {
     /// A phone number (E.164).
     Phone(&'a str),

@@ -87,9 +87,18 @@ impl Mfa {
                     return Err(self.login_had_its_text(user, &factor.id).await?);
                 }
             }
-            let login = Some((login.id.as_str(), login.expires_at));
-            let challenge =
-                self.send_code(&factor, to, ChallengePurpose::Login, login, None).await?;
+            let for_login = Some((login.id.as_str(), login.expires_at));
+            let sent = self.send_code(&factor, to, ChallengePurpose::Login, for_login, None).await;
+            let challenge = match sent {
+                Err(Error::SendFailed(reason)) if matches!(to, Destination::Phone(_)) => {
+                    // Nothing reached the phone: the sign-in keeps its one text message.
+                    if let Err(e) = self.store.return_login_sms(&login.id).await {
+                        tracing::warn!(login = %login.id, error = %e, "login's text not given back");
+                    }
+                    return Err(Error::SendFailed(reason));
+                }
+                other => other?,
+            };
             return Ok(ChallengeResponse {
                 challenge_id: challenge.id,
                 expires_at: challenge.expires_at,

@@ -445,6 +445,17 @@ impl LoginStore for DynamoStore {
         )
         .await
     }
+
+    async fn return_login_sms(&self, login_id: &str) -> StoreResult<()> {
+        self.update_if(
+            login_key(login_id),
+            "SET sms_sent = :false",
+            "sms_sent = :true",
+            vec![(":true", AttributeValue::Bool(true)), (":false", AttributeValue::Bool(false))],
+        )
+        .await
+        .map(drop)
+    }
 }
 
 /// A phone number's opt-out record.

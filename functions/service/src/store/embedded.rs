@@ -335,6 +335,19 @@ impl LoginStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn return_login_sms(&self, login_id: &str) -> StoreResult<()> {
+        let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
+        self.write(move |t| {
+            let Some(mut login) = get::<Login>(t, &k)? else { return Ok(()) };
+            if login.sms_sent {
+                login.sms_sent = false;
+                put(t, &k, &login)?;
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// A phone number's opt-out record.

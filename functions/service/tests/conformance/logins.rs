@@ -181,6 +181,21 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
     assert!(store.take_login_sms(&other.id).await.unwrap(), "each login has its own message");
 }
 
+pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>) {
+    store.return_login_sms("lgn_missing").await.unwrap();
+    assert_eq!(store.get_login("lgn_missing").await.unwrap(), None, "no login is created");
+
+    let login = login(&unique("user"));
+    store.insert_login(&login).await.unwrap();
+    store.return_login_sms(&login.id).await.unwrap();
+    assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()), "untaken: kept");
+    assert!(store.take_login_sms(&login.id).await.unwrap());
+    store.return_login_sms(&login.id).await.unwrap();
+    assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()));
+    assert!(store.take_login_sms(&login.id).await.unwrap(), "given back: taken again");
+    assert!(!store.take_login_sms(&login.id).await.unwrap());
+}
+
 pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
     let login = login(&unique("user"));
     store.insert_login(&login).await.unwrap();

@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             logins::challenge_attempts_never_exceed_max_under_concurrency,
             logins::login_sms_is_taken_once,
             logins::login_sms_is_taken_once_under_concurrency,
+            logins::login_sms_given_back_can_be_taken_again,
             phones::opt_out_and_opt_in_round_trip_per_number,
             phones::send_slots_are_capped_per_window_and_number,
             phones::send_slots_and_opt_outs_are_kept_apart,
