@@ -261,6 +261,46 @@ async fn enrolling_again_with_every_recovery_code_used_brings_new_ones() {
     assert_eq!(works.body["remaining"], 9);
 }
 
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn the_audit_log_tells_an_administrator_what_happened() {
+    let s = stack();
+    let user = unique_user("audit");
+    let (factor, uri, codes) = enroll_active(&s, &user).await;
+    let login_id = login(&s, &user).await["login_id"].as_str().unwrap().to_owned();
+    let c = challenge(&s, &user, &login_id, &factor).await;
+    let right = code_from_uri(&uri, now() + STEP);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    assert_eq!(s.verify(&user, &c, wrong).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(s.verify(&user, &c, &right).await.status, StatusCode::OK);
+    let recovery = format!("/v1/users/{user}/recovery-codes/verify");
+    assert_eq!(s.post(Verify, &recovery, json!({"code": codes[0]})).await.status, StatusCode::OK);
+
+    let path = format!("/v1/admin/users/{user}/audit");
+    let audit = s.send(Method::GET, Admin, &path, None, None, &[]).await;
+    assert_eq!(audit.status, StatusCode::OK, "{:?}", audit.body);
+    let events = audit.body["events"].as_array().unwrap();
+    let times: Vec<u64> = events.iter().map(|e| e["at"].as_u64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+    // Events of one second come in any order among themselves.
+    let mut actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    actions.sort_unstable();
+    let mut expected = vec![
+        "factor_enrolled",
+        "factor_activated",
+        "verify_failed",
+        "verified",
+        "recovery_code_used",
+    ];
+    expected.sort_unstable();
+    assert_eq!(actions, expected, "{events:?}");
+    let about_factor = events.iter().filter(|e| e["factor_id"] == factor.as_str()).count();
+    assert_eq!(about_factor, 4, "all but the recovery code name the factor: {events:?}");
+
+    let service_key = s.send(Method::GET, Admin, &path, None, Some("mfa_wrong"), &[]).await;
+    assert_eq!(service_key.status, StatusCode::UNAUTHORIZED);
+}
+
 /// A fresh MFA token from the TOTP factor `factor` (a code of the next step: enrolling used the
 /// current one).
 async fn totp_token(s: &Stack, user: &str, factor: &str, uri: &str) -> String {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{Factor, FactorKind, FactorStatus, OrgPolicy};
+use crate::model::{AuditEvent, Factor, FactorKind, FactorStatus, OrgPolicy};
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -298,4 +298,11 @@ impl From<PolicyBody> for OrgPolicy {
     fn from(body: PolicyBody) -> Self {
         Self { require_mfa: body.require_mfa, grace_logins: body.grace_logins }
     }
+}
+
+/// `GET /v1/admin/users/{user}/audit`: the user's latest audit events (up to 100), newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditList {
+    /// The events.
+    pub events: Vec<AuditEvent>,
 }

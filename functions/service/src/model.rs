@@ -179,6 +179,48 @@ pub struct OrgPolicy {
     pub grace_logins: u32,
 }
 
+/// What happened to a user's second factors: one entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEvent {
+    /// Unique id (`aud_...`).
+    pub id: String,
+    /// The user it happened to.
+    pub user: String,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// What happened.
+    pub action: AuditAction,
+    /// The factor concerned, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_id: Option<String>,
+}
+
+/// The kinds of audit events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A factor was enrolled (pending).
+    FactorEnrolled,
+    /// A factor was activated.
+    FactorActivated,
+    /// The user deleted a factor, with step-up.
+    FactorDeleted,
+    /// An administrator reset (deleted) a factor.
+    FactorReset,
+    /// An SMS factor's number was changed.
+    PhoneChanged,
+    /// A second factor was verified at sign-in.
+    Verified,
+    /// A code was refused at sign-in.
+    VerifyFailed,
+    /// A recovery code was used.
+    RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesReplaced,
+    /// An administrator lifted a lockout.
+    Unlocked,
+}
+
 /// The answer of [`crate::ports::ThrottleStore::begin_attempt`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {

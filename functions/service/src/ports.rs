@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::model::{Attempt, Challenge, Factor, Login, OrgPolicy, RecoverySet};
+use crate::model::{Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, RecoverySet};
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
 #[derive(Debug, thiserror::Error)]
@@ -154,14 +154,32 @@ pub trait PolicyStore: Send + Sync {
     async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool>;
 }
 
+/// The audit log: what happened to each user's second factors.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends `event` to its user's log, kept [`AUDIT_RETENTION`] seconds.
+    async fn append(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// The user's `limit` latest events, newest first.
+    async fn latest_events(&self, user: &str, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// How long audit events are kept: 400 days.
+pub const AUDIT_RETENTION: u64 = 400 * 86_400;
+
 /// Everything the domain stores, as one object: each adapter implements all of it.
 pub trait Store:
-    FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore + PhoneStore
+    FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore + PhoneStore + AuditLog
 {
 }
 
 impl<T> Store for T where
-    T: FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore + PhoneStore
+    T: FactorStore
+        + RecoveryStore
+        + LoginStore
+        + ThrottleStore
+        + PolicyStore
+        + PhoneStore
+        + AuditLog
 {
 }
 

@@ -7,7 +7,7 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use super::{Error, Mfa, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::api::{ActivateResponse, EnrollRequest, EnrollResponse, FactorView};
-use crate::model::{ChallengePurpose, Factor, FactorKind, FactorStatus, RecoverySet};
+use crate::model::{AuditAction, ChallengePurpose, Factor, FactorKind, FactorStatus, RecoverySet};
 
 /// The most characters of a label or account name.
 const MAX_LABEL: usize = 64;
@@ -112,7 +112,7 @@ impl Mfa {
             self.send_code(&factor, to, ChallengePurpose::Activation, None, None).await?;
         let factor = Factor { activation_challenge: Some(challenge.id), ..factor };
         self.store.insert_factor(&factor).await?;
-        tracing::info!(user = %factor.user, factor = %factor.id, "factor enrolled");
+        self.audit(&factor.user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
         Ok(EnrollResponse {
             factor: FactorView::from(&factor),
             secret: None,
@@ -139,7 +139,7 @@ impl Mfa {
         let sealed = self.with_rng(|rng| self.data_keys.seal(secret.as_bytes(), &aad, rng));
         let factor = Factor { secret: Some(sealed), ..factor };
         self.store.insert_factor(&factor).await?;
-        tracing::info!(user, factor = %factor.id, "factor enrolled");
+        self.audit(user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
         Ok(EnrollResponse {
             factor: FactorView::from(&factor),
             secret: Some(secret.to_base32()),
@@ -201,7 +201,7 @@ impl Mfa {
         }
         let recovery_codes = self.first_recovery_codes(user).await?;
         let factor = Factor { status: FactorStatus::Active, activated_at: Some(now), ..factor };
-        tracing::info!(user, factor = factor_id, "factor activated");
+        self.audit(user, AuditAction::FactorActivated, Some(factor_id)).await;
         Ok(ActivateResponse { factor: FactorView::from(&factor), recovery_codes })
     }
 

@@ -1,8 +1,12 @@
-//! Managing factors: listing, deleting with step-up, new recovery codes, and administration.
+//! Managing factors: listing, deleting with step-up, new recovery codes, and administration
+//! (including the audit log's view).
 
 use super::{Error, Mfa, StepUp};
-use crate::api::{FactorList, FactorView, RecoveryCodesResponse};
-use crate::model::{FactorStatus, OrgPolicy};
+use crate::api::{AuditList, FactorList, FactorView, RecoveryCodesResponse};
+use crate::model::{AuditAction, FactorStatus, OrgPolicy};
+
+/// How many events the admin audit view shows.
+const AUDIT_PAGE: usize = 100;
 
 impl Mfa {
     /// The user's factors, never a secret.
@@ -27,7 +31,7 @@ impl Mfa {
         if !self.store.delete_factor(user, factor_id).await? {
             return Err(Error::NotFound("factor"));
         }
-        tracing::info!(user, factor = factor_id, "factor deleted");
+        self.audit(user, AuditAction::FactorDeleted, Some(factor_id)).await;
         Ok(())
     }
 
@@ -41,7 +45,7 @@ impl Mfa {
         self.check_step_up(user, mfa_token, StepUp::AnyFactor)?;
         let (set, codes) = self.make_recovery_set().await?;
         self.store.replace_recovery_set(user, &set).await?;
-        tracing::info!(user, "recovery codes replaced");
+        self.audit(user, AuditAction::RecoveryCodesReplaced, None).await;
         Ok(RecoveryCodesResponse { recovery_codes: codes })
     }
 
@@ -52,14 +56,20 @@ impl Mfa {
             return Err(Error::NotFound("factor"));
         }
         self.store.succeed(user).await?;
-        tracing::info!(user, factor = factor_id, "factor reset by an administrator");
+        self.audit(user, AuditAction::FactorReset, Some(factor_id)).await;
         Ok(())
     }
 
     /// Administration: clears a user's lockout.
     pub async fn admin_unlock(&self, user: &str) -> Result<(), Error> {
         self.store.succeed(user).await?;
+        self.audit(user, AuditAction::Unlocked, None).await;
         Ok(())
+    }
+
+    /// Administration: the user's latest audit events, newest first.
+    pub async fn admin_audit(&self, user: &str) -> Result<AuditList, Error> {
+        Ok(AuditList { events: self.store.latest_events(user, AUDIT_PAGE).await? })
     }
 
     /// Administration: sets an organisation's MFA policy.

@@ -20,6 +20,7 @@ pub use inbound::{InboundOutcome, WebhookAnswer};
 use signin::RECOVERY_FACTOR_ID;
 
 use crate::config::{Config, ConfigError, SmsSettings};
+use crate::model::{AuditAction, AuditEvent};
 use crate::ports::{Clock, EmailSender, SmsSender, Store};
 use crate::sealed::DataKeys;
 use crate::token::{MfaClaims, TokenKeys};
@@ -178,6 +179,22 @@ impl Mfa {
                 "the MFA token must come from a factor, not a recovery code",
             )),
             _ => Ok(claims),
+        }
+    }
+
+    /// Records `action` in the user's audit log (and the service's log). The change it records
+    /// has happened by then, so a failure to store the event is logged as an error, not returned.
+    async fn audit(&self, user: &str, action: AuditAction, factor_id: Option<&str>) {
+        let event = AuditEvent {
+            id: self.new_id("aud"),
+            user: user.to_owned(),
+            at: self.now(),
+            action,
+            factor_id: factor_id.map(str::to_owned),
+        };
+        tracing::info!(user, action = ?action, factor = factor_id, "audit");
+        if let Err(e) = self.store.append(&event).await {
+            tracing::error!(user, action = ?action, error = %e, "audit event not stored");
         }
     }
 

@@ -5,7 +5,7 @@ use super::enrollment::check_code_shape;
 use super::oob::Destination;
 use super::{Error, Mfa};
 use crate::api::{FactorView, PhoneChangeResponse, PhoneChangeStep};
-use crate::model::{ChallengePurpose, Factor, FactorKind, FactorStatus};
+use crate::model::{AuditAction, ChallengePurpose, Factor, FactorKind, FactorStatus};
 
 impl Mfa {
     async fn active_sms_factor(
@@ -105,7 +105,7 @@ impl Mfa {
         if !self.store.change_phone(user, factor_id, &old, &new).await? {
             return Err(Error::Conflict("the factor's number changed meanwhile: start again"));
         }
-        tracing::info!(user, factor = factor_id, "phone number changed");
+        self.audit(user, AuditAction::PhoneChanged, Some(factor_id)).await;
         let factor = Factor { phone: Some(new), ..factor };
         Ok(PhoneChangeResponse {
             step: PhoneChangeStep::Changed,

@@ -9,7 +9,9 @@ use crate::api::{
     AuthMethod, ChallengeRequest, ChallengeResponse, Decision, FactorView, LoginRequest,
     LoginResponse, RecoveryVerifyRequest, RecoveryVerifyResponse, TokenResponse,
 };
-use crate::model::{Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Login};
+use crate::model::{
+    AuditAction, Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Login,
+};
 
 /// The `fid` claim of a token earned with a recovery code.
 pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
@@ -176,17 +178,23 @@ impl Mfa {
             .await?
             .filter(|f| f.status == FactorStatus::Active)
             .ok_or(Error::NotFound("factor"))?;
+        let checked = if factor.kind == FactorKind::Totp {
+            self.check_totp(&factor, code, &params).await
+        } else {
+            self.check_code(&challenge, code).await
+        };
+        if matches!(checked, Err(Error::CodeRejected)) {
+            self.audit(user, AuditAction::VerifyFailed, Some(&factor.id)).await;
+        }
+        checked?;
         if factor.kind == FactorKind::Totp {
-            self.check_totp(&factor, code, &params).await?;
             if !self.store.consume_challenge(challenge_id, self.now()).await? {
                 return Err(Error::Conflict("the challenge has already been answered"));
             }
             self.store.succeed(user).await?;
-        } else {
-            self.check_code(&challenge, code).await?;
         }
         let (mfa_token, expires_at) = self.issue_token(user, &factor.id, factor.kind.amr())?;
-        tracing::info!(user, factor = %factor.id, "second factor verified");
+        self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
         Ok(TokenResponse { mfa_token, expires_at })
     }
 
@@ -240,14 +248,18 @@ impl Mfa {
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .map_err(|e| Error::Internal(e.to_string()))?;
-        let index =
-            matched.and_then(|m| unused.get(m)).map(|(i, _)| *i).ok_or(Error::CodeRejected)?;
-        if !self.store.consume_recovery_code(user, &set.id, index).await? {
+        let index = matched.and_then(|m| unused.get(m)).map(|(i, _)| *i);
+        let consumed = match index {
+            Some(index) => self.store.consume_recovery_code(user, &set.id, index).await?,
+            None => false,
+        };
+        if !consumed {
+            self.audit(user, AuditAction::VerifyFailed, None).await;
             return Err(Error::CodeRejected);
         }
         self.store.succeed(user).await?;
         let (mfa_token, expires_at) = self.issue_token(user, RECOVERY_FACTOR_ID, "otp")?;
-        tracing::info!(user, "recovery code used");
+        self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
         Ok(RecoveryVerifyResponse {
             mfa_token,
             expires_at,

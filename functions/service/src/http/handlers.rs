@@ -138,6 +138,19 @@ pub async fn continue_phone_change(
     Ok(Json(s.mfa.continue_phone_change(user, id, challenge, &body.code).await?))
 }
 
+/// A user's latest audit events (admin scope).
+#[utoipa::path(get, path = "/v1/admin/users/{user}/audit", tag = "admin",
+    params(("user" = String, Path)),
+    responses((status = 200, description = "up to 100 events, newest first", body = AuditList),
+        (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_audit(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+) -> Answer<Json<AuditList>> {
+    Ok(Json(s.mfa.admin_audit(p.user()?).await?))
+}
+
 /// Decide what follows the password.
 #[utoipa::path(post, path = "/v1/users/{user}/login", tag = "verify",
     params(("user" = String, Path)),

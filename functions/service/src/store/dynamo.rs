@@ -13,6 +13,7 @@
 //! | [`Challenge`] (with `ttl`) | `CHALLENGE#{id}` | `CHALLENGE` |
 //! | [`OrgPolicy`] | `ORG#{org}` | `POLICY` |
 //! | grace sign-ins taken (`count`) | `USER#{user}` | `GRACE#{org}` |
+//! | [`AuditEvent`] (with `ttl`) | `USER#{user}` | `AUDIT#{at, 20 digits}#{id}` |
 //! | opt-out (`at`) | `PHONE#{e164}` | `OPTOUT` |
 //! | send window (`count`, with `ttl`) | `PHONE#{e164}` | `SENDS#{now / window}` |
 //! | SNS delivery claim (`expires_at`, with `ttl`) | `SNS#{message id}` | `DELIVERY` |
@@ -31,6 +32,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -42,10 +44,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
+use crate::model::{
+    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet,
+};
 use crate::ports::{
-    FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError, StoreResult,
-    ThrottleStore,
+    AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
+    StoreResult, ThrottleStore, AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -261,6 +265,18 @@ impl DynamoStore {
         conditional("DeleteItem", &record, result)
     }
 
+    /// A strongly consistent Query of the items in partition `pk` whose sort key starts with
+    /// `prefix`, to be completed by the caller.
+    fn query_prefix(&self, pk: &str, prefix: &str) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", string(pk))
+            .expression_attribute_values(":prefix", string(prefix))
+    }
+
     /// An UpdateItem request on the item at `key`, to be completed by the caller.
     fn update(&self, key: Item) -> UpdateItemFluentBuilder {
         self.client.update_item().table_name(&self.table).set_key(Some(key))
@@ -280,13 +296,7 @@ impl FactorStore for DynamoStore {
     async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>> {
         let pk = user_pk(user);
         let items = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :factor)")
-            .expression_attribute_values(":pk", string(&pk))
-            .expression_attribute_values(":factor", string(FACTOR_PREFIX))
+            .query_prefix(&pk, FACTOR_PREFIX)
             .into_paginator()
             .items()
             .send()
@@ -612,7 +622,35 @@ impl PolicyStore for DynamoStore {
     }
 }
 
+#[async_trait]
+impl AuditLog for DynamoStore {
+    async fn append(&self, event: &AuditEvent) -> StoreResult<()> {
+        let mut item = to_item(event, audit_key(event))?;
+        item.insert("ttl".into(), expiry(event.at.saturating_add(AUDIT_RETENTION)));
+        self.insert(item).await
+    }
+
+    async fn latest_events(&self, user: &str, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let pk = user_pk(user);
+        let out = self
+            .query_prefix(&pk, AUDIT_PREFIX)
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
+            .send()
+            .await
+            .map_err(|err| unavailable("Query", &pk, &err))?;
+        out.items.unwrap_or_default().into_iter().take(limit).map(from_item).collect()
+    }
+}
+
 // Keys.
+
+const AUDIT_PREFIX: &str = "AUDIT#";
+
+/// `AUDIT#{at, 20 digits}#{id}`: a user's events sort by time.
+fn audit_key(event: &AuditEvent) -> Item {
+    key(user_pk(&event.user), format!("{AUDIT_PREFIX}{:020}#{}", event.at, event.id))
+}
 
 const FACTOR_PREFIX: &str = "FACTOR#";
 

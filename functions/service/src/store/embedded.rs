@@ -12,10 +12,12 @@ use async_trait::async_trait;
 use redb::{Database, ReadOnlyTable, ReadableTable, Table, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::model::{Attempt, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet};
+use crate::model::{
+    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet,
+};
 use crate::ports::{
-    FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError, StoreResult,
-    ThrottleStore,
+    AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
+    StoreResult, ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -479,5 +481,21 @@ impl PolicyStore for EmbeddedStore {
     async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool> {
         let k = user_key(user, &format!("GRACE#{org}"));
         self.write(move |t| take_one(t, &k, max)).await
+    }
+}
+
+#[async_trait]
+impl AuditLog for EmbeddedStore {
+    async fn append(&self, event: &AuditEvent) -> StoreResult<()> {
+        let k = user_key(&event.user, &format!("AUDIT#{:020}#{}", event.at, event.id));
+        let event = event.clone();
+        self.write(move |t| insert_new(t, &k, &event)).await
+    }
+
+    /// Every event is kept ([`crate::ports::AUDIT_RETENTION`] is DynamoDB's sweep; the embedded
+    /// store is for local use).
+    async fn latest_events(&self, user: &str, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+        let events: Vec<AuditEvent> = self.read_prefix(user_key(user, "AUDIT#")).await?;
+        Ok(events.into_iter().rev().take(limit).collect())
     }
 }

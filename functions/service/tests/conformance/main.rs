@@ -8,6 +8,7 @@
 //! Every test uses its own random user ids, so tests share one table safely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod factors;
 mod logins;
 mod phones;
@@ -74,6 +75,8 @@ macro_rules! conformance_suite {
             policy::policy_defaults_then_put_and_get,
             policy::grace_logins_are_taken_up_to_max_per_user_and_org,
             policy::grace_logins_are_capped_under_concurrency,
+            audit::audit_events_are_listed_newest_first_per_user,
+            audit::an_audit_event_is_stored_once,
         );
     };
     (@cases $attrs:tt $make:path; $($module:ident :: $case:ident),* $(,)?) => {
