@@ -84,6 +84,14 @@ pub struct Factor {
     pub activation_challenge: Option<String>,
 }
 
+impl Factor {
+    /// Puts `factors` in the order [`crate::ports::FactorStore::list_factors`] promises: oldest
+    /// first, ties broken by id.
+    pub fn sort_oldest_first(factors: &mut [Factor]) {
+        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    }
+}
+
 /// The user's current set of recovery codes: Argon2id PHC hashes, and which are used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecoverySet {

@@ -159,14 +159,15 @@ impl Mfa {
     ) -> Result<ActivateResponse, Error> {
         let params = TotpParams::default();
         check_code_shape(code, &params)?;
+        // One read for the factor and the others it must be checked against.
+        let factors = self.store.list_factors(user).await?;
         let factor =
-            self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
+            factors.iter().find(|f| f.id == factor_id).cloned().ok_or(Error::NotFound("factor"))?;
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
         }
         // Enrolled before another factor became active, so without the step-up that enrolling
         // next to an active factor needs: it must be enrolled again.
-        let factors = self.store.list_factors(user).await?;
         if factors.iter().any(|f| f.activated_at.is_some_and(|at| at > factor.created_at)) {
             return Err(Error::Conflict(
                 "another factor was activated after this one was enrolled: enroll it again",

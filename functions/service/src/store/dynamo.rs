@@ -304,7 +304,7 @@ impl FactorStore for DynamoStore {
             .await
             .map_err(|err| unavailable("Query", &pk, &err))?;
         let mut factors = items.into_iter().map(from_item).collect::<StoreResult<Vec<Factor>>>()?;
-        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Factor::sort_oldest_first(&mut factors);
         Ok(factors)
     }
 

@@ -167,7 +167,7 @@ impl FactorStore for EmbeddedStore {
 
     async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>> {
         let mut factors: Vec<Factor> = self.read_prefix(user_key(user, "FACTOR#")).await?;
-        factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Factor::sort_oldest_first(&mut factors);
         Ok(factors)
     }
 
