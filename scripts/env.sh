@@ -1,31 +1,56 @@
 # Shared environment of the project's scripts: where cargo builds and where tools live.
 # Sourced, not run.
-export CARGO_TARGET_DIR="${MFA_TARGET_DIR:-$HOME/.cache/mfa-service/target}"
-export PATH="$HOME/.cargo/bin:$PATH"
+#
+# Everything the scripts install or build lives outside the clone, under $MFA_CACHE_DIR (default
+# ~/.cache/mfa-service): the cargo target dir ($MFA_TARGET_DIR, default $MFA_CACHE_DIR/target)
+# and one Python virtualenv for the Python tools (cargo-lambda, moto server), so that nothing
+# depends on what the machine's own Python happens to hold.
+export MFA_CACHE_DIR="${MFA_CACHE_DIR:-$HOME/.cache/mfa-service}"
+export CARGO_TARGET_DIR="${MFA_TARGET_DIR:-$MFA_CACHE_DIR/target}"
+MFA_VENV="$MFA_CACHE_DIR/venv"
+export PATH="$MFA_VENV/bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 mkdir -p "$CARGO_TARGET_DIR"
 
 # The cargo-lambda the scripts were tested with (pip package; `cargo lambda watch` emulates the
 # Lambda runtime, and its behaviour under concurrent requests varies between releases).
 CARGO_LAMBDA_VERSION="1.9.2"
+# The moto server the DynamoDB, SNS and SES stand-in was tested with.
+MOTO_VERSION="5.2.1"
 
-# Installs the pinned cargo-lambda with pip unless it is already there, plus any other pip
-# packages given as arguments (e.g. ziglang).
-ensure_cargo_lambda() {
-  local have=""
-  have="$(cargo-lambda lambda --version 2>/dev/null || true)"
-  local missing=()
-  case "$have" in
-    "cargo-lambda $CARGO_LAMBDA_VERSION "*) ;;
-    *) missing+=("cargo-lambda==$CARGO_LAMBDA_VERSION") ;;
-  esac
-  local package
-  for package in "$@"; do
-    python3 -c "import $package" 2>/dev/null || missing+=("$package")
+# Creates the project's Python virtualenv unless it is there (its bin/ is already first on PATH).
+ensure_venv() {
+  if [ ! -x "$MFA_VENV/bin/python3" ]; then
+    echo "creating the Python virtualenv $MFA_VENV" >&2
+    python3 -m venv "$MFA_VENV" >&2
+    "$MFA_VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+    hash -r
+  fi
+}
+
+# Installs the given pip requirements into the project's virtualenv, each unless that exact
+# version (or, for a bare name, any version) is there already:
+# `ensure_pip_packages name==version name ...`.
+ensure_pip_packages() {
+  ensure_venv
+  local missing=() requirement
+  for requirement in "$@"; do
+    local name="${requirement%%==*}" version="" have
+    [ "$name" = "$requirement" ] || version="${requirement#*==}"
+    name="${name%%\[*}"
+    have="$("$MFA_VENV/bin/python3" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+    if [ -z "$have" ] || { [ -n "$version" ] && [ "$have" != "$version" ]; }; then
+      missing+=("$requirement")
+    fi
   done
   if [ "${#missing[@]}" -gt 0 ]; then
-    echo "installing ${missing[*]} with pip" >&2
-    python3 -m pip install --quiet "${missing[@]}" >&2
+    echo "installing ${missing[*]} into $MFA_VENV" >&2
+    "$MFA_VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${missing[@]}" >&2
     hash -r
-    if command -v pyenv >/dev/null; then pyenv rehash; fi
   fi
+}
+
+# Installs the pinned cargo-lambda, plus any other pip packages given (e.g. ziglang, which
+# `cargo lambda build --arm64` cross-links with).
+ensure_cargo_lambda() {
+  ensure_pip_packages "cargo-lambda==$CARGO_LAMBDA_VERSION" "$@"
 }

@@ -3,7 +3,7 @@
 # 127.0.0.1:$MFA_MOTO_PORT (default 5055), and prints its endpoint URL on stdout, alone, so that
 # callers can write `endpoint="$(scripts/moto.sh)"`.
 #
-# Installs moto[server] with pip when `moto_server` is missing, starts it in the background with
+# Installs moto[server] into the project's virtualenv when it is missing, starts it in the background with
 # its log at $CARGO_TARGET_DIR/moto-$PORT.log, and waits until it answers. Safe to run again: a
 # server already answering on the port is reused. Stop it with `kill $(cat .../moto-$PORT.pid)`.
 #
@@ -36,12 +36,7 @@ server.main(sys.argv[1:])
 answers() { curl -fsS -o /dev/null --max-time 2 "$endpoint/moto-api/data.json" 2>/dev/null; }
 
 if ! answers; then
-  if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server' 2>/dev/null; then
-    echo "installing moto[server] with pip" >&2
-    python3 -m pip install --quiet 'moto[server]==5.2.1' >&2
-    hash -r
-    if command -v pyenv >/dev/null; then pyenv rehash; fi
-  fi
+  ensure_pip_packages "moto[server]==$MOTO_VERSION"
   echo "starting moto server on $endpoint (log: $log)" >&2
   # Detached from this shell and its output, so that `$(scripts/moto.sh)` returns.
   setsid python3 -c "$serial_moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &

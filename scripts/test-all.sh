@@ -12,7 +12,7 @@ cd "$here"
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "tools"
 scripts/setup.sh

@@ -9,8 +9,9 @@ source scripts/env.sh
 # shellcheck source=pg_extension/scripts/lib.sh
 source pg_extension/scripts/lib.sh
 
-# cargo-pgrx creates the test cluster here on first use and reuses it after.
-pgdata=/tmp/mfa-pgrx-test
+# cargo-pgrx creates the test cluster here on first use and reuses it after. Outside $HOME, whose
+# mode may keep the postgres user out.
+pgdata="${MFA_PGRX_PGDATA:-/tmp/mfa-pgrx-test}"
 install -d -o postgres -g postgres "$pgdata"
 (cd pg_extension && cargo pgrx test pg15 --runas postgres --pgdata "$pgdata")
 

@@ -12,7 +12,7 @@ source scripts/env.sh
 template=infra/template.yaml
 failed=()
 
-venv="$HOME/.cache/mfa-service/infra-venv"
+venv="$MFA_CACHE_DIR/infra-venv"
 if ! cmp -s infra/checks/requirements.txt "$venv/requirements.txt"; then
   echo "installing the template linters into $venv"
   python3 -m venv "$venv"
