@@ -37,7 +37,7 @@ ensure_pip_packages() {
     local name="${requirement%%==*}" version="" have
     [ "$name" = "$requirement" ] || version="${requirement#*==}"
     name="${name%%\[*}"
-    have="$("$MFA_VENV/bin/python3" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+    have="$("$MFA_VENV/bin/python3" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p' || true)"
     if [ -z "$have" ] || { [ -n "$version" ] && [ "$have" != "$version" ]; }; then
       missing+=("$requirement")
     fi
