@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{AuditEvent, Factor, FactorKind, FactorStatus, OrgPolicy};
+use crate::model::{AuditEvent, Factor, FactorKind, FactorStatus, Method, OrgPolicy};
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -77,13 +77,17 @@ fn mask_email(email: &str) -> String {
 impl From<&Factor> for FactorView {
     fn from(f: &Factor) -> Self {
         Self {
-            id: f.id.clone(),
-            kind: f.kind,
+            id: f.id.to_string(),
+            kind: f.kind(),
             status: f.status,
             label: f.label.clone(),
             created_at: f.created_at,
             activated_at: f.activated_at,
-            hint: f.phone.as_deref().map(mask_phone).or_else(|| f.email.as_deref().map(mask_email)),
+            hint: match &f.method {
+                Method::Totp { .. } => None,
+                Method::Sms { phone, .. } => Some(mask_phone(phone)),
+                Method::Email { email, .. } => Some(mask_email(email)),
+            },
         }
     }
 }

@@ -72,7 +72,7 @@ pub struct SmsSettings {
     pub inbound_topic_arn: Option<String>,
     /// A PEM certificate that SNS signing certificates must be, or be issued by
     /// (`MFA_SNS_TRUST_ANCHOR_PEM`); unset: a certificate is trusted for having been fetched over
-    /// TLS from an SNS host (see `crate::sns`).
+    /// TLS from an SNS host (see `crate::sns_verify`).
     pub sns_trust_anchor_pem: Option<String>,
 }
 

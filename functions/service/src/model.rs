@@ -1,10 +1,15 @@
-//! The records the service keeps, as the stores hold them.
+//! The records the service keeps: the domain's types, and how the stores hold them.
 //!
-//! Times are Unix seconds. Secrets appear only sealed ([`crate::sealed::Sealed`]) and codes only
-//! hashed; these types are what both store adapters persist, so a field added here must be
-//! optional (`#[serde(default)]`) to keep reading records written before it.
+//! Times are Unix seconds. Secrets appear only sealed ([`crate::sealed`]) and codes only hashed.
+//! Both store adapters persist these types through serde. [`Factor`] and [`Challenge`] are typed
+//! (a method or purpose carries its own data) but stored flat, one attribute per field, through
+//! [`FactorRecord`] and [`ChallengeRecord`], the layout of `docs/architecture.md`, so records
+//! written before stay readable; a field added to a record must be optional
+//! (`#[serde(default)]`) for the same reason.
 
 use serde::{Deserialize, Serialize};
+
+use crate::ids::{ChallengeId, FactorId, LoginId, UserId};
 
 /// The kind of a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -48,47 +53,160 @@ pub enum FactorStatus {
     Active,
 }
 
-/// A user's second factor.
+/// A user's second factor: what every factor has, and its [`Method`] with the method's own data.
+///
+/// Stored flat, one attribute per field, as [`FactorRecord`]: see [`crate::model`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "FactorRecord", try_from = "FactorRecord")]
 pub struct Factor {
     /// Factor id (`fac_...`).
-    pub id: String,
+    pub id: FactorId,
     /// The SaaS's own user id.
-    pub user: String,
-    /// The kind of factor.
-    pub kind: FactorKind,
+    pub user: UserId,
     /// Pending or active.
     pub status: FactorStatus,
     /// A name the user gave it ("Work phone").
-    #[serde(default)]
     pub label: Option<String>,
     /// When it was enrolled.
     pub created_at: u64,
     /// When it was activated.
-    #[serde(default)]
     pub activated_at: Option<u64>,
-    /// TOTP: the shared secret, sealed.
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// TOTP: the last time step accepted; a step at or below it is a replay.
-    #[serde(default)]
-    pub last_step: Option<u64>,
-    /// SMS: the phone number, E.164.
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// Email: the address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// SMS and email, while pending: the challenge whose code activates the factor.
-    #[serde(default)]
-    pub activation_challenge: Option<String>,
+    /// How the factor proves the user, with what that needs.
+    pub method: Method,
+}
+
+/// The kinds of second factor, each with its own data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// An authenticator app.
+    Totp {
+        /// The shared secret, sealed ([`crate::sealed`]).
+        secret: String,
+        /// The last time step accepted; a step at or below it is a replay.
+        last_step: Option<u64>,
+    },
+    /// Codes by text message.
+    Sms {
+        /// The phone number, E.164.
+        phone: String,
+        /// While pending: the challenge whose code activates the factor.
+        activation: Option<ChallengeId>,
+    },
+    /// Codes by email.
+    Email {
+        /// The address.
+        email: String,
+        /// While pending: the challenge whose code activates the factor.
+        activation: Option<ChallengeId>,
+    },
 }
 
 impl Factor {
+    /// The kind of factor.
+    pub fn kind(&self) -> FactorKind {
+        match self.method {
+            Method::Totp { .. } => FactorKind::Totp,
+            Method::Sms { .. } => FactorKind::Sms,
+            Method::Email { .. } => FactorKind::Email,
+        }
+    }
+
     /// Puts `factors` in the order [`crate::ports::FactorStore::list_factors`] promises: oldest
     /// first, ties broken by id.
     pub fn sort_oldest_first(factors: &mut [Factor]) {
         factors.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    }
+}
+
+/// A [`Factor`] as both stores keep it: flat, every method's fields optional. Records written
+/// before the typed model load unchanged; a record whose fields don't fit its kind is refused
+/// as corrupt when read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FactorRecord {
+    id: FactorId,
+    user: UserId,
+    kind: FactorKind,
+    status: FactorStatus,
+    #[serde(default)]
+    label: Option<String>,
+    created_at: u64,
+    #[serde(default)]
+    activated_at: Option<u64>,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    last_step: Option<u64>,
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    activation_challenge: Option<ChallengeId>,
+}
+
+impl From<Factor> for FactorRecord {
+    fn from(f: Factor) -> Self {
+        let kind = f.kind();
+        let mut record = FactorRecord {
+            id: f.id,
+            user: f.user,
+            kind,
+            status: f.status,
+            label: f.label,
+            created_at: f.created_at,
+            activated_at: f.activated_at,
+            secret: None,
+            last_step: None,
+            phone: None,
+            email: None,
+            activation_challenge: None,
+        };
+        match f.method {
+            Method::Totp { secret, last_step } => {
+                record.secret = Some(secret);
+                record.last_step = last_step;
+            }
+            Method::Sms { phone, activation } => {
+                record.phone = Some(phone);
+                record.activation_challenge = activation;
+            }
+            Method::Email { email, activation } => {
+                record.email = Some(email);
+                record.activation_challenge = activation;
+            }
+        }
+        record
+    }
+}
+
+impl TryFrom<FactorRecord> for Factor {
+    type Error = String;
+
+    fn try_from(r: FactorRecord) -> Result<Self, String> {
+        let missing = |field: &str| format!("{} factor {} has no {field}", r.kind.as_str(), r.id);
+        let method = match r.kind {
+            FactorKind::Totp => Method::Totp {
+                secret: r.secret.clone().ok_or_else(|| missing("secret"))?,
+                last_step: r.last_step,
+            },
+            FactorKind::Sms => Method::Sms {
+                phone: r.phone.clone().ok_or_else(|| missing("phone"))?,
+                activation: r.activation_challenge.clone(),
+            },
+            FactorKind::Email => Method::Email {
+                email: r.email.clone().ok_or_else(|| missing("email"))?,
+                activation: r.activation_challenge.clone(),
+            },
+        };
+        Ok(Factor {
+            id: r.id,
+            user: r.user,
+            status: r.status,
+            label: r.label,
+            created_at: r.created_at,
+            activated_at: r.activated_at,
+            method,
+        })
     }
 }
 
@@ -117,9 +235,9 @@ impl RecoverySet {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Login {
     /// Login id (`lgn_...`).
-    pub id: String,
+    pub id: LoginId,
     /// Whose login it is.
-    pub user: String,
+    pub user: UserId,
     /// When it was made.
     pub created_at: u64,
     /// When it stops being accepted.
@@ -129,51 +247,167 @@ pub struct Login {
     pub sms_sent: bool,
 }
 
-/// What a challenge is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What a challenge is for, with what that purpose needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChallengePurpose {
     /// A second factor within a login.
-    #[default]
-    Login,
+    Login {
+        /// The login.
+        login_id: LoginId,
+    },
     /// The first code of a new SMS or email factor.
     Activation,
     /// A phone change, first step: a code sent to the old number.
-    PhoneChangeOld,
+    PhoneChangeOld {
+        /// The number to change to (E.164).
+        new_phone: String,
+    },
     /// A phone change, second step: a code sent to the new number.
-    PhoneChangeNew,
+    PhoneChangeNew {
+        /// The number to change to (E.164).
+        new_phone: String,
+    },
 }
 
-/// A request for one factor's proof within a login.
+/// What answers a challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A code of the factor's authenticator app (TOTP), checked against the factor.
+    AppCode,
+    /// The code the service sent by SMS or email.
+    SentCode {
+        /// The keyed hash of the code sent (hex), never the code.
+        hash: String,
+    },
+}
+
+/// A request for one factor's proof.
+///
+/// Stored flat as [`ChallengeRecord`], as [`Factor`] is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ChallengeRecord", try_from = "ChallengeRecord")]
 pub struct Challenge {
     /// Challenge id (`chl_...`).
-    pub id: String,
+    pub id: ChallengeId,
     /// Whose challenge it is.
-    pub user: String,
-    /// The login it belongs to.
-    pub login_id: String,
+    pub user: UserId,
     /// The factor that must answer it.
-    pub factor_id: String,
+    pub factor_id: FactorId,
     /// When it was made.
     pub created_at: u64,
     /// When it stops being accepted.
     pub expires_at: u64,
     /// When it was answered; an answered challenge is never accepted again.
-    #[serde(default)]
     pub consumed_at: Option<u64>,
     /// What it is for.
-    #[serde(default)]
     pub purpose: ChallengePurpose,
-    /// SMS and email: the keyed hash of the code sent (hex), never the code.
-    #[serde(default)]
-    pub code_hash: Option<String>,
+    /// What answers it.
+    pub answer: Answer,
     /// Wrong codes tried so far.
-    #[serde(default)]
     pub attempts: u32,
-    /// Phone change: the new number.
+}
+
+/// The stored names of [`ChallengePurpose`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PurposeName {
+    #[default]
+    Login,
+    Activation,
+    PhoneChangeOld,
+    PhoneChangeNew,
+}
+
+/// A [`Challenge`] as both stores keep it: flat, as it was before the typed model (`login_id`
+/// is empty outside a login; `new_phone` only in a phone change).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChallengeRecord {
+    id: ChallengeId,
+    user: UserId,
     #[serde(default)]
-    pub new_phone: Option<String>,
+    login_id: String,
+    factor_id: FactorId,
+    created_at: u64,
+    expires_at: u64,
+    #[serde(default)]
+    consumed_at: Option<u64>,
+    #[serde(default)]
+    purpose: PurposeName,
+    #[serde(default)]
+    code_hash: Option<String>,
+    #[serde(default)]
+    attempts: u32,
+    #[serde(default)]
+    new_phone: Option<String>,
+}
+
+impl From<Challenge> for ChallengeRecord {
+    fn from(c: Challenge) -> Self {
+        let (purpose, login_id, new_phone) = match c.purpose {
+            ChallengePurpose::Login { login_id } => {
+                (PurposeName::Login, login_id.as_str().to_owned(), None)
+            }
+            ChallengePurpose::Activation => (PurposeName::Activation, String::new(), None),
+            ChallengePurpose::PhoneChangeOld { new_phone } => {
+                (PurposeName::PhoneChangeOld, String::new(), Some(new_phone))
+            }
+            ChallengePurpose::PhoneChangeNew { new_phone } => {
+                (PurposeName::PhoneChangeNew, String::new(), Some(new_phone))
+            }
+        };
+        ChallengeRecord {
+            id: c.id,
+            user: c.user,
+            login_id,
+            factor_id: c.factor_id,
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+            consumed_at: c.consumed_at,
+            purpose,
+            code_hash: match c.answer {
+                Answer::AppCode => None,
+                Answer::SentCode { hash } => Some(hash),
+            },
+            attempts: c.attempts,
+            new_phone,
+        }
+    }
+}
+
+impl TryFrom<ChallengeRecord> for Challenge {
+    type Error = String;
+
+    fn try_from(r: ChallengeRecord) -> Result<Self, String> {
+        let missing = |field: &str| format!("challenge {} has no {field}", r.id);
+        let purpose = match r.purpose {
+            PurposeName::Login => ChallengePurpose::Login {
+                login_id: LoginId::parse(&r.login_id).map_err(|_| missing("login id"))?,
+            },
+            PurposeName::Activation => ChallengePurpose::Activation,
+            PurposeName::PhoneChangeOld => ChallengePurpose::PhoneChangeOld {
+                new_phone: r.new_phone.clone().ok_or_else(|| missing("new number"))?,
+            },
+            PurposeName::PhoneChangeNew => ChallengePurpose::PhoneChangeNew {
+                new_phone: r.new_phone.clone().ok_or_else(|| missing("new number"))?,
+            },
+        };
+        let answer = match r.code_hash {
+            Some(hash) => Answer::SentCode { hash },
+            None if matches!(purpose, ChallengePurpose::Login { .. }) => Answer::AppCode,
+            None => return Err(missing("code hash")),
+        };
+        Ok(Challenge {
+            id: r.id,
+            user: r.user,
+            factor_id: r.factor_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            consumed_at: r.consumed_at,
+            purpose,
+            answer,
+            attempts: r.attempts,
+        })
+    }
 }
 
 /// An organisation's MFA policy.
@@ -193,14 +427,16 @@ pub struct AuditEvent {
     /// Unique id (`aud_...`).
     pub id: String,
     /// The user it happened to.
-    pub user: String,
+    #[schema(value_type = String)]
+    pub user: UserId,
     /// When (Unix seconds).
     pub at: u64,
     /// What happened.
     pub action: AuditAction,
     /// The factor concerned, if one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub factor_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub factor_id: Option<FactorId>,
 }
 
 /// The kinds of audit events.

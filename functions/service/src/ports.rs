@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 
+use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, RecoverySet};
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
@@ -32,25 +33,32 @@ pub trait FactorStore: Send + Sync {
     /// Stores a new pending factor. [`StoreError::AlreadyExists`] if the id is taken.
     async fn insert_factor(&self, factor: &Factor) -> StoreResult<()>;
     /// One factor of `user`.
-    async fn get_factor(&self, user: &str, id: &str) -> StoreResult<Option<Factor>>;
+    async fn get_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<Option<Factor>>;
     /// All factors of `user`, oldest first.
-    async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>>;
+    async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>>;
     /// Pending to active, accepting TOTP step `step` (if any) as the last one used. `false` when
     /// the factor is missing or not pending (so two concurrent activations can't both win).
     async fn activate_factor(
         &self,
-        user: &str,
-        id: &str,
+        user: &UserId,
+        id: &FactorId,
         step: Option<u64>,
         now: u64,
     ) -> StoreResult<bool>;
     /// The replay guard: records `step` as the factor's last TOTP step if the factor is active
     /// and `step` is newer than the last one. `false` means the step was already used.
-    async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool>;
+    async fn advance_totp_step(&self, user: &UserId, id: &FactorId, step: u64)
+        -> StoreResult<bool>;
     /// Deletes a factor. `false` when there was none.
-    async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool>;
+    async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool>;
     /// Switches an active SMS factor's number from `old` to `new`, only if it is still `old`.
-    async fn change_phone(&self, user: &str, id: &str, old: &str, new: &str) -> StoreResult<bool>;
+    async fn change_phone(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
 }
 
 /// Recovery codes: one current set per user.
@@ -59,18 +67,18 @@ pub trait RecoveryStore: Send + Sync {
     /// Stores `set` only if the user has none; `false` if one exists.
     async fn insert_recovery_set_if_absent(
         &self,
-        user: &str,
+        user: &UserId,
         set: &RecoverySet,
     ) -> StoreResult<bool>;
     /// Replaces the user's set (the old codes stop working at once).
-    async fn replace_recovery_set(&self, user: &str, set: &RecoverySet) -> StoreResult<()>;
+    async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()>;
     /// The user's current set.
-    async fn get_recovery_set(&self, user: &str) -> StoreResult<Option<RecoverySet>>;
+    async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>>;
     /// Marks code `index` of set `set_id` used, if that set is still current and the code
     /// unused. `false` otherwise: each code lets one caller through, once.
     async fn consume_recovery_code(
         &self,
-        user: &str,
+        user: &UserId,
         set_id: &str,
         index: u32,
     ) -> StoreResult<bool>;
@@ -82,21 +90,21 @@ pub trait LoginStore: Send + Sync {
     /// Stores a new login.
     async fn insert_login(&self, login: &Login) -> StoreResult<()>;
     /// A login by id.
-    async fn get_login(&self, id: &str) -> StoreResult<Option<Login>>;
+    async fn get_login(&self, id: &LoginId) -> StoreResult<Option<Login>>;
     /// Stores a new challenge.
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()>;
     /// A challenge by id.
-    async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>>;
+    async fn get_challenge(&self, id: &ChallengeId) -> StoreResult<Option<Challenge>>;
     /// Marks a challenge answered at `now`, if it was not already. `false` if it was.
-    async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool>;
+    async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool>;
     /// Counts one code attempt on a challenge, if fewer than `max` were made and it is not
     /// answered. `false` when the challenge has no attempts left (or is answered or missing).
-    async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool>;
+    async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool>;
     /// Claims the login's one text message. `false` if one was already sent (or no such login).
-    async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool>;
+    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool>;
     /// Gives the login's text message back, when the provider refused to send it. Only a login
     /// whose message was taken changes (a missing login is not created).
-    async fn return_login_sms(&self, login_id: &str) -> StoreResult<()>;
+    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()>;
 }
 
 /// Phone numbers: opt-outs (STOP) and the per-number send cap.
@@ -135,23 +143,23 @@ pub trait ThrottleStore: Send + Sync {
     /// Counts an attempt as a failure before it is checked, unless the account is locked at
     /// `now`, and locks the account by `mfa_core::throttle::locked_until` for the new count.
     /// Counting first means concurrent guesses can't slip past the lock.
-    async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt>;
+    async fn begin_attempt(&self, user: &UserId, now: u64) -> StoreResult<Attempt>;
     /// The attempt succeeded: the count of consecutive failures goes back to zero.
-    async fn succeed(&self, user: &str) -> StoreResult<()>;
+    async fn succeed(&self, user: &UserId) -> StoreResult<()>;
     /// Consecutive failures so far (for tests and the admin view).
-    async fn failures(&self, user: &str) -> StoreResult<u32>;
+    async fn failures(&self, user: &UserId) -> StoreResult<u32>;
 }
 
 /// Organisation policies.
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
     /// The org's policy (the default when none is stored).
-    async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy>;
+    async fn get_policy(&self, org: &OrgId) -> StoreResult<OrgPolicy>;
     /// Sets the org's policy.
-    async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()>;
+    async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()>;
     /// Takes one of the `max` sign-ins without a factor that `org` allows `user`
     /// ([`OrgPolicy::grace_logins`]): `false` once they are used up.
-    async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool>;
+    async fn take_grace_login(&self, user: &UserId, org: &OrgId, max: u32) -> StoreResult<bool>;
 }
 
 /// The audit log: what happened to each user's second factors.
@@ -160,7 +168,7 @@ pub trait AuditLog: Send + Sync {
     /// Appends `event` to its user's log, kept [`AUDIT_RETENTION`] seconds.
     async fn append(&self, event: &AuditEvent) -> StoreResult<()>;
     /// The user's `limit` latest events, newest first.
-    async fn latest_events(&self, user: &str, limit: usize) -> StoreResult<Vec<AuditEvent>>;
+    async fn latest_events(&self, user: &UserId, limit: usize) -> StoreResult<Vec<AuditEvent>>;
 }
 
 /// How long audit events are kept: 400 days.

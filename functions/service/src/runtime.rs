@@ -15,8 +15,8 @@ use crate::config::{Config, ConfigError};
 use crate::domain::{Mfa, Ports};
 use crate::http::{router, AppState, Group};
 use crate::ports::{EmailSender, SmsSender, Store, SystemClock};
-use crate::senders::{outbox::Outbox, ses::SesSender, sns::SnsSender};
-use crate::sns::{HttpsFetcher, SnsVerifier};
+use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender};
+use crate::sns_verify::{HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
 
 /// Any start-up failure, as a message for the operator.

@@ -1,6 +1,6 @@
 //! The inbound SMS webhook, end to end below HTTP and through it: SNS messages signed in the
 //! test (SignatureVersion 1 and 2) with the fixture keys of `fixtures/sns/` (see its README),
-//! checked by `mfa_service::sns`, then acted on by the real `Mfa` over the embedded store with a
+//! checked by `mfa_service::sns_verify`, then acted on by the real `Mfa` over the embedded store with a
 //! recording SMS sender; and, on that same world, the SMS program's sending rules.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,12 +13,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use mfa_service::api::{AuthMethod, ChallengeRequest, EnrollRequest, LoginRequest};
+use mfa_service::api::{AuthMethod, EnrollRequest};
 use mfa_service::config::Config;
 use mfa_service::domain::{messages, Error, InboundOutcome, Mfa, Ports};
 use mfa_service::http::{router, AppState, Group};
+use mfa_service::ids::{FactorId, LoginId, UserId};
 use mfa_service::ports::{Clock, Email, EmailSender, PhoneStore, SendError, SmsSender};
-use mfa_service::sns::{CertFetcher, FetchError, SnsError, SnsUrl, SnsVerifier};
+use mfa_service::sns_verify::{CertFetcher, FetchError, SnsError, SnsUrl, SnsVerifier};
 use mfa_service::store::embedded::EmbeddedStore;
 use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{json, Value};
@@ -462,27 +463,36 @@ impl World {
     }
 
     /// Enrolls and activates an SMS factor on [`PHONE`]; its id.
-    async fn sms_factor(&self, user: &str) -> String {
+    async fn sms_factor(&self, user: &UserId) -> FactorId {
         let sms = EnrollRequest::Sms { phone: "(201) 555-0123".into(), label: None };
         let enrolled = self.mfa.enroll(user, sms, None).await.unwrap();
-        let id = enrolled.factor.id;
+        let id = FactorId::parse(&enrolled.factor.id).unwrap();
         self.mfa.activate(user, &id, &self.phone.last_code()).await.unwrap();
         id
     }
 
-    async fn sms_challenge(&self, user: &str, factor_id: &str) -> Result<(), Error> {
-        let login =
-            LoginRequest { auth_method: AuthMethod::Password, org_id: None, mfa_token: None };
-        let login_id = self.mfa.login(user, login).await.unwrap().login_id;
-        let request = ChallengeRequest { login_id, factor_id: factor_id.to_owned() };
-        self.mfa.challenge(user, request).await.map(|_| ())
+    /// Starts a sign-in of `user` after a password; its id.
+    async fn login(&self, user: &UserId) -> LoginId {
+        let login = self.mfa.login(user, AuthMethod::Password, None, None).await.unwrap();
+        LoginId::parse(&login.login_id).unwrap()
     }
+
+    /// Asks for a code of `factor_id` in a new sign-in.
+    async fn sms_challenge(&self, user: &UserId, factor_id: &FactorId) -> Result<(), Error> {
+        let login_id = self.login(user).await;
+        self.mfa.challenge(user, &login_id, factor_id).await.map(|_| ())
+    }
+}
+
+fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
 }
 
 #[tokio::test]
 async fn stop_help_start_round_trip() {
     let w = world();
-    let factor = w.sms_factor("ada").await;
+    let ada = user("ada");
+    let factor = w.sms_factor(&ada).await;
     assert!(!w.opted_out(PHONE).await);
 
     assert_eq!(w.text("Stop").await, InboundOutcome::OptedOut);
@@ -490,10 +500,10 @@ async fn stop_help_start_round_trip() {
     assert_eq!(w.phone.last_text(), (PHONE.to_owned(), messages::stop_reply("Acme")));
 
     let sent = w.phone.texts().len();
-    let refused = w.sms_challenge("ada", &factor).await.unwrap_err();
+    let refused = w.sms_challenge(&ada, &factor).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     let sms = EnrollRequest::Sms { phone: PHONE.into(), label: None };
-    let refused = w.mfa.enroll("bob", sms, None).await.unwrap_err();
+    let refused = w.mfa.enroll(&user("bob"), sms, None).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     assert_eq!(w.phone.texts().len(), sent, "no code goes to a number that replied STOP");
 
@@ -511,7 +521,7 @@ async fn stop_help_start_round_trip() {
     assert_eq!(*w.phone.opt_ins.lock().unwrap(), [PHONE]);
     assert_eq!(w.phone.last_text(), (PHONE.to_owned(), messages::start_reply("Acme")));
 
-    w.sms_challenge("ada", &factor).await.unwrap();
+    w.sms_challenge(&ada, &factor).await.unwrap();
     let (to, code) = w.phone.last_text();
     assert_eq!(to, PHONE);
     assert!(code.starts_with("Acme: your verification code is "), "{code}");
@@ -552,38 +562,36 @@ async fn a_delivery_that_failed_is_acted_on_when_retried() {
 #[tokio::test]
 async fn asking_again_in_one_sign_in_uses_none_of_the_numbers_hourly_texts() {
     let w = world();
-    let factor = w.sms_factor("ada").await; // text 1 of the hour (default cap: 5)
-    let login = LoginRequest { auth_method: AuthMethod::Password, org_id: None, mfa_token: None };
-    let login_id = w.mfa.login("ada", login).await.unwrap().login_id;
-    let request = ChallengeRequest { login_id, factor_id: factor.clone() };
-    w.mfa.challenge("ada", request.clone()).await.unwrap(); // text 2
+    let ada = user("ada");
+    let factor = w.sms_factor(&ada).await; // text 1 of the hour (default cap: 5)
+    let login_id = w.login(&ada).await;
+    w.mfa.challenge(&ada, &login_id, &factor).await.unwrap(); // text 2
     for _ in 0..5 {
-        let refused = w.mfa.challenge("ada", request.clone()).await.unwrap_err();
+        let refused = w.mfa.challenge(&ada, &login_id, &factor).await.unwrap_err();
         assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     }
     assert_eq!(w.phone.texts().len(), 2);
     for _ in 0..3 {
-        w.sms_challenge("ada", &factor).await.unwrap(); // texts 3 to 5, each in a new sign-in
+        w.sms_challenge(&ada, &factor).await.unwrap(); // texts 3 to 5, each in a new sign-in
     }
     assert_eq!(w.phone.texts().len(), 5);
-    let capped = w.sms_challenge("ada", &factor).await.unwrap_err();
+    let capped = w.sms_challenge(&ada, &factor).await.unwrap_err();
     assert!(matches!(capped, Error::UseAnotherFactor { .. }), "{capped:?}");
 }
 
 #[tokio::test]
 async fn a_text_the_provider_refused_does_not_use_up_the_sign_ins_one() {
     let w = world();
-    let factor = w.sms_factor("ada").await;
-    let login = LoginRequest { auth_method: AuthMethod::Password, org_id: None, mfa_token: None };
-    let login_id = w.mfa.login("ada", login).await.unwrap().login_id;
-    let request = ChallengeRequest { login_id, factor_id: factor };
+    let ada = user("ada");
+    let factor = w.sms_factor(&ada).await;
+    let login_id = w.login(&ada).await;
     w.phone.refusals.store(1, Ordering::SeqCst);
-    let refused = w.mfa.challenge("ada", request.clone()).await.unwrap_err();
+    let refused = w.mfa.challenge(&ada, &login_id, &factor).await.unwrap_err();
     assert!(matches!(refused, Error::SendFailed(_)), "{refused:?}");
     let sent = w.phone.texts().len();
-    w.mfa.challenge("ada", request.clone()).await.unwrap();
+    w.mfa.challenge(&ada, &login_id, &factor).await.unwrap();
     assert_eq!(w.phone.texts().len(), sent + 1, "the sign-in still had its text");
-    let again = w.mfa.challenge("ada", request).await.unwrap_err();
+    let again = w.mfa.challenge(&ada, &login_id, &factor).await.unwrap_err();
     assert!(matches!(again, Error::UseAnotherFactor { .. }), "and now it is used: {again:?}");
 }
 

@@ -1,5 +1,5 @@
 //! Lambda function serving the inbound SMS webhook of the MFA service, `POST /v1/webhooks/sms`
-//! (see `mfa_service::http` and `mfa_service::sns`). It refuses to start without
+//! (see `mfa_service::http` and `mfa_service::sns_verify`). It refuses to start without
 //! `MFA_INBOUND_TOPIC_ARN`.
 
 #[tokio::main]

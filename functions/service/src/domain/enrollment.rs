@@ -5,9 +5,11 @@ use mfa_core::secret::TotpSecret;
 use mfa_core::totp::{match_step, TotpParams};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
+use super::oob::Destination;
 use super::{Error, Mfa, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::api::{ActivateResponse, EnrollRequest, EnrollResponse, FactorView};
-use crate::model::{AuditAction, ChallengePurpose, Factor, FactorKind, FactorStatus, RecoverySet};
+use crate::ids::{FactorId, UserId};
+use crate::model::{AuditAction, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet};
 
 /// The most characters of a label or account name.
 const MAX_LABEL: usize = 64;
@@ -42,7 +44,7 @@ fn check_email(email: &str) -> Result<String, Error> {
 }
 
 /// Additional data that binds a sealed TOTP secret to its factor.
-pub(super) fn secret_aad(user: &str, factor_id: &str) -> String {
+pub(super) fn secret_aad(user: &UserId, factor_id: &FactorId) -> String {
     format!("totp/{user}/{factor_id}")
 }
 
@@ -55,7 +57,7 @@ impl Mfa {
     /// losing one): a password alone must not be enough to add a way in.
     pub async fn enroll(
         &self,
-        user: &str,
+        user: &UserId,
         request: EnrollRequest,
         mfa_token: Option<&str>,
     ) -> Result<EnrollResponse, Error> {
@@ -70,8 +72,9 @@ impl Mfa {
             EnrollRequest::Sms { phone, label } => {
                 let phone = mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
                     .map_err(|e| Error::BadRequest(e.to_string()))?;
-                let factor = self.new_factor(user, FactorKind::Sms, check_text(label, "label")?);
-                let factor = Factor { phone: Some(phone.as_str().to_owned()), ..factor };
+                let label = check_text(label, "label")?;
+                let method = Method::Sms { phone: phone.as_str().to_owned(), activation: None };
+                let factor = self.new_factor(user, label, method);
                 self.check_sms_allowed(user, &factor.id, phone.as_str()).await?;
                 self.enroll_with_code(factor).await
             }
@@ -81,36 +84,36 @@ impl Mfa {
                         "email factors are not enabled (MFA_EMAIL_FROM is not set)".into(),
                     ));
                 }
-                let factor = self.new_factor(user, FactorKind::Email, check_text(label, "label")?);
-                let factor = Factor { email: Some(check_email(&email)?), ..factor };
-                self.enroll_with_code(factor).await
+                let label = check_text(label, "label")?;
+                let method = Method::Email { email: check_email(&email)?, activation: None };
+                self.enroll_with_code(self.new_factor(user, label, method)).await
             }
         }
     }
 
-    fn new_factor(&self, user: &str, kind: FactorKind, label: Option<String>) -> Factor {
+    fn new_factor(&self, user: &UserId, label: Option<String>, method: Method) -> Factor {
         Factor {
-            id: self.new_id("fac"),
-            user: user.to_owned(),
-            kind,
+            id: self.with_rng(FactorId::generate),
+            user: user.clone(),
             status: FactorStatus::Pending,
             label,
             created_at: self.now(),
             activated_at: None,
-            secret: None,
-            last_step: None,
-            phone: None,
-            email: None,
-            activation_challenge: None,
+            method,
         }
     }
 
     /// Stores a pending SMS or email factor and sends the code that activates it.
-    async fn enroll_with_code(&self, factor: Factor) -> Result<EnrollResponse, Error> {
-        let to = self.destination(&factor)?;
-        let challenge =
-            self.send_code(&factor, to, ChallengePurpose::Activation, None, None).await?;
-        let factor = Factor { activation_challenge: Some(challenge.id), ..factor };
+    async fn enroll_with_code(&self, mut factor: Factor) -> Result<EnrollResponse, Error> {
+        let to = Destination::of(&factor).ok_or(Error::BadRequest(
+            "only an SMS or email factor is activated with a code sent to it".into(),
+        ))?;
+        let challenge = self.send_code(&factor, to, ChallengePurpose::Activation, u64::MAX).await?;
+        if let Method::Sms { activation, .. } | Method::Email { activation, .. } =
+            &mut factor.method
+        {
+            *activation = Some(challenge.id);
+        }
         self.store.insert_factor(&factor).await?;
         self.audit(&factor.user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
         Ok(EnrollResponse {
@@ -124,20 +127,24 @@ impl Mfa {
 
     async fn enroll_totp(
         &self,
-        user: &str,
+        user: &UserId,
         label: Option<String>,
         account_name: Option<String>,
     ) -> Result<EnrollResponse, Error> {
-        let account = check_text(account_name, "account_name")?.unwrap_or_else(|| user.to_owned());
-        let factor = self.new_factor(user, FactorKind::Totp, label);
+        let account =
+            check_text(account_name, "account_name")?.unwrap_or_else(|| user.as_str().to_owned());
+        let id = self.with_rng(FactorId::generate);
         let secret = self.with_rng(|rng| TotpSecret::generate(&mut &mut *rng));
         let params = TotpParams::default();
         let uri = otpauth_uri(&secret, &account, &self.issuer_name, &params)
             .map_err(|e| Error::BadRequest(e.to_string()))?;
         let qr = qr_svg(&uri).map_err(|e| Error::BadRequest(e.to_string()))?;
-        let aad = secret_aad(user, &factor.id);
+        let aad = secret_aad(user, &id);
         let sealed = self.with_rng(|rng| self.data_keys.seal(secret.as_bytes(), &aad, rng));
-        let factor = Factor { secret: Some(sealed), ..factor };
+        let factor = Factor {
+            id,
+            ..self.new_factor(user, label, Method::Totp { secret: sealed, last_step: None })
+        };
         self.store.insert_factor(&factor).await?;
         self.audit(user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
         Ok(EnrollResponse {
@@ -153,16 +160,19 @@ impl Mfa {
     /// a set of recovery codes.
     pub async fn activate(
         &self,
-        user: &str,
-        factor_id: &str,
+        user: &UserId,
+        factor_id: &FactorId,
         code: &str,
     ) -> Result<ActivateResponse, Error> {
         let params = TotpParams::default();
         check_code_shape(code, &params)?;
         // One read for the factor and the others it must be checked against.
         let factors = self.store.list_factors(user).await?;
-        let factor =
-            factors.iter().find(|f| f.id == factor_id).cloned().ok_or(Error::NotFound("factor"))?;
+        let factor = factors
+            .iter()
+            .find(|f| &f.id == factor_id)
+            .cloned()
+            .ok_or(Error::NotFound("factor"))?;
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
         }
@@ -174,25 +184,22 @@ impl Mfa {
             ));
         }
         let now = self.now();
-        let step = match factor.kind {
-            FactorKind::Totp => {
+        let step = match &factor.method {
+            Method::Totp { secret, .. } => {
                 self.begin_attempt(user).await?;
-                let secret = self.open_secret(&factor)?;
+                let secret = self.open_secret(&factor, secret)?;
                 let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
                     .ok_or(Error::CodeRejected)?;
                 self.store.succeed(user).await?;
                 Some(step)
             }
-            FactorKind::Sms | FactorKind::Email => {
-                let id = factor.activation_challenge.as_deref().unwrap_or_default();
-                let challenge = self
-                    .store
-                    .get_challenge(id)
-                    .await?
-                    .filter(|c| c.user == user && c.purpose == ChallengePurpose::Activation)
-                    .ok_or_else(|| {
-                        Error::Internal(format!("factor {factor_id} has no activation code"))
-                    })?;
+            Method::Sms { activation, .. } | Method::Email { activation, .. } => {
+                let challenge = match activation {
+                    Some(id) => self.store.get_challenge(id).await?,
+                    None => None,
+                }
+                .filter(|c| &c.user == user && c.purpose == ChallengePurpose::Activation)
+                .ok_or(Error::Conflict("the factor's activation code is gone: enroll it again"))?;
                 self.check_code(&challenge, code).await?;
                 None
             }
@@ -209,7 +216,7 @@ impl Mfa {
     /// A recovery set for a user who has none, or whose codes are all used (say, one who lost
     /// their only factor, came back with the last code, and enrolls again); `None` while codes
     /// remain, which stay the user's until they ask for new ones.
-    async fn first_recovery_codes(&self, user: &str) -> Result<Option<Vec<String>>, Error> {
+    async fn first_recovery_codes(&self, user: &UserId) -> Result<Option<Vec<String>>, Error> {
         match self.store.get_recovery_set(user).await? {
             Some(old) if old.remaining() > 0 => Ok(None),
             Some(_) => {
@@ -249,12 +256,8 @@ impl Mfa {
         Ok((set, issued.into_iter().map(|c| c.code).collect()))
     }
 
-    /// Opens a factor's sealed TOTP secret.
-    pub(super) fn open_secret(&self, factor: &Factor) -> Result<TotpSecret, Error> {
-        let sealed = factor
-            .secret
-            .as_deref()
-            .ok_or_else(|| Error::Internal("TOTP factor without secret".into()))?;
+    /// Opens a TOTP factor's sealed secret.
+    pub(super) fn open_secret(&self, factor: &Factor, sealed: &str) -> Result<TotpSecret, Error> {
         let bytes = self
             .data_keys
             .open(sealed, &secret_aad(&factor.user, &factor.id))

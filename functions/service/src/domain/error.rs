@@ -45,7 +45,7 @@ pub enum Error {
     SendFailed(String),
     /// An SNS message to the SMS webhook was refused, or could not be acted on.
     #[error(transparent)]
-    Webhook(#[from] crate::sns::SnsError),
+    Webhook(#[from] crate::sns_verify::SnsError),
     /// The store failed.
     #[error("storage is unavailable")]
     Store(#[from] StoreError),

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{messages, Error, Mfa};
-use crate::sns::{MessageType, SnsError, SnsVerifier, VerifiedMessage, MAX_MESSAGE_AGE};
+use crate::sns_verify::{MessageType, SnsError, SnsVerifier, VerifiedMessage, MAX_MESSAGE_AGE};
 
 /// Every country calling code: an inbound number is whatever number texted us.
 static ANY_COUNTRY: LazyLock<PhonePolicy> = LazyLock::new(|| PhonePolicy::new((1..=999).collect()));

@@ -3,6 +3,7 @@
 
 use super::{Error, Mfa, StepUp};
 use crate::api::{AuditList, FactorList, FactorView, RecoveryCodesResponse};
+use crate::ids::{FactorId, OrgId, UserId};
 use crate::model::{AuditAction, FactorStatus, OrgPolicy};
 
 /// How many events the admin audit view shows.
@@ -10,7 +11,7 @@ const AUDIT_PAGE: usize = 100;
 
 impl Mfa {
     /// The user's factors, never a secret.
-    pub async fn list(&self, user: &str) -> Result<FactorList, Error> {
+    pub async fn list(&self, user: &UserId) -> Result<FactorList, Error> {
         let factors = self.store.list_factors(user).await?;
         Ok(FactorList { factors: factors.iter().map(FactorView::from).collect() })
     }
@@ -19,8 +20,8 @@ impl Mfa {
     /// the factor.
     pub async fn delete(
         &self,
-        user: &str,
-        factor_id: &str,
+        user: &UserId,
+        factor_id: &FactorId,
         mfa_token: Option<&str>,
     ) -> Result<(), Error> {
         let factor =
@@ -39,7 +40,7 @@ impl Mfa {
     /// not from a recovery code, since the new set ends the old one.
     pub async fn new_recovery_codes(
         &self,
-        user: &str,
+        user: &UserId,
         mfa_token: Option<&str>,
     ) -> Result<RecoveryCodesResponse, Error> {
         self.check_step_up(user, mfa_token, StepUp::AnyFactor)?;
@@ -51,7 +52,11 @@ impl Mfa {
 
     /// Administration: removes a user's factor without step-up (the user lost it), and clears
     /// the user's failure count.
-    pub async fn admin_reset_factor(&self, user: &str, factor_id: &str) -> Result<(), Error> {
+    pub async fn admin_reset_factor(
+        &self,
+        user: &UserId,
+        factor_id: &FactorId,
+    ) -> Result<(), Error> {
         if !self.store.delete_factor(user, factor_id).await? {
             return Err(Error::NotFound("factor"));
         }
@@ -61,25 +66,29 @@ impl Mfa {
     }
 
     /// Administration: clears a user's lockout.
-    pub async fn admin_unlock(&self, user: &str) -> Result<(), Error> {
+    pub async fn admin_unlock(&self, user: &UserId) -> Result<(), Error> {
         self.store.succeed(user).await?;
         self.audit(user, AuditAction::Unlocked, None).await;
         Ok(())
     }
 
     /// Administration: the user's latest audit events, newest first.
-    pub async fn admin_audit(&self, user: &str) -> Result<AuditList, Error> {
+    pub async fn admin_audit(&self, user: &UserId) -> Result<AuditList, Error> {
         Ok(AuditList { events: self.store.latest_events(user, AUDIT_PAGE).await? })
     }
 
     /// Administration: sets an organisation's MFA policy.
-    pub async fn admin_set_policy(&self, org: &str, policy: OrgPolicy) -> Result<OrgPolicy, Error> {
+    pub async fn admin_set_policy(
+        &self,
+        org: &OrgId,
+        policy: OrgPolicy,
+    ) -> Result<OrgPolicy, Error> {
         self.store.put_policy(org, &policy).await?;
         Ok(policy)
     }
 
     /// Administration: an organisation's MFA policy.
-    pub async fn admin_policy(&self, org: &str) -> Result<OrgPolicy, Error> {
+    pub async fn admin_policy(&self, org: &OrgId) -> Result<OrgPolicy, Error> {
         Ok(self.store.get_policy(org).await?)
     }
 }

@@ -20,6 +20,7 @@ pub use inbound::{InboundOutcome, WebhookAnswer};
 use signin::RECOVERY_FACTOR_ID;
 
 use crate::config::{Config, ConfigError, SmsSettings};
+use crate::ids::{FactorId, UserId};
 use crate::model::{AuditAction, AuditEvent};
 use crate::ports::{Clock, EmailSender, SmsSender, Store};
 use crate::sealed::DataKeys;
@@ -36,7 +37,7 @@ pub const TOTP_WINDOW: u32 = 1;
 #[derive(Debug, Clone, Copy)]
 enum StepUp<'a> {
     /// This factor (disabling a factor needs the factor).
-    ThisFactor(&'a str),
+    ThisFactor(&'a FactorId),
     /// Any of the user's factors, not a recovery code (new recovery codes, which end the old).
     AnyFactor,
     /// Any factor or a recovery code (adding a factor: the way back after losing one).
@@ -141,11 +142,16 @@ impl Mfa {
     }
 
     /// Issues an MFA token for `user` who just proved `factor_id`.
-    fn issue_token(&self, user: &str, factor_id: &str, amr: &str) -> Result<(String, u64), Error> {
+    fn issue_token(
+        &self,
+        user: &UserId,
+        factor_id: &str,
+        amr: &str,
+    ) -> Result<(String, u64), Error> {
         let jti = self.new_id("jti");
         let (token, claims) = self
             .tokens
-            .issue(user, factor_id, &[amr], self.now(), jti)
+            .issue(user.as_str(), factor_id, &[amr], self.now(), jti)
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok((token, claims.exp))
     }
@@ -154,7 +160,7 @@ impl Mfa {
     /// the way `proof` asks.
     fn check_step_up(
         &self,
-        user: &str,
+        user: &UserId,
         token: Option<&str>,
         proof: StepUp<'_>,
     ) -> Result<MfaClaims, Error> {
@@ -165,14 +171,14 @@ impl Mfa {
             .tokens
             .verify(token, now)
             .map_err(|_| Error::StepUpRequired("the MFA token is not valid or has expired"))?;
-        if claims.sub != user {
+        if claims.sub != user.as_str() {
             return Err(Error::StepUpRequired("the MFA token is for another user"));
         }
         if claims.auth_time.saturating_add(STEP_UP_MAX_AGE) < now {
             return Err(Error::StepUpRequired("the MFA token is older than 5 minutes"));
         }
         match proof {
-            StepUp::ThisFactor(id) if id != claims.fid => {
+            StepUp::ThisFactor(id) if id.as_str() != claims.fid => {
                 Err(Error::StepUpRequired("the MFA token must come from this same factor"))
             }
             StepUp::AnyFactor if claims.fid == RECOVERY_FACTOR_ID => Err(Error::StepUpRequired(
@@ -184,22 +190,22 @@ impl Mfa {
 
     /// Records `action` in the user's audit log (and the service's log). The change it records
     /// has happened by then, so a failure to store the event is logged as an error, not returned.
-    async fn audit(&self, user: &str, action: AuditAction, factor_id: Option<&str>) {
+    async fn audit(&self, user: &UserId, action: AuditAction, factor_id: Option<&FactorId>) {
         let event = AuditEvent {
             id: self.new_id("aud"),
-            user: user.to_owned(),
+            user: user.clone(),
             at: self.now(),
             action,
-            factor_id: factor_id.map(str::to_owned),
+            factor_id: factor_id.cloned(),
         };
-        tracing::info!(user, action = ?action, factor = factor_id, "audit");
+        tracing::info!(user = %user, action = ?action, factor = factor_id.map(FactorId::as_str), "audit");
         if let Err(e) = self.store.append(&event).await {
-            tracing::error!(user, action = ?action, error = %e, "audit event not stored");
+            tracing::error!(user = %user, action = ?action, error = %e, "audit event not stored");
         }
     }
 
     /// Counts an attempt against the user's throttle before checking it.
-    async fn begin_attempt(&self, user: &str) -> Result<(), Error> {
+    async fn begin_attempt(&self, user: &UserId) -> Result<(), Error> {
         let now = self.now();
         match self.store.begin_attempt(user, now).await? {
             crate::model::Attempt::Allowed => Ok(()),

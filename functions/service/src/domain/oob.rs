@@ -8,7 +8,8 @@ use mfa_core::oob_code;
 
 use super::{messages, Error, Mfa};
 use crate::api::FactorView;
-use crate::model::{Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus};
+use crate::ids::{ChallengeId, FactorId, UserId};
+use crate::model::{Answer, Challenge, ChallengePurpose, Factor, FactorStatus, Method};
 
 /// How long an SMS code is valid.
 pub const SMS_CODE_TTL: u64 = 5 * 60;
@@ -28,28 +29,30 @@ pub(super) enum Destination<'a> {
     Email(&'a str),
 }
 
-impl Mfa {
-    /// The destination of an SMS or email factor.
-    pub(super) fn destination<'a>(&self, factor: &'a Factor) -> Result<Destination<'a>, Error> {
-        match (factor.kind, &factor.phone, &factor.email) {
-            (FactorKind::Sms, Some(phone), _) => Ok(Destination::Phone(phone)),
-            (FactorKind::Email, _, Some(email)) => Ok(Destination::Email(email)),
-            _ => Err(Error::Internal(format!("factor {} has no destination", factor.id))),
+impl<'a> Destination<'a> {
+    /// Where an SMS or email factor's codes go; `None` for a factor that has no codes sent.
+    pub(super) fn of(factor: &'a Factor) -> Option<Self> {
+        match &factor.method {
+            Method::Sms { phone, .. } => Some(Destination::Phone(phone)),
+            Method::Email { email, .. } => Some(Destination::Email(email)),
+            Method::Totp { .. } => None,
         }
     }
+}
 
+impl Mfa {
     /// The user's usable factors other than `except`, for errors that say "use another one".
     pub(super) async fn other_factors(
         &self,
-        user: &str,
-        except: &str,
+        user: &UserId,
+        except: &FactorId,
     ) -> Result<Vec<FactorView>, Error> {
         Ok(self
             .store
             .list_factors(user)
             .await?
             .iter()
-            .filter(|f| f.status == FactorStatus::Active && f.id != except)
+            .filter(|f| f.status == FactorStatus::Active && &f.id != except)
             .map(FactorView::from)
             .collect())
     }
@@ -57,8 +60,8 @@ impl Mfa {
     /// Refuses a number that opted out, or that had its hourly texts.
     pub(super) async fn check_sms_allowed(
         &self,
-        user: &str,
-        factor_id: &str,
+        user: &UserId,
+        factor_id: &FactorId,
         phone: &str,
     ) -> Result<(), Error> {
         if self.store.is_opted_out(phone).await? {
@@ -80,40 +83,33 @@ impl Mfa {
         Ok(())
     }
 
-    /// Makes a code, stores its challenge (hashed, bound to the challenge id) and sends it.
+    /// Makes a code, stores its challenge (hashed, bound to the challenge id) and sends it. The
+    /// code lives its channel's lifetime, but not past `not_after` (the end of its login).
     pub(super) async fn send_code(
         &self,
         factor: &Factor,
         to: Destination<'_>,
         purpose: ChallengePurpose,
-        login: Option<(&str, u64)>,
-        new_phone: Option<String>,
+        not_after: u64,
     ) -> Result<Challenge, Error> {
         let now = self.now();
-        let id = self.new_id("chl");
+        let id = self.with_rng(ChallengeId::generate);
         let code = self.with_rng(|rng| oob_code::generate(&mut &mut *rng));
         let ttl = match to {
             Destination::Phone(_) => SMS_CODE_TTL,
             Destination::Email(_) => EMAIL_CODE_TTL,
         };
-        let (login_id, login_expires) =
-            login.map_or((String::new(), u64::MAX), |(id, e)| (id.to_owned(), e));
+        let hash = oob_code::hash(&self.code_key, id.as_str(), &code);
         let challenge = Challenge {
             id: id.clone(),
             user: factor.user.clone(),
-            login_id,
             factor_id: factor.id.clone(),
             created_at: now,
-            expires_at: (now + ttl).min(login_expires),
+            expires_at: (now + ttl).min(not_after),
             consumed_at: None,
             purpose,
-            code_hash: Some(data_encoding::HEXLOWER.encode(&oob_code::hash(
-                &self.code_key,
-                &id,
-                &code,
-            ))),
+            answer: Answer::SentCode { hash: data_encoding::HEXLOWER.encode(&hash) },
             attempts: 0,
-            new_phone,
         };
         self.store.insert_challenge(&challenge).await?;
         let sent = match to {
@@ -133,15 +129,13 @@ impl Mfa {
     }
 
     /// Checks a typed code against a code challenge: counts it against the user's throttle and
-    /// the challenge's 5 attempts, and consumes the challenge when right.
+    /// the challenge's 5 attempts, and consumes the challenge when right. A challenge answered
+    /// by the app's code has no code sent, so nothing typed matches it.
     pub(super) async fn check_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
-        let stored = challenge
-            .code_hash
-            .as_deref()
-            .and_then(|h| data_encoding::HEXLOWER.decode(h.as_bytes()).ok())
-            .ok_or_else(|| {
-                Error::Internal(format!("challenge {} has no code hash", challenge.id))
-            })?;
+        let stored = match &challenge.answer {
+            Answer::SentCode { hash } => data_encoding::HEXLOWER.decode(hash.as_bytes()).ok(),
+            Answer::AppCode => None,
+        };
         if challenge.expires_at <= self.now() {
             return Err(Error::Expired("code"));
         }
@@ -149,7 +143,10 @@ impl Mfa {
         if !self.store.record_challenge_attempt(&challenge.id, MAX_CODE_ATTEMPTS).await? {
             return Err(Error::Conflict("this code has no attempts left: ask for a new code"));
         }
-        if !oob_code::verify(&self.code_key, &challenge.id, code, &stored) {
+        let matches = stored.is_some_and(|stored| {
+            oob_code::verify(&self.code_key, challenge.id.as_str(), code, &stored)
+        });
+        if !matches {
             return Err(Error::CodeRejected);
         }
         if !self.store.consume_challenge(&challenge.id, self.now()).await? {

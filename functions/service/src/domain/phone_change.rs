@@ -5,13 +5,14 @@ use super::enrollment::check_code_shape;
 use super::oob::Destination;
 use super::{Error, Mfa};
 use crate::api::{FactorView, PhoneChangeResponse, PhoneChangeStep};
-use crate::model::{AuditAction, ChallengePurpose, Factor, FactorKind, FactorStatus};
+use crate::ids::{ChallengeId, FactorId, UserId};
+use crate::model::{AuditAction, ChallengePurpose, Factor, FactorStatus, Method};
 
 impl Mfa {
     async fn active_sms_factor(
         &self,
-        user: &str,
-        factor_id: &str,
+        user: &UserId,
+        factor_id: &FactorId,
     ) -> Result<(Factor, String), Error> {
         let factor = self
             .store
@@ -19,8 +20,11 @@ impl Mfa {
             .await?
             .filter(|f| f.status == FactorStatus::Active)
             .ok_or(Error::NotFound("active factor"))?;
-        match (factor.kind, factor.phone.clone()) {
-            (FactorKind::Sms, Some(phone)) => Ok((factor, phone)),
+        match &factor.method {
+            Method::Sms { phone, .. } => {
+                let phone = phone.clone();
+                Ok((factor, phone))
+            }
             _ => Err(Error::BadRequest("only an SMS factor has a phone number to change".into())),
         }
     }
@@ -28,8 +32,8 @@ impl Mfa {
     /// Starts a phone change: checks the new number and sends a code to the old one.
     pub async fn start_phone_change(
         &self,
-        user: &str,
-        factor_id: &str,
+        user: &UserId,
+        factor_id: &FactorId,
         new_phone: &str,
     ) -> Result<PhoneChangeResponse, Error> {
         let (factor, old) = self.active_sms_factor(user, factor_id).await?;
@@ -39,18 +43,12 @@ impl Mfa {
             return Err(Error::BadRequest("the new number is the current one".into()));
         }
         self.check_sms_allowed(user, factor_id, &old).await?;
-        let challenge = self
-            .send_code(
-                &factor,
-                Destination::Phone(&old),
-                ChallengePurpose::PhoneChangeOld,
-                None,
-                Some(new.as_str().to_owned()),
-            )
-            .await?;
+        let purpose = ChallengePurpose::PhoneChangeOld { new_phone: new.as_str().to_owned() };
+        let challenge =
+            self.send_code(&factor, Destination::Phone(&old), purpose, u64::MAX).await?;
         Ok(PhoneChangeResponse {
             step: PhoneChangeStep::VerifyOldNumber,
-            challenge_id: Some(challenge.id),
+            challenge_id: Some(challenge.id.to_string()),
             expires_at: Some(challenge.expires_at),
             factor: None,
         })
@@ -60,9 +58,9 @@ impl Mfa {
     /// one to the new number; the new number's code switches the factor to it.
     pub async fn continue_phone_change(
         &self,
-        user: &str,
-        factor_id: &str,
-        challenge_id: &str,
+        user: &UserId,
+        factor_id: &FactorId,
+        challenge_id: &ChallengeId,
         code: &str,
     ) -> Result<PhoneChangeResponse, Error> {
         check_code_shape(code, &mfa_core::totp::TotpParams::default())?;
@@ -71,33 +69,21 @@ impl Mfa {
             .store
             .get_challenge(challenge_id)
             .await?
-            .filter(|c| c.user == user && c.factor_id == factor_id)
-            .filter(|c| {
-                matches!(
-                    c.purpose,
-                    ChallengePurpose::PhoneChangeOld | ChallengePurpose::PhoneChangeNew
-                )
-            })
+            .filter(|c| &c.user == user && &c.factor_id == factor_id)
             .ok_or(Error::NotFound("phone change"))?;
-        let new = challenge
-            .new_phone
-            .clone()
-            .ok_or_else(|| Error::Internal(format!("phone change {challenge_id} has no number")))?;
+        let (new, first_step) = match &challenge.purpose {
+            ChallengePurpose::PhoneChangeOld { new_phone } => (new_phone.clone(), true),
+            ChallengePurpose::PhoneChangeNew { new_phone } => (new_phone.clone(), false),
+            _ => return Err(Error::NotFound("phone change")),
+        };
         self.check_code(&challenge, code).await?;
-        if challenge.purpose == ChallengePurpose::PhoneChangeOld {
+        if first_step {
             self.check_sms_allowed(user, factor_id, &new).await?;
-            let next = self
-                .send_code(
-                    &factor,
-                    Destination::Phone(&new),
-                    ChallengePurpose::PhoneChangeNew,
-                    None,
-                    Some(new.clone()),
-                )
-                .await?;
+            let purpose = ChallengePurpose::PhoneChangeNew { new_phone: new.clone() };
+            let next = self.send_code(&factor, Destination::Phone(&new), purpose, u64::MAX).await?;
             return Ok(PhoneChangeResponse {
                 step: PhoneChangeStep::VerifyNewNumber,
-                challenge_id: Some(next.id),
+                challenge_id: Some(next.id.to_string()),
                 expires_at: Some(next.expires_at),
                 factor: None,
             });
@@ -106,7 +92,7 @@ impl Mfa {
             return Err(Error::Conflict("the factor's number changed meanwhile: start again"));
         }
         self.audit(user, AuditAction::PhoneChanged, Some(factor_id)).await;
-        let factor = Factor { phone: Some(new), ..factor };
+        let factor = Factor { method: Method::Sms { phone: new, activation: None }, ..factor };
         Ok(PhoneChangeResponse {
             step: PhoneChangeStep::Changed,
             challenge_id: None,

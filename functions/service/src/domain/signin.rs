@@ -6,23 +6,28 @@ use super::enrollment::check_code_shape;
 use super::oob::Destination;
 use super::{Error, Mfa, TOTP_WINDOW};
 use crate::api::{
-    AuthMethod, ChallengeRequest, ChallengeResponse, Decision, FactorView, LoginRequest,
-    LoginResponse, RecoveryVerifyRequest, RecoveryVerifyResponse, TokenResponse,
+    AuthMethod, ChallengeResponse, Decision, FactorView, LoginResponse, RecoveryVerifyResponse,
+    TokenResponse,
 };
-use crate::model::{
-    AuditAction, Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Login,
-};
+use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use crate::model::{Answer, AuditAction, Challenge, ChallengePurpose, FactorStatus, Login, Method};
 
 /// The `fid` claim of a token earned with a recovery code.
 pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
 
 impl Mfa {
     /// Decides what the login backend does after the password: allow, challenge, or enroll.
-    pub async fn login(&self, user: &str, request: LoginRequest) -> Result<LoginResponse, Error> {
+    pub async fn login(
+        &self,
+        user: &UserId,
+        auth_method: AuthMethod,
+        org: Option<&OrgId>,
+        mfa_token: Option<&str>,
+    ) -> Result<LoginResponse, Error> {
         let now = self.now();
         let login = Login {
-            id: self.new_id("lgn"),
-            user: user.to_owned(),
+            id: self.with_rng(LoginId::generate),
+            user: user.clone(),
             created_at: now,
             expires_at: now + self.login_ttl,
             sms_sent: false,
@@ -35,48 +40,44 @@ impl Mfa {
             .filter(|f| f.status == FactorStatus::Active)
             .map(FactorView::from)
             .collect();
-        let token_ok = request
-            .mfa_token
-            .as_deref()
-            .is_some_and(|t| self.tokens.verify(t, now).is_ok_and(|c| c.sub == user));
-        let decision = if request.auth_method == AuthMethod::Sso || token_ok {
+        let token_ok = mfa_token
+            .is_some_and(|t| self.tokens.verify(t, now).is_ok_and(|c| c.sub == user.as_str()));
+        let decision = if auth_method == AuthMethod::Sso || token_ok {
             Decision::Allow
         } else if !factors.is_empty() {
             Decision::Challenge
         } else {
-            self.enroll_decision(user, request.org_id.as_deref()).await?
+            self.enroll_decision(user, org).await?
         };
         self.store.insert_login(&login).await?;
-        Ok(LoginResponse { decision, login_id: login.id, factors })
+        Ok(LoginResponse { decision, login_id: login.id.to_string(), factors })
     }
 
     /// Starts a challenge of one active factor within a login. For SMS and email the code is
     /// sent here; a login gets at most one text message.
     pub async fn challenge(
         &self,
-        user: &str,
-        request: ChallengeRequest,
+        user: &UserId,
+        login_id: &LoginId,
+        factor_id: &FactorId,
     ) -> Result<ChallengeResponse, Error> {
         let now = self.now();
         let login = self
             .store
-            .get_login(&request.login_id)
+            .get_login(login_id)
             .await?
-            .filter(|l| l.user == user)
+            .filter(|l| &l.user == user)
             .ok_or(Error::NotFound("login"))?;
         if login.expires_at <= now {
             return Err(Error::Expired("login"));
         }
-        let factor = self
-            .store
-            .get_factor(user, &request.factor_id)
-            .await?
-            .ok_or(Error::NotFound("factor"))?;
+        let factor =
+            self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
         if factor.status != FactorStatus::Active {
             return Err(Error::Conflict("the factor is not active yet"));
         }
-        if factor.kind != FactorKind::Totp {
-            let to = self.destination(&factor)?;
+        let purpose = ChallengePurpose::Login { login_id: login.id.clone() };
+        if let Some(to) = Destination::of(&factor) {
             if let Destination::Phone(phone) = to {
                 // A sign-in that had its text is refused before the number's hourly cap is
                 // touched, so asking again doesn't use up the number's texts; `take_login_sms`
@@ -89,8 +90,7 @@ impl Mfa {
                     return Err(self.login_had_its_text(user, &factor.id).await?);
                 }
             }
-            let for_login = Some((login.id.as_str(), login.expires_at));
-            let sent = self.send_code(&factor, to, ChallengePurpose::Login, for_login, None).await;
+            let sent = self.send_code(&factor, to, purpose, login.expires_at).await;
             let challenge = match sent {
                 Err(Error::SendFailed(reason)) if matches!(to, Destination::Phone(_)) => {
                     // Nothing reached the phone: the sign-in keeps its one text message.
@@ -102,35 +102,33 @@ impl Mfa {
                 other => other?,
             };
             return Ok(ChallengeResponse {
-                challenge_id: challenge.id,
+                challenge_id: challenge.id.to_string(),
                 expires_at: challenge.expires_at,
-                delivery: factor.kind.as_str().into(),
+                delivery: factor.kind().as_str().into(),
             });
         }
         let challenge = Challenge {
-            id: self.new_id("chl"),
-            user: user.to_owned(),
-            login_id: login.id,
-            factor_id: factor.id,
+            id: self.with_rng(ChallengeId::generate),
+            user: user.clone(),
+            factor_id: factor.id.clone(),
             created_at: now,
             expires_at: (now + self.challenge_ttl).min(login.expires_at),
             consumed_at: None,
-            purpose: ChallengePurpose::Login,
-            code_hash: None,
+            purpose,
+            answer: Answer::AppCode,
             attempts: 0,
-            new_phone: None,
         };
         self.store.insert_challenge(&challenge).await?;
         Ok(ChallengeResponse {
-            challenge_id: challenge.id,
+            challenge_id: challenge.id.to_string(),
             expires_at: challenge.expires_at,
-            delivery: factor.kind.as_str().into(),
+            delivery: factor.kind().as_str().into(),
         })
     }
 
     /// For a user without a factor: enrolling is required when the org requires MFA and the
     /// user's grace sign-ins there are used up; suggested otherwise.
-    async fn enroll_decision(&self, user: &str, org: Option<&str>) -> Result<Decision, Error> {
+    async fn enroll_decision(&self, user: &UserId, org: Option<&OrgId>) -> Result<Decision, Error> {
         let Some(org) = org else { return Ok(Decision::EnrollSuggested) };
         let policy = self.store.get_policy(org).await?;
         if !policy.require_mfa
@@ -143,7 +141,11 @@ impl Mfa {
     }
 
     /// The refusal of a second text message in one sign-in.
-    async fn login_had_its_text(&self, user: &str, factor_id: &str) -> Result<Error, Error> {
+    async fn login_had_its_text(
+        &self,
+        user: &UserId,
+        factor_id: &FactorId,
+    ) -> Result<Error, Error> {
         Ok(Error::UseAnotherFactor {
             reason: "a text message was already sent for this sign-in (at most one per sign-in): use another factor",
             factors: self.other_factors(user, factor_id).await?,
@@ -154,8 +156,8 @@ impl Mfa {
     /// step, or an answered challenge count as failures against the user's throttle.
     pub async fn verify(
         &self,
-        user: &str,
-        challenge_id: &str,
+        user: &UserId,
+        challenge_id: &ChallengeId,
         code: &str,
     ) -> Result<TokenResponse, Error> {
         let params = TotpParams::default();
@@ -164,7 +166,7 @@ impl Mfa {
             .store
             .get_challenge(challenge_id)
             .await?
-            .filter(|c| c.user == user && c.purpose == ChallengePurpose::Login)
+            .filter(|c| &c.user == user && matches!(c.purpose, ChallengePurpose::Login { .. }))
             .ok_or(Error::NotFound("challenge"))?;
         if challenge.consumed_at.is_some() {
             return Err(Error::Conflict("the challenge has already been answered"));
@@ -178,22 +180,24 @@ impl Mfa {
             .await?
             .filter(|f| f.status == FactorStatus::Active)
             .ok_or(Error::NotFound("factor"))?;
-        let checked = if factor.kind == FactorKind::Totp {
-            self.check_totp(&factor, code, &params).await
-        } else {
-            self.check_code(&challenge, code).await
+        let checked = match &factor.method {
+            Method::Totp { secret, last_step } => {
+                self.check_totp(&factor, secret, *last_step, code, &params).await
+            }
+            Method::Sms { .. } | Method::Email { .. } => self.check_code(&challenge, code).await,
         };
         if matches!(checked, Err(Error::CodeRejected)) {
             self.audit(user, AuditAction::VerifyFailed, Some(&factor.id)).await;
         }
         checked?;
-        if factor.kind == FactorKind::Totp {
+        if let Method::Totp { .. } = factor.method {
             if !self.store.consume_challenge(challenge_id, self.now()).await? {
                 return Err(Error::Conflict("the challenge has already been answered"));
             }
             self.store.succeed(user).await?;
         }
-        let (mfa_token, expires_at) = self.issue_token(user, &factor.id, factor.kind.amr())?;
+        let (mfa_token, expires_at) =
+            self.issue_token(user, factor.id.as_str(), factor.kind().amr())?;
         self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
         Ok(TokenResponse { mfa_token, expires_at })
     }
@@ -201,13 +205,15 @@ impl Mfa {
     /// Checks a TOTP code against the throttle and the replay guard.
     async fn check_totp(
         &self,
-        factor: &Factor,
+        factor: &crate::model::Factor,
+        sealed: &str,
+        last_step: Option<u64>,
         code: &str,
         params: &TotpParams,
     ) -> Result<(), Error> {
         self.begin_attempt(&factor.user).await?;
-        let secret = self.open_secret(factor)?;
-        let step = match_step(&secret, code, self.now(), TOTP_WINDOW, params, factor.last_step)
+        let secret = self.open_secret(factor, sealed)?;
+        let step = match_step(&secret, code, self.now(), TOTP_WINDOW, params, last_step)
             .ok_or(Error::CodeRejected)?;
         // The replay guard: only one request can move the factor past this step.
         if !self.store.advance_totp_step(&factor.user, &factor.id, step).await? {
@@ -220,19 +226,20 @@ impl Mfa {
     /// Verifies a recovery code (each works once) and returns an MFA token.
     pub async fn verify_recovery(
         &self,
-        user: &str,
-        request: RecoveryVerifyRequest,
+        user: &UserId,
+        code: &str,
+        login_id: Option<&LoginId>,
     ) -> Result<RecoveryVerifyResponse, Error> {
-        let code = mfa_core::recovery::normalize(&request.code).ok_or_else(|| {
+        let code = mfa_core::recovery::normalize(code).ok_or_else(|| {
             Error::BadRequest(
                 "a recovery code is 16 letters and digits, like XXXX-XXXX-XXXX-XXXX".into(),
             )
         })?;
-        if let Some(login_id) = &request.login_id {
+        if let Some(login_id) = login_id {
             self.store
                 .get_login(login_id)
                 .await?
-                .filter(|l| l.user == user)
+                .filter(|l| &l.user == user)
                 .ok_or(Error::NotFound("login"))?;
         }
         self.begin_attempt(user).await?;

@@ -1,10 +1,11 @@
-//! Extractors whose rejections are problem documents, and the checks on ids in paths.
+//! Extractors whose rejections are problem documents, and the ids of paths, parsed into
+//! [`crate::ids`] types (a bad one is a 400).
 
 use axum::extract::{FromRequest, FromRequestParts};
 use serde::Deserialize;
 
 use super::problem::ApiError;
-use crate::domain::Error;
+use crate::ids::{ChallengeId, FactorId, OrgId, UserId};
 
 /// JSON body; a malformed, mistyped or oversize body becomes a problem document.
 #[derive(Debug, FromRequest)]
@@ -16,24 +17,6 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// The most characters of a user, org or record id in a path.
-const MAX_ID: usize = 128;
-
-/// Checks an id from a path: 1 to 128 characters of letters, digits and `. _ @ + - : |`.
-pub fn check_id(value: &str, what: &str) -> Result<(), ApiError> {
-    let ok = !value.is_empty()
-        && value.len() <= MAX_ID
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "._@+-:|".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::BadRequest(format!(
-            "{what} must be 1 to {MAX_ID} characters of letters, digits and . _ @ + - : |"
-        ))
-        .into())
-    }
-}
-
 /// `{user}`.
 #[derive(Debug, Deserialize)]
 pub struct UserPath {
@@ -41,7 +24,7 @@ pub struct UserPath {
     pub user: String,
 }
 
-/// `{user}` and `{id}`.
+/// `{user}` and `{id}` (a factor's or a challenge's).
 #[derive(Debug, Deserialize)]
 pub struct UserItemPath {
     /// The user id.
@@ -61,16 +44,6 @@ pub struct PhoneChangePath {
     pub challenge: String,
 }
 
-impl PhoneChangePath {
-    /// The checked ids.
-    pub fn ids(&self) -> Result<(&str, &str, &str), ApiError> {
-        check_id(&self.user, "the user id")?;
-        check_id(&self.id, "the factor id")?;
-        check_id(&self.challenge, "the challenge id")?;
-        Ok((&self.user, &self.id, &self.challenge))
-    }
-}
-
 /// `{org}`.
 #[derive(Debug, Deserialize)]
 pub struct OrgPath {
@@ -79,24 +52,38 @@ pub struct OrgPath {
 }
 
 impl UserPath {
-    /// The checked user id.
-    pub fn user(&self) -> Result<&str, ApiError> {
-        check_id(&self.user, "the user id").map(|()| self.user.as_str())
+    /// The parsed user id.
+    pub fn user(&self) -> Result<UserId, ApiError> {
+        Ok(UserId::parse(&self.user)?)
     }
 }
 
 impl UserItemPath {
-    /// The checked user and item ids.
-    pub fn ids(&self) -> Result<(&str, &str), ApiError> {
-        check_id(&self.user, "the user id")?;
-        check_id(&self.id, "the id")?;
-        Ok((&self.user, &self.id))
+    /// The parsed user and factor ids.
+    pub fn factor(&self) -> Result<(UserId, FactorId), ApiError> {
+        Ok((UserId::parse(&self.user)?, FactorId::parse(&self.id)?))
+    }
+
+    /// The parsed user and challenge ids.
+    pub fn challenge(&self) -> Result<(UserId, ChallengeId), ApiError> {
+        Ok((UserId::parse(&self.user)?, ChallengeId::parse(&self.id)?))
+    }
+}
+
+impl PhoneChangePath {
+    /// The parsed user, factor and challenge ids.
+    pub fn ids(&self) -> Result<(UserId, FactorId, ChallengeId), ApiError> {
+        Ok((
+            UserId::parse(&self.user)?,
+            FactorId::parse(&self.id)?,
+            ChallengeId::parse(&self.challenge)?,
+        ))
     }
 }
 
 impl OrgPath {
-    /// The checked org id.
-    pub fn org(&self) -> Result<&str, ApiError> {
-        check_id(&self.org, "the org id").map(|()| self.org.as_str())
+    /// The parsed org id.
+    pub fn org(&self) -> Result<OrgId, ApiError> {
+        Ok(OrgId::parse(&self.org)?)
     }
 }

@@ -9,14 +9,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::extract::{
-    check_id, ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath,
-};
+use super::extract::{ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath};
 use super::problem::{ApiError, Problem};
 use super::AppState;
 use crate::api::*;
 use crate::domain::{Error, WebhookAnswer};
-use crate::sns::SnsError;
+use crate::ids::{FactorId, LoginId, OrgId};
+use crate::sns_verify::SnsError;
 
 type Shared = State<Arc<AppState>>;
 type Answer<T> = Result<T, ApiError>;
@@ -45,7 +44,7 @@ pub async fn enroll(
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrollRequest>,
 ) -> Answer<(StatusCode, Json<EnrollResponse>)> {
-    let enrolled = s.mfa.enroll(p.user()?, body, mfa_token(&headers)).await?;
+    let enrolled = s.mfa.enroll(&p.user()?, body, mfa_token(&headers)).await?;
     Ok((StatusCode::CREATED, Json(enrolled)))
 }
 
@@ -64,8 +63,8 @@ pub async fn activate(
     ApiPath(p): ApiPath<UserItemPath>,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Answer<Json<ActivateResponse>> {
-    let (user, id) = p.ids()?;
-    Ok(Json(s.mfa.activate(user, id, &body.code).await?))
+    let (user, id) = p.factor()?;
+    Ok(Json(s.mfa.activate(&user, &id, &body.code).await?))
 }
 
 /// List a user's factors.
@@ -74,7 +73,7 @@ pub async fn activate(
     responses((status = 200, body = FactorList), (status = 401, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Json<FactorList>> {
-    Ok(Json(s.mfa.list(p.user()?).await?))
+    Ok(Json(s.mfa.list(&p.user()?).await?))
 }
 
 /// Delete a factor; an active one needs a fresh MFA token from itself.
@@ -88,8 +87,8 @@ pub async fn delete(
     ApiPath(p): ApiPath<UserItemPath>,
     headers: HeaderMap,
 ) -> Answer<StatusCode> {
-    let (user, id) = p.ids()?;
-    s.mfa.delete(user, id, mfa_token(&headers)).await?;
+    let (user, id) = p.factor()?;
+    s.mfa.delete(&user, &id, mfa_token(&headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -104,7 +103,7 @@ pub async fn new_recovery_codes(
     ApiPath(p): ApiPath<UserPath>,
     headers: HeaderMap,
 ) -> Answer<(StatusCode, Json<RecoveryCodesResponse>)> {
-    let codes = s.mfa.new_recovery_codes(p.user()?, mfa_token(&headers)).await?;
+    let codes = s.mfa.new_recovery_codes(&p.user()?, mfa_token(&headers)).await?;
     Ok((StatusCode::CREATED, Json(codes)))
 }
 
@@ -119,8 +118,8 @@ pub async fn start_phone_change(
     ApiPath(p): ApiPath<UserItemPath>,
     ApiJson(body): ApiJson<PhoneChangeRequest>,
 ) -> Answer<(StatusCode, Json<PhoneChangeResponse>)> {
-    let (user, id) = p.ids()?;
-    Ok((StatusCode::ACCEPTED, Json(s.mfa.start_phone_change(user, id, &body.phone).await?)))
+    let (user, id) = p.factor()?;
+    Ok((StatusCode::ACCEPTED, Json(s.mfa.start_phone_change(&user, &id, &body.phone).await?)))
 }
 
 /// Continue a phone change with the code of its current step.
@@ -135,7 +134,7 @@ pub async fn continue_phone_change(
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Answer<Json<PhoneChangeResponse>> {
     let (user, id, challenge) = p.ids()?;
-    Ok(Json(s.mfa.continue_phone_change(user, id, challenge, &body.code).await?))
+    Ok(Json(s.mfa.continue_phone_change(&user, &id, &challenge, &body.code).await?))
 }
 
 /// A user's latest audit events (admin scope).
@@ -148,7 +147,7 @@ pub async fn admin_audit(
     State(s): Shared,
     ApiPath(p): ApiPath<UserPath>,
 ) -> Answer<Json<AuditList>> {
-    Ok(Json(s.mfa.admin_audit(p.user()?).await?))
+    Ok(Json(s.mfa.admin_audit(&p.user()?).await?))
 }
 
 /// Decide what follows the password.
@@ -162,10 +161,9 @@ pub async fn login(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Answer<Json<LoginResponse>> {
-    if let Some(org) = &body.org_id {
-        check_id(org, "org_id")?;
-    }
-    Ok(Json(s.mfa.login(p.user()?, body).await?))
+    let org = body.org_id.as_deref().map(OrgId::parse).transpose()?;
+    let user = p.user()?;
+    Ok(Json(s.mfa.login(&user, body.auth_method, org.as_ref(), body.mfa_token.as_deref()).await?))
 }
 
 /// Challenge one of the user's active factors.
@@ -179,9 +177,9 @@ pub async fn challenge(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<ChallengeRequest>,
 ) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
-    check_id(&body.login_id, "login_id")?;
-    check_id(&body.factor_id, "factor_id")?;
-    Ok((StatusCode::CREATED, Json(s.mfa.challenge(p.user()?, body).await?)))
+    let login = LoginId::parse(&body.login_id)?;
+    let factor = FactorId::parse(&body.factor_id)?;
+    Ok((StatusCode::CREATED, Json(s.mfa.challenge(&p.user()?, &login, &factor).await?)))
 }
 
 /// Answer a challenge with a code.
@@ -198,8 +196,8 @@ pub async fn verify(
     ApiPath(p): ApiPath<UserItemPath>,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Answer<Json<TokenResponse>> {
-    let (user, id) = p.ids()?;
-    Ok(Json(s.mfa.verify(user, id, &body.code).await?))
+    let (user, id) = p.challenge()?;
+    Ok(Json(s.mfa.verify(&user, &id, &body.code).await?))
 }
 
 /// Sign in with a recovery code.
@@ -213,10 +211,8 @@ pub async fn verify_recovery(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<RecoveryVerifyRequest>,
 ) -> Answer<Json<RecoveryVerifyResponse>> {
-    if let Some(login) = &body.login_id {
-        check_id(login, "login_id")?;
-    }
-    Ok(Json(s.mfa.verify_recovery(p.user()?, body).await?))
+    let login = body.login_id.as_deref().map(LoginId::parse).transpose()?;
+    Ok(Json(s.mfa.verify_recovery(&p.user()?, &body.code, login.as_ref()).await?))
 }
 
 /// The public keys that sign MFA tokens.
@@ -235,8 +231,8 @@ pub async fn admin_reset_factor(
     State(s): Shared,
     ApiPath(p): ApiPath<UserItemPath>,
 ) -> Answer<StatusCode> {
-    let (user, id) = p.ids()?;
-    s.mfa.admin_reset_factor(user, id).await?;
+    let (user, id) = p.factor()?;
+    s.mfa.admin_reset_factor(&user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -246,7 +242,7 @@ pub async fn admin_reset_factor(
     responses((status = 204, description = "unlocked"), (status = 403, body = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_unlock(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<StatusCode> {
-    s.mfa.admin_unlock(p.user()?).await?;
+    s.mfa.admin_unlock(&p.user()?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -261,7 +257,7 @@ pub async fn admin_set_policy(
     ApiPath(p): ApiPath<OrgPath>,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Answer<Json<PolicyBody>> {
-    Ok(Json(s.mfa.admin_set_policy(p.org()?, body.into()).await?.into()))
+    Ok(Json(s.mfa.admin_set_policy(&p.org()?, body.into()).await?.into()))
 }
 
 /// Administration: an organisation's MFA policy.
@@ -273,7 +269,7 @@ pub async fn admin_policy(
     State(s): Shared,
     ApiPath(p): ApiPath<OrgPath>,
 ) -> Answer<Json<PolicyBody>> {
-    Ok(Json(s.mfa.admin_policy(p.org()?).await?.into()))
+    Ok(Json(s.mfa.admin_policy(&p.org()?).await?.into()))
 }
 
 /// Inbound texts: AWS End User Messaging SMS publishes each text to an SNS topic, which posts it

@@ -25,7 +25,7 @@ use axum::Router;
 
 use crate::api_key::ApiKeys;
 use crate::domain::Mfa;
-use crate::sns::SnsVerifier;
+use crate::sns_verify::SnsVerifier;
 use problem::ApiError;
 
 /// The largest request body accepted.

@@ -9,7 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::Error;
-use crate::sns::SnsError;
+use crate::ids::BadId;
+use crate::sns_verify::SnsError;
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,6 +50,12 @@ pub enum ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         Self::Domain(e)
+    }
+}
+
+impl From<BadId> for ApiError {
+    fn from(e: BadId) -> Self {
+        Self::Domain(Error::BadRequest(e.to_string()))
     }
 }
 

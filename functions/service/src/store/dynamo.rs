@@ -1,22 +1,10 @@
 //! The DynamoDB adapter: every port of [`crate::ports`] on one table.
 //!
 //! The table has a string partition key `pk`, a string sort key `sk` and a numeric TTL attribute
-//! `ttl`. Records are the [`crate::model`] types, one attribute per field (absent optional fields
-//! are left out, so `attribute_not_exists` sees them as missing):
-//!
-//! | record | `pk` | `sk` |
-//! |---|---|---|
-//! | [`Factor`] | `USER#{user}` | `FACTOR#{id}` |
-//! | [`RecoverySet`] | `USER#{user}` | `RECOVERY` |
-//! | throttle (`failures`, `locked_until`, `last_failure_at`) | `USER#{user}` | `THROTTLE` |
-//! | [`Login`] (with `ttl`) | `LOGIN#{id}` | `LOGIN` |
-//! | [`Challenge`] (with `ttl`) | `CHALLENGE#{id}` | `CHALLENGE` |
-//! | [`OrgPolicy`] | `ORG#{org}` | `POLICY` |
-//! | grace sign-ins taken (`count`) | `USER#{user}` | `GRACE#{org}` |
-//! | [`AuditEvent`] (with `ttl`) | `USER#{user}` | `AUDIT#{at, 20 digits}#{id}` |
-//! | opt-out (`at`) | `PHONE#{e164}` | `OPTOUT` |
-//! | send window (`count`, with `ttl`) | `PHONE#{e164}` | `SENDS#{now / window}` |
-//! | SNS delivery claim (`expires_at`, with `ttl`) | `SNS#{message id}` | `DELIVERY` |
+//! `ttl`. Records are the [`crate::model`] types' stored forms, one attribute per field (absent
+//! optional fields are left out, so `attribute_not_exists` sees them as missing). The key of each
+//! record, its attributes and the request and condition of each operation are tabled once, in
+//! "DynamoDB item layout" of the repository's `docs/architecture.md`.
 //!
 //! Every check-and-set is one conditional write, so two concurrent requests can't both win; a
 //! failed condition is the domain's "no" (`Ok(false)`). No write trusts an earlier read: where
@@ -44,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
+use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
     Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet,
 };
@@ -289,11 +278,11 @@ impl FactorStore for DynamoStore {
         self.insert(to_item(factor, factor_key(&factor.user, &factor.id))?).await
     }
 
-    async fn get_factor(&self, user: &str, id: &str) -> StoreResult<Option<Factor>> {
+    async fn get_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<Option<Factor>> {
         self.get(factor_key(user, id)).await
     }
 
-    async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>> {
+    async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>> {
         let pk = user_pk(user);
         let items = self
             .query_prefix(&pk, FACTOR_PREFIX)
@@ -310,8 +299,8 @@ impl FactorStore for DynamoStore {
 
     async fn activate_factor(
         &self,
-        user: &str,
-        id: &str,
+        user: &UserId,
+        id: &FactorId,
         step: Option<u64>,
         now: u64,
     ) -> StoreResult<bool> {
@@ -330,7 +319,12 @@ impl FactorStore for DynamoStore {
         self.update_if(factor_key(user, id), update, "#status = :pending", values).await
     }
 
-    async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool> {
+    async fn advance_totp_step(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        step: u64,
+    ) -> StoreResult<bool> {
         self.update_if(
             factor_key(user, id),
             "SET last_step = :step",
@@ -340,11 +334,17 @@ impl FactorStore for DynamoStore {
         .await
     }
 
-    async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool> {
+    async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool> {
         self.delete(factor_key(user, id), Some("attribute_exists(pk)")).await
     }
 
-    async fn change_phone(&self, user: &str, id: &str, old: &str, new: &str) -> StoreResult<bool> {
+    async fn change_phone(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
         self.update_if(
             factor_key(user, id),
             "SET phone = :new",
@@ -363,23 +363,23 @@ impl FactorStore for DynamoStore {
 impl RecoveryStore for DynamoStore {
     async fn insert_recovery_set_if_absent(
         &self,
-        user: &str,
+        user: &UserId,
         set: &RecoverySet,
     ) -> StoreResult<bool> {
         self.put_new(to_item(set, recovery_key(user))?).await
     }
 
-    async fn replace_recovery_set(&self, user: &str, set: &RecoverySet) -> StoreResult<()> {
+    async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()> {
         self.put(to_item(set, recovery_key(user))?).await
     }
 
-    async fn get_recovery_set(&self, user: &str) -> StoreResult<Option<RecoverySet>> {
+    async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>> {
         self.get(recovery_key(user)).await
     }
 
     async fn consume_recovery_code(
         &self,
-        user: &str,
+        user: &UserId,
         set_id: &str,
         index: u32,
     ) -> StoreResult<bool> {
@@ -406,7 +406,7 @@ impl LoginStore for DynamoStore {
         self.insert(item).await
     }
 
-    async fn get_login(&self, id: &str) -> StoreResult<Option<Login>> {
+    async fn get_login(&self, id: &LoginId) -> StoreResult<Option<Login>> {
         self.get(login_key(id)).await
     }
 
@@ -416,11 +416,11 @@ impl LoginStore for DynamoStore {
         self.insert(item).await
     }
 
-    async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>> {
+    async fn get_challenge(&self, id: &ChallengeId) -> StoreResult<Option<Challenge>> {
         self.get(challenge_key(id)).await
     }
 
-    async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool> {
+    async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
         self.update_if(
             challenge_key(id),
             "SET consumed_at = :now",
@@ -430,7 +430,7 @@ impl LoginStore for DynamoStore {
         .await
     }
 
-    async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool> {
+    async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
         if max == 0 {
             // No attempt is allowed (the condition would let one through a record without
             // `attempts`).
@@ -446,7 +446,7 @@ impl LoginStore for DynamoStore {
         .await
     }
 
-    async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool> {
+    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool> {
         self.update_if(
             login_key(login_id),
             "SET sms_sent = :true",
@@ -456,7 +456,7 @@ impl LoginStore for DynamoStore {
         .await
     }
 
-    async fn return_login_sms(&self, login_id: &str) -> StoreResult<()> {
+    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()> {
         self.update_if(
             login_key(login_id),
             "SET sms_sent = :false",
@@ -539,7 +539,7 @@ impl PhoneStore for DynamoStore {
 
 #[async_trait]
 impl ThrottleStore for DynamoStore {
-    async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt> {
+    async fn begin_attempt(&self, user: &UserId, now: u64) -> StoreResult<Attempt> {
         let key = throttle_key(user);
         let record = describe_key(&key);
         // Compare-and-set on the count: the new count and the lock it brings are one write,
@@ -577,7 +577,7 @@ impl ThrottleStore for DynamoStore {
         )))
     }
 
-    async fn succeed(&self, user: &str) -> StoreResult<()> {
+    async fn succeed(&self, user: &UserId) -> StoreResult<()> {
         let key = throttle_key(user);
         let record = describe_key(&key);
         self.update(key)
@@ -589,7 +589,7 @@ impl ThrottleStore for DynamoStore {
         Ok(())
     }
 
-    async fn failures(&self, user: &str) -> StoreResult<u32> {
+    async fn failures(&self, user: &UserId) -> StoreResult<u32> {
         let key = throttle_key(user);
         let record = describe_key(&key);
         let item = self.get_item(key).await?.unwrap_or_default();
@@ -599,15 +599,15 @@ impl ThrottleStore for DynamoStore {
 
 #[async_trait]
 impl PolicyStore for DynamoStore {
-    async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy> {
+    async fn get_policy(&self, org: &OrgId) -> StoreResult<OrgPolicy> {
         Ok(self.get(policy_key(org)).await?.unwrap_or_default())
     }
 
-    async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()> {
+    async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()> {
         self.put(to_item(policy, policy_key(org))?).await
     }
 
-    async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool> {
+    async fn take_grace_login(&self, user: &UserId, org: &OrgId, max: u32) -> StoreResult<bool> {
         if max == 0 {
             // None is allowed (the condition would let the first one through).
             return Ok(false);
@@ -630,7 +630,7 @@ impl AuditLog for DynamoStore {
         self.insert(item).await
     }
 
-    async fn latest_events(&self, user: &str, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+    async fn latest_events(&self, user: &UserId, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         let pk = user_pk(user);
         let out = self
             .query_prefix(&pk, AUDIT_PREFIX)
@@ -661,31 +661,31 @@ fn key(pk: String, sk: impl Into<String>) -> Item {
     ])
 }
 
-fn user_pk(user: &str) -> String {
+fn user_pk(user: &UserId) -> String {
     format!("USER#{user}")
 }
 
-fn factor_key(user: &str, id: &str) -> Item {
+fn factor_key(user: &UserId, id: &FactorId) -> Item {
     key(user_pk(user), format!("{FACTOR_PREFIX}{id}"))
 }
 
-fn recovery_key(user: &str) -> Item {
+fn recovery_key(user: &UserId) -> Item {
     key(user_pk(user), "RECOVERY")
 }
 
-fn throttle_key(user: &str) -> Item {
+fn throttle_key(user: &UserId) -> Item {
     key(user_pk(user), "THROTTLE")
 }
 
-fn login_key(id: &str) -> Item {
+fn login_key(id: &LoginId) -> Item {
     key(format!("LOGIN#{id}"), "LOGIN")
 }
 
-fn challenge_key(id: &str) -> Item {
+fn challenge_key(id: &ChallengeId) -> Item {
     key(format!("CHALLENGE#{id}"), "CHALLENGE")
 }
 
-fn policy_key(org: &str) -> Item {
+fn policy_key(org: &OrgId) -> Item {
     key(format!("ORG#{org}"), "POLICY")
 }
 
@@ -854,69 +854,142 @@ fn json_number(text: &str) -> Result<Number, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ChallengePurpose, FactorKind};
+    use crate::model::{Answer, ChallengePurpose, Method};
+
+    fn uid(id: &str) -> UserId {
+        UserId::parse(id).unwrap()
+    }
+
+    fn fid(id: &str) -> FactorId {
+        FactorId::parse(id).unwrap()
+    }
+
+    fn cid(id: &str) -> ChallengeId {
+        ChallengeId::parse(id).unwrap()
+    }
 
     #[test]
-    fn records_round_trip_and_leave_out_missing_fields() {
+    fn records_round_trip_flat_and_leave_out_missing_fields() {
         let factor = Factor {
-            id: "fac_1".into(),
-            user: "alice".into(),
-            kind: FactorKind::Totp,
+            id: fid("fac_1"),
+            user: uid("alice"),
             status: FactorStatus::Pending,
             label: Some("Phone".into()),
             created_at: 1_700_000_000,
             activated_at: None,
-            secret: Some("sealed".into()),
-            last_step: Some(u64::MAX),
-            phone: Some("+15555550100".into()),
-            email: None,
-            activation_challenge: Some("chl_1".into()),
+            method: Method::Sms { phone: "+15555550100".into(), activation: Some(cid("chl_1")) },
         };
-        let item = to_item(&factor, factor_key("alice", "fac_1")).unwrap();
+        let item = to_item(&factor, factor_key(&uid("alice"), &fid("fac_1"))).unwrap();
         assert_eq!(item["pk"], string("USER#alice"));
         assert_eq!(item["sk"], string("FACTOR#fac_1"));
+        assert_eq!(item["kind"], string("sms"));
         assert_eq!(item["status"], string("pending"));
-        assert_eq!(item["last_step"], number(u64::MAX));
         assert_eq!(item["phone"], string("+15555550100"));
-        assert!(!item.contains_key("activated_at"));
-        assert!(!item.contains_key("email"));
+        assert_eq!(item["activation_challenge"], string("chl_1"));
+        for absent in ["activated_at", "email", "secret", "last_step"] {
+            assert!(!item.contains_key(absent), "{absent}");
+        }
         assert_eq!(from_item::<Factor>(item).unwrap(), factor);
+
+        let totp = Factor {
+            method: Method::Totp { secret: "sealed".into(), last_step: Some(u64::MAX) },
+            ..factor
+        };
+        let item = to_item(&totp, factor_key(&uid("alice"), &fid("fac_1"))).unwrap();
+        assert_eq!((&item["kind"], &item["secret"]), (&string("totp"), &string("sealed")));
+        assert_eq!(item["last_step"], number(u64::MAX));
+        assert_eq!(from_item::<Factor>(item).unwrap(), totp);
+    }
+
+    #[test]
+    fn a_factor_item_in_the_layout_written_before_the_typed_model_loads() {
+        // Attribute by attribute, as the service wrote a TOTP factor before the typed model.
+        let mut item = factor_key(&uid("alice"), &fid("fac_9"));
+        for (name, value) in [
+            ("id", string("fac_9")),
+            ("user", string("alice")),
+            ("kind", string("totp")),
+            ("status", string("active")),
+            ("created_at", number(1_700_000_000)),
+            ("activated_at", number(1_700_000_060)),
+            ("secret", string("v1:k1:c2VhbGVk")),
+            ("last_step", number(56_666_668)),
+        ] {
+            item.insert(name.into(), value);
+        }
+        let factor = from_item::<Factor>(item).unwrap();
+        assert_eq!((factor.id.as_str(), factor.user.as_str()), ("fac_9", "alice"));
+        assert_eq!(factor.status, FactorStatus::Active);
+        assert_eq!(factor.activated_at, Some(1_700_000_060));
+        assert_eq!(
+            factor.method,
+            Method::Totp { secret: "v1:k1:c2VhbGVk".into(), last_step: Some(56_666_668) }
+        );
     }
 
     #[test]
     fn challenge_purpose_is_snake_case_and_attempts_a_number() {
         let challenge = Challenge {
-            id: "chl_1".into(),
-            user: "alice".into(),
-            login_id: "lgn_1".into(),
-            factor_id: "fac_1".into(),
+            id: cid("chl_1"),
+            user: uid("alice"),
+            factor_id: fid("fac_1"),
             created_at: 1_700_000_000,
             expires_at: 1_700_000_300,
             consumed_at: None,
-            purpose: ChallengePurpose::PhoneChangeNew,
-            code_hash: Some("ab12".into()),
+            purpose: ChallengePurpose::PhoneChangeNew { new_phone: "+15555550101".into() },
+            answer: Answer::SentCode { hash: "ab12".into() },
             attempts: 3,
-            new_phone: Some("+15555550101".into()),
         };
-        let item = to_item(&challenge, challenge_key("chl_1")).unwrap();
+        let item = to_item(&challenge, challenge_key(&cid("chl_1"))).unwrap();
         assert_eq!(item["purpose"], string("phone_change_new"));
+        assert_eq!(item["new_phone"], string("+15555550101"));
+        assert_eq!(item["code_hash"], string("ab12"));
         assert_eq!(item["attempts"], number(3));
         assert!(!item.contains_key("consumed_at"));
         assert_eq!(from_item::<Challenge>(item).unwrap(), challenge);
 
-        // A record written before these fields reads with their defaults.
-        let mut old = to_item(&challenge, challenge_key("chl_1")).unwrap();
-        for name in ["purpose", "code_hash", "attempts", "new_phone"] {
-            old.remove(name);
+        // A TOTP sign-in challenge written before `purpose`, `code_hash`, `attempts` and
+        // `new_phone` existed reads as a sign-in challenge answered by the app, with no attempts.
+        let mut old = challenge_key(&cid("chl_2"));
+        for (name, value) in [
+            ("id", string("chl_2")),
+            ("user", string("alice")),
+            ("login_id", string("lgn_1")),
+            ("factor_id", string("fac_1")),
+            ("created_at", number(1_700_000_000)),
+            ("expires_at", number(1_700_000_300)),
+        ] {
+            old.insert(name.into(), value);
         }
         let read = from_item::<Challenge>(old).unwrap();
-        assert_eq!((read.purpose, read.attempts), (ChallengePurpose::Login, 0));
-        assert_eq!((read.code_hash, read.new_phone), (None, None));
+        let login_id = LoginId::parse("lgn_1").unwrap();
+        assert_eq!(read.purpose, ChallengePurpose::Login { login_id });
+        assert_eq!((read.answer, read.attempts), (Answer::AppCode, 0));
+    }
+
+    #[test]
+    fn records_whose_fields_do_not_fit_their_kind_are_corrupt() {
+        let mut item = factor_key(&uid("alice"), &fid("fac_1"));
+        for (name, value) in [
+            ("id", string("fac_1")),
+            ("user", string("alice")),
+            ("kind", string("totp")),
+            ("status", string("active")),
+            ("created_at", number(1_700_000_000)),
+            ("phone", string("+15555550100")),
+        ] {
+            item.insert(name.into(), value);
+        }
+        let err = from_item::<Factor>(item).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Corrupt(ref msg) if msg.contains("has no secret")),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn unreadable_records_are_corrupt() {
-        let mut item = factor_key("alice", "fac_1");
+        let mut item = factor_key(&uid("alice"), &fid("fac_1"));
         item.insert("created_at".into(), string("yesterday"));
         let err = from_item::<Factor>(item).unwrap_err();
         assert!(

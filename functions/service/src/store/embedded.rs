@@ -12,8 +12,9 @@ use async_trait::async_trait;
 use redb::{Database, ReadOnlyTable, ReadableTable, Table, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet,
+    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy, RecoverySet,
 };
 use crate::ports::{
     AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
@@ -41,10 +42,10 @@ struct ThrottleRecord {
 fn key(pk: &str, sk: &str) -> String {
     format!("{pk}\u{1f}{sk}")
 }
-fn user_key(user: &str, sk: &str) -> String {
+fn user_key(user: &UserId, sk: &str) -> String {
     key(&format!("USER#{user}"), sk)
 }
-fn factor_key(user: &str, id: &str) -> String {
+fn factor_key(user: &UserId, id: &FactorId) -> String {
     user_key(user, &format!("FACTOR#{id}"))
 }
 
@@ -161,11 +162,11 @@ impl FactorStore for EmbeddedStore {
         self.write(move |t| insert_new(t, &k, &factor)).await
     }
 
-    async fn get_factor(&self, user: &str, id: &str) -> StoreResult<Option<Factor>> {
+    async fn get_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<Option<Factor>> {
         self.read(factor_key(user, id)).await
     }
 
-    async fn list_factors(&self, user: &str) -> StoreResult<Vec<Factor>> {
+    async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>> {
         let mut factors: Vec<Factor> = self.read_prefix(user_key(user, "FACTOR#")).await?;
         Factor::sort_oldest_first(&mut factors);
         Ok(factors)
@@ -173,8 +174,8 @@ impl FactorStore for EmbeddedStore {
 
     async fn activate_factor(
         &self,
-        user: &str,
-        id: &str,
+        user: &UserId,
+        id: &FactorId,
         step: Option<u64>,
         now: u64,
     ) -> StoreResult<bool> {
@@ -186,43 +187,57 @@ impl FactorStore for EmbeddedStore {
             }
             factor.status = FactorStatus::Active;
             factor.activated_at = Some(now);
-            factor.last_step = step;
+            if let Method::Totp { last_step, .. } = &mut factor.method {
+                *last_step = step;
+            }
             put(t, &k, &factor)?;
             Ok(true)
         })
         .await
     }
 
-    async fn advance_totp_step(&self, user: &str, id: &str, step: u64) -> StoreResult<bool> {
+    async fn advance_totp_step(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        step: u64,
+    ) -> StoreResult<bool> {
         let k = factor_key(user, id);
         self.write(move |t| {
             let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
-            if factor.status != FactorStatus::Active || factor.last_step.is_some_and(|s| s >= step)
-            {
-                return Ok(false);
+            let active = factor.status == FactorStatus::Active;
+            match &mut factor.method {
+                Method::Totp { last_step, .. } if active && last_step.is_none_or(|s| s < step) => {
+                    *last_step = Some(step);
+                }
+                _ => return Ok(false),
             }
-            factor.last_step = Some(step);
             put(t, &k, &factor)?;
             Ok(true)
         })
         .await
     }
 
-    async fn delete_factor(&self, user: &str, id: &str) -> StoreResult<bool> {
+    async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool> {
         let k = factor_key(user, id);
         self.write(move |t| Ok(t.remove(k.as_str()).map_err(unavailable)?.is_some())).await
     }
 
-    async fn change_phone(&self, user: &str, id: &str, old: &str, new: &str) -> StoreResult<bool> {
+    async fn change_phone(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
         let (k, old, new) = (factor_key(user, id), old.to_owned(), new.to_owned());
         self.write(move |t| {
             let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
-            if factor.status != FactorStatus::Active
-                || factor.phone.as_deref() != Some(old.as_str())
-            {
-                return Ok(false);
+            let active = factor.status == FactorStatus::Active;
+            match &mut factor.method {
+                Method::Sms { phone, .. } if active && *phone == old => *phone = new,
+                _ => return Ok(false),
             }
-            factor.phone = Some(new);
             put(t, &k, &factor)?;
             Ok(true)
         })
@@ -234,7 +249,7 @@ impl FactorStore for EmbeddedStore {
 impl RecoveryStore for EmbeddedStore {
     async fn insert_recovery_set_if_absent(
         &self,
-        user: &str,
+        user: &UserId,
         set: &RecoverySet,
     ) -> StoreResult<bool> {
         let (k, set) = (user_key(user, "RECOVERY"), set.clone());
@@ -246,18 +261,18 @@ impl RecoveryStore for EmbeddedStore {
         .await
     }
 
-    async fn replace_recovery_set(&self, user: &str, set: &RecoverySet) -> StoreResult<()> {
+    async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()> {
         let (k, set) = (user_key(user, "RECOVERY"), set.clone());
         self.write(move |t| put(t, &k, &set)).await
     }
 
-    async fn get_recovery_set(&self, user: &str) -> StoreResult<Option<RecoverySet>> {
+    async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>> {
         self.read(user_key(user, "RECOVERY")).await
     }
 
     async fn consume_recovery_code(
         &self,
-        user: &str,
+        user: &UserId,
         set_id: &str,
         index: u32,
     ) -> StoreResult<bool> {
@@ -282,7 +297,7 @@ impl LoginStore for EmbeddedStore {
         self.write(move |t| insert_new(t, &k, &login)).await
     }
 
-    async fn get_login(&self, id: &str) -> StoreResult<Option<Login>> {
+    async fn get_login(&self, id: &LoginId) -> StoreResult<Option<Login>> {
         self.read(key(&format!("LOGIN#{id}"), "LOGIN")).await
     }
 
@@ -292,11 +307,11 @@ impl LoginStore for EmbeddedStore {
         self.write(move |t| insert_new(t, &k, &challenge)).await
     }
 
-    async fn get_challenge(&self, id: &str) -> StoreResult<Option<Challenge>> {
+    async fn get_challenge(&self, id: &ChallengeId) -> StoreResult<Option<Challenge>> {
         self.read(key(&format!("CHALLENGE#{id}"), "CHALLENGE")).await
     }
 
-    async fn consume_challenge(&self, id: &str, now: u64) -> StoreResult<bool> {
+    async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
         let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
         self.write(move |t| {
             let Some(mut challenge) = get::<Challenge>(t, &k)? else { return Ok(false) };
@@ -310,7 +325,7 @@ impl LoginStore for EmbeddedStore {
         .await
     }
 
-    async fn record_challenge_attempt(&self, id: &str, max: u32) -> StoreResult<bool> {
+    async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
         let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
         self.write(move |t| {
             let Some(mut challenge) = get::<Challenge>(t, &k)? else { return Ok(false) };
@@ -324,7 +339,7 @@ impl LoginStore for EmbeddedStore {
         .await
     }
 
-    async fn take_login_sms(&self, login_id: &str) -> StoreResult<bool> {
+    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool> {
         let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
         self.write(move |t| {
             let Some(mut login) = get::<Login>(t, &k)? else { return Ok(false) };
@@ -338,7 +353,7 @@ impl LoginStore for EmbeddedStore {
         .await
     }
 
-    async fn return_login_sms(&self, login_id: &str) -> StoreResult<()> {
+    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()> {
         let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
         self.write(move |t| {
             let Some(mut login) = get::<Login>(t, &k)? else { return Ok(()) };
@@ -441,7 +456,7 @@ impl PhoneStore for EmbeddedStore {
 
 #[async_trait]
 impl ThrottleStore for EmbeddedStore {
-    async fn begin_attempt(&self, user: &str, now: u64) -> StoreResult<Attempt> {
+    async fn begin_attempt(&self, user: &UserId, now: u64) -> StoreResult<Attempt> {
         let k = user_key(user, "THROTTLE");
         self.write(move |t| {
             let mut record = get::<ThrottleRecord>(t, &k)?.unwrap_or_default();
@@ -457,28 +472,28 @@ impl ThrottleStore for EmbeddedStore {
         .await
     }
 
-    async fn succeed(&self, user: &str) -> StoreResult<()> {
+    async fn succeed(&self, user: &UserId) -> StoreResult<()> {
         let k = user_key(user, "THROTTLE");
         self.write(move |t| put(t, &k, &ThrottleRecord::default())).await
     }
 
-    async fn failures(&self, user: &str) -> StoreResult<u32> {
+    async fn failures(&self, user: &UserId) -> StoreResult<u32> {
         Ok(self.read::<ThrottleRecord>(user_key(user, "THROTTLE")).await?.map_or(0, |r| r.failures))
     }
 }
 
 #[async_trait]
 impl PolicyStore for EmbeddedStore {
-    async fn get_policy(&self, org: &str) -> StoreResult<OrgPolicy> {
+    async fn get_policy(&self, org: &OrgId) -> StoreResult<OrgPolicy> {
         Ok(self.read(key(&format!("ORG#{org}"), "POLICY")).await?.unwrap_or_default())
     }
 
-    async fn put_policy(&self, org: &str, policy: &OrgPolicy) -> StoreResult<()> {
+    async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()> {
         let (k, policy) = (key(&format!("ORG#{org}"), "POLICY"), *policy);
         self.write(move |t| put(t, &k, &policy)).await
     }
 
-    async fn take_grace_login(&self, user: &str, org: &str, max: u32) -> StoreResult<bool> {
+    async fn take_grace_login(&self, user: &UserId, org: &OrgId, max: u32) -> StoreResult<bool> {
         let k = user_key(user, &format!("GRACE#{org}"));
         self.write(move |t| take_one(t, &k, max)).await
     }
@@ -494,7 +509,7 @@ impl AuditLog for EmbeddedStore {
 
     /// Every event is kept ([`crate::ports::AUDIT_RETENTION`] is DynamoDB's sweep; the embedded
     /// store is for local use).
-    async fn latest_events(&self, user: &str, limit: usize) -> StoreResult<Vec<AuditEvent>> {
+    async fn latest_events(&self, user: &UserId, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         let events: Vec<AuditEvent> = self.read_prefix(user_key(user, "AUDIT#")).await?;
         Ok(events.into_iter().rev().take(limit).collect())
     }

@@ -5,21 +5,21 @@ use std::sync::Arc;
 use mfa_service::model::{AuditAction, AuditEvent};
 use mfa_service::ports::StoreError;
 
-use crate::support::{unique, NOW};
+use crate::support::*;
 use crate::TestStore;
 
-fn event(user: &str, at: u64, action: AuditAction) -> AuditEvent {
+fn event(user: &UserId, at: u64, action: AuditAction) -> AuditEvent {
     AuditEvent {
         id: unique("aud"),
         user: user.to_owned(),
         at,
         action,
-        factor_id: Some(unique("fac")),
+        factor_id: Some(unique_factor()),
     }
 }
 
 pub async fn audit_events_are_listed_newest_first_per_user<S: TestStore>(store: Arc<S>) {
-    let (user, other) = (unique("user"), unique("user"));
+    let (user, other) = (unique_user(), unique_user());
     assert_eq!(store.latest_events(&user, 10).await.unwrap(), []);
     let older = event(&user, NOW, AuditAction::FactorEnrolled);
     let newer = event(&user, NOW + 1, AuditAction::FactorActivated);
@@ -38,7 +38,7 @@ pub async fn audit_events_are_listed_newest_first_per_user<S: TestStore>(store: 
 }
 
 pub async fn an_audit_event_is_stored_once<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let e = event(&user, NOW, AuditAction::RecoveryCodeUsed);
     store.append(&e).await.unwrap();
     let again = store.append(&e).await;

@@ -3,16 +3,14 @@
 
 use std::sync::Arc;
 
-use mfa_service::model::{Factor, FactorKind, FactorStatus};
+use mfa_service::model::{Factor, FactorStatus, Method};
 use mfa_service::ports::StoreError;
 
-use crate::support::{
-    concurrently, pending_sms, pending_totp, unique, unique_phone, winners, NOW, RACERS,
-};
+use crate::support::*;
 use crate::TestStore;
 
 pub async fn factor_insert_twice_is_refused<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
     let changed = Factor { label: Some("Intruder".to_owned()), ..factor.clone() };
@@ -22,46 +20,43 @@ pub async fn factor_insert_twice_is_refused<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn factor_round_trips_every_field<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let full = Factor {
         status: FactorStatus::Active,
         label: Some("Work phone — ünïcode".to_owned()),
         activated_at: Some(NOW + 1),
-        last_step: Some(u64::MAX - 1),
-        phone: Some(unique_phone()),
-        email: Some("ünïcode.user+mfa@example.com".to_owned()),
-        activation_challenge: Some(unique("chl")),
+        method: Method::Totp { secret: "v1:k:ünïcode".to_owned(), last_step: Some(u64::MAX - 1) },
         ..pending_totp(&user, NOW)
     };
-    let bare = Factor { label: None, secret: None, ..pending_totp(&user, NOW) };
+    let bare = Factor { label: None, ..pending_totp(&user, NOW) };
     let sms = pending_sms(&user, &unique_phone(), NOW);
     let email = Factor {
-        kind: FactorKind::Email,
-        secret: None,
-        email: Some("alice@example.com".to_owned()),
-        activation_challenge: Some(unique("chl")),
+        method: Method::Email {
+            email: "ünïcode.user+mfa@example.com".to_owned(),
+            activation: Some(unique_challenge()),
+        },
         ..pending_totp(&user, NOW)
     };
     for factor in [&full, &bare, &sms, &email] {
         store.insert_factor(factor).await.unwrap();
         assert_eq!(store.get_factor(&user, &factor.id).await.unwrap().as_ref(), Some(factor));
     }
-    let stranger = unique("user");
+    let stranger = unique_user();
     assert_eq!(store.get_factor(&stranger, &full.id).await.unwrap(), None);
-    assert_eq!(store.get_factor(&user, "fac_missing").await.unwrap(), None);
+    assert_eq!(store.get_factor(&user, &fid("fac_missing")).await.unwrap(), None);
 }
 
 pub async fn factor_activates_once_and_only_from_pending<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
 
-    assert!(!store.activate_factor(&user, "fac_missing", Some(1), NOW).await.unwrap());
+    assert!(!store.activate_factor(&user, &fid("fac_missing"), Some(1), NOW).await.unwrap());
     assert!(store.activate_factor(&user, &factor.id, Some(100), NOW + 5).await.unwrap());
     let active = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
     assert_eq!(active.status, FactorStatus::Active);
     assert_eq!(active.activated_at, Some(NOW + 5));
-    assert_eq!(active.last_step, Some(100));
+    assert_eq!(last_step(&active), Some(100));
 
     assert!(!store.activate_factor(&user, &factor.id, Some(200), NOW + 6).await.unwrap());
     assert_eq!(
@@ -74,12 +69,12 @@ pub async fn factor_activates_once_and_only_from_pending<S: TestStore>(store: Ar
     store.insert_factor(&stepless).await.unwrap();
     assert!(store.activate_factor(&user, &stepless.id, None, NOW).await.unwrap());
     let stepless = store.get_factor(&user, &stepless.id).await.unwrap().unwrap();
-    assert_eq!((stepless.status, stepless.last_step), (FactorStatus::Active, None));
+    assert_eq!((stepless.status, last_step(&stepless)), (FactorStatus::Active, None));
     assert!(store.advance_totp_step(&user, &stepless.id, 0).await.unwrap());
 }
 
 pub async fn factor_activation_is_won_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
@@ -91,7 +86,7 @@ pub async fn factor_activation_is_won_once_under_concurrency<S: TestStore>(store
 }
 
 pub async fn totp_step_only_moves_forward<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
     assert!(
@@ -107,15 +102,15 @@ pub async fn totp_step_only_moves_forward<S: TestStore>(store: Arc<S>) {
     assert!(store.advance_totp_step(&user, &factor.id, 20).await.unwrap());
     assert!(!store.advance_totp_step(&user, &factor.id, 15).await.unwrap());
     let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
-    assert_eq!(stored.last_step, Some(20));
+    assert_eq!(last_step(&stored), Some(20));
 
-    assert!(!store.advance_totp_step(&user, "fac_missing", 30).await.unwrap());
-    let stranger = unique("user");
+    assert!(!store.advance_totp_step(&user, &fid("fac_missing"), 30).await.unwrap());
+    let stranger = unique_user();
     assert!(!store.advance_totp_step(&stranger, &factor.id, 30).await.unwrap());
 }
 
 pub async fn totp_step_is_accepted_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
     store.activate_factor(&user, &factor.id, Some(10), NOW).await.unwrap();
@@ -126,7 +121,7 @@ pub async fn totp_step_is_accepted_once_under_concurrency<S: TestStore>(store: A
     .await;
     assert_eq!(winners(answers), 1);
     let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
-    assert_eq!(stored.last_step, Some(11));
+    assert_eq!(last_step(&stored), Some(11));
 }
 
 /// Sorts `factors` the way `list_factors` must: by `created_at`, then id.
@@ -136,9 +131,9 @@ fn oldest_first(mut factors: Vec<Factor>) -> Vec<Factor> {
 }
 
 pub async fn factors_are_listed_oldest_first_per_user<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     // A user whose id extends the first one's: a prefix scan must not mix them up.
-    let neighbour = format!("{user}-2");
+    let neighbour = uid(&format!("{user}-2"));
     let mine: Vec<Factor> = [NOW + 30, NOW + 10, NOW + 20, NOW + 10, NOW]
         .into_iter()
         .map(|created_at| pending_totp(&user, created_at))
@@ -150,12 +145,12 @@ pub async fn factors_are_listed_oldest_first_per_user<S: TestStore>(store: Arc<S
     }
     assert_eq!(store.list_factors(&user).await.unwrap(), oldest_first(mine));
     assert_eq!(store.list_factors(&neighbour).await.unwrap(), vec![theirs]);
-    assert_eq!(store.list_factors(&unique("user")).await.unwrap(), vec![]);
+    assert_eq!(store.list_factors(&unique_user()).await.unwrap(), vec![]);
 }
 
 pub async fn factor_list_spans_result_pages<S: TestStore>(store: Arc<S>) {
     // 24 factors of 50 kB each: more than DynamoDB returns in one Query page (1 MB).
-    let user = unique("user");
+    let user = unique_user();
     let label = "x".repeat(50_000);
     let mut factors = Vec::new();
     for i in 0..24 {
@@ -167,13 +162,13 @@ pub async fn factor_list_spans_result_pages<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn factor_is_deleted_once<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let gone = pending_totp(&user, NOW);
     let kept = pending_totp(&user, NOW + 1);
     store.insert_factor(&gone).await.unwrap();
     store.insert_factor(&kept).await.unwrap();
 
-    assert!(!store.delete_factor(&unique("user"), &gone.id).await.unwrap());
+    assert!(!store.delete_factor(&unique_user(), &gone.id).await.unwrap());
     assert!(store.delete_factor(&user, &gone.id).await.unwrap());
     assert_eq!(store.get_factor(&user, &gone.id).await.unwrap(), None);
     assert!(!store.delete_factor(&user, &gone.id).await.unwrap());
@@ -181,7 +176,7 @@ pub async fn factor_is_deleted_once<S: TestStore>(store: Arc<S>) {
 }
 
 /// A new SMS factor of `user` on `phone`, stored and activated.
-async fn active_sms<S: TestStore>(store: &S, user: &str, phone: &str) -> Factor {
+async fn active_sms<S: TestStore>(store: &S, user: &UserId, phone: &str) -> Factor {
     let factor = pending_sms(user, phone, NOW);
     store.insert_factor(&factor).await.unwrap();
     assert!(store.activate_factor(user, &factor.id, None, NOW).await.unwrap());
@@ -191,7 +186,7 @@ async fn active_sms<S: TestStore>(store: &S, user: &str, phone: &str) -> Factor 
 pub async fn phone_changes_only_from_the_current_number_of_an_active_factor<S: TestStore>(
     store: Arc<S>,
 ) {
-    let user = unique("user");
+    let user = unique_user();
     let (old, new) = (unique_phone(), unique_phone());
     let pending = pending_sms(&user, &old, NOW);
     store.insert_factor(&pending).await.unwrap();
@@ -202,13 +197,13 @@ pub async fn phone_changes_only_from_the_current_number_of_an_active_factor<S: T
     assert_eq!(store.get_factor(&user, &pending.id).await.unwrap(), Some(pending));
 
     let active = active_sms(&*store, &user, &old).await;
-    let stranger = unique("user");
+    let stranger = unique_user();
     assert!(!store.change_phone(&user, &active.id, &unique_phone(), &new).await.unwrap());
     assert!(!store.change_phone(&stranger, &active.id, &old, &new).await.unwrap());
-    assert!(!store.change_phone(&user, "fac_missing", &old, &new).await.unwrap());
+    assert!(!store.change_phone(&user, &fid("fac_missing"), &old, &new).await.unwrap());
     assert_eq!(store.get_factor(&stranger, &active.id).await.unwrap(), None);
     assert_eq!(
-        store.get_factor(&user, "fac_missing").await.unwrap(),
+        store.get_factor(&user, &fid("fac_missing")).await.unwrap(),
         None,
         "changing a missing factor's number must not create one"
     );
@@ -219,7 +214,12 @@ pub async fn phone_changes_only_from_the_current_number_of_an_active_factor<S: T
     );
 
     assert!(store.change_phone(&user, &active.id, &old, &new).await.unwrap());
-    let changed = Factor { phone: Some(new.clone()), ..active.clone() };
+    let activation = match &active.method {
+        Method::Sms { activation, .. } => activation.clone(),
+        _ => None,
+    };
+    let changed =
+        Factor { method: Method::Sms { phone: new.clone(), activation }, ..active.clone() };
     assert_eq!(store.get_factor(&user, &active.id).await.unwrap(), Some(changed));
     assert!(
         !store.change_phone(&user, &active.id, &old, &unique_phone()).await.unwrap(),
@@ -238,7 +238,7 @@ pub async fn phone_changes_only_from_the_current_number_of_an_active_factor<S: T
 }
 
 pub async fn phone_change_is_won_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let old = unique_phone();
     let factor = active_sms(&*store, &user, &old).await;
     let answers = concurrently(&store, RACERS, |store| {
@@ -253,5 +253,9 @@ pub async fn phone_change_is_won_once_under_concurrency<S: TestStore>(store: Arc
         answers.into_iter().filter_map(|(won, new)| won.then_some(new)).collect();
     assert_eq!(won.len(), 1, "{won:?}");
     let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
-    assert_eq!(stored.phone.as_ref(), won.first(), "the winner's number is the one kept");
+    assert_eq!(
+        phone(&stored),
+        won.first().map(String::as_str),
+        "the winner's number is the one kept"
+    );
 }

@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
-use mfa_service::model::{Challenge, ChallengePurpose, Login};
+use mfa_service::model::{Answer, Challenge, ChallengePurpose, Login};
 use mfa_service::ports::StoreError;
 
-use crate::support::{concurrently, unique, unique_phone, winners, NOW, RACERS};
+use crate::support::*;
 use crate::TestStore;
 
 /// How many code attempts the attempt tests allow.
 const MAX_ATTEMPTS: u32 = 3;
 
-fn login(user: &str) -> Login {
+fn login(user: &UserId) -> Login {
     Login {
-        id: unique("lgn"),
+        id: unique_login(),
         user: user.to_owned(),
         created_at: NOW,
         expires_at: NOW + 600,
@@ -24,72 +24,77 @@ fn login(user: &str) -> Login {
 
 fn challenge(login: &Login) -> Challenge {
     Challenge {
-        id: unique("chl"),
+        id: unique_challenge(),
         user: login.user.clone(),
-        login_id: login.id.clone(),
-        factor_id: unique("fac"),
+        factor_id: unique_factor(),
         created_at: NOW,
         expires_at: NOW + 300,
         consumed_at: None,
-        purpose: ChallengePurpose::Login,
-        code_hash: None,
+        purpose: ChallengePurpose::Login { login_id: login.id.clone() },
+        answer: Answer::AppCode,
         attempts: 0,
-        new_phone: None,
     }
 }
 
 /// A stored challenge of a new login.
 async fn stored_challenge<S: TestStore>(store: &S) -> Challenge {
-    let challenge = challenge(&login(&unique("user")));
+    let challenge = challenge(&login(&unique_user()));
     store.insert_challenge(&challenge).await.unwrap();
     challenge
 }
 
 /// How many attempts the stored challenge `id` has counted.
-async fn attempts<S: TestStore>(store: &S, id: &str) -> u32 {
+async fn attempts<S: TestStore>(store: &S, id: &ChallengeId) -> u32 {
     store.get_challenge(id).await.unwrap().unwrap().attempts
 }
 
 pub async fn login_and_challenge_round_trip_and_insert_once<S: TestStore>(store: Arc<S>) {
-    let login = login(&unique("user"));
+    let login = login(&unique_user());
     store.insert_login(&login).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()));
     let again = store.insert_login(&login).await;
     assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
-    assert_eq!(store.get_login("lgn_missing").await.unwrap(), None);
+    assert_eq!(store.get_login(&lid("lgn_missing")).await.unwrap(), None);
 
     let challenge = challenge(&login);
     store.insert_challenge(&challenge).await.unwrap();
     assert_eq!(store.get_challenge(&challenge.id).await.unwrap(), Some(challenge.clone()));
     let again = store.insert_challenge(&challenge).await;
     assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
-    assert_eq!(store.get_challenge("chl_missing").await.unwrap(), None);
+    assert_eq!(store.get_challenge(&cid("chl_missing")).await.unwrap(), None);
 }
 
 pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc<S>) {
-    let texted = Login { sms_sent: true, ..login(&unique("user")) };
+    let texted = Login { sms_sent: true, ..login(&unique_user()) };
+    let sent = Answer::SentCode {
+        hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+    };
     let full = Challenge {
         consumed_at: Some(NOW + 7),
-        purpose: ChallengePurpose::PhoneChangeNew,
-        code_hash: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
+        purpose: ChallengePurpose::PhoneChangeNew { new_phone: unique_phone() },
+        answer: sent.clone(),
         attempts: 2,
-        new_phone: Some(unique_phone()),
         ..challenge(&texted)
     };
-    let purposes = [ChallengePurpose::Activation, ChallengePurpose::PhoneChangeOld];
-    let others = purposes.map(|purpose| Challenge { purpose, ..challenge(&texted) });
+    let purposes = [
+        ChallengePurpose::Activation,
+        ChallengePurpose::PhoneChangeOld { new_phone: unique_phone() },
+    ];
+    let others =
+        purposes.map(|purpose| Challenge { purpose, answer: sent.clone(), ..challenge(&texted) });
+    let login_code = Challenge { answer: sent.clone(), ..challenge(&texted) };
     store.insert_login(&texted).await.unwrap();
     assert_eq!(store.get_login(&texted.id).await.unwrap(), Some(texted));
-    for challenge in [&full, &others[0], &others[1]] {
+    for challenge in [&full, &others[0], &others[1], &login_code] {
         store.insert_challenge(challenge).await.unwrap();
         assert_eq!(store.get_challenge(&challenge.id).await.unwrap().as_ref(), Some(challenge));
     }
 }
 
 pub async fn challenge_is_consumed_once<S: TestStore>(store: Arc<S>) {
-    assert!(!store.consume_challenge("chl_missing", NOW).await.unwrap());
+    assert!(!store.consume_challenge(&cid("chl_missing"), NOW).await.unwrap());
     assert_eq!(
-        store.get_challenge("chl_missing").await.unwrap(),
+        store.get_challenge(&cid("chl_missing")).await.unwrap(),
         None,
         "consuming a missing challenge must not create one"
     );
@@ -113,9 +118,9 @@ pub async fn challenge_is_consumed_once_under_concurrency<S: TestStore>(store: A
 }
 
 pub async fn challenge_attempts_stop_at_max<S: TestStore>(store: Arc<S>) {
-    assert!(!store.record_challenge_attempt("chl_missing", MAX_ATTEMPTS).await.unwrap());
+    assert!(!store.record_challenge_attempt(&cid("chl_missing"), MAX_ATTEMPTS).await.unwrap());
     assert_eq!(
-        store.get_challenge("chl_missing").await.unwrap(),
+        store.get_challenge(&cid("chl_missing")).await.unwrap(),
         None,
         "counting an attempt on a missing challenge must not create one"
     );
@@ -162,14 +167,14 @@ pub async fn challenge_attempts_never_exceed_max_under_concurrency<S: TestStore>
 }
 
 pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
-    assert!(!store.take_login_sms("lgn_missing").await.unwrap());
+    assert!(!store.take_login_sms(&lid("lgn_missing")).await.unwrap());
     assert_eq!(
-        store.get_login("lgn_missing").await.unwrap(),
+        store.get_login(&lid("lgn_missing")).await.unwrap(),
         None,
         "claiming a missing login's message must not create the login"
     );
 
-    let user = unique("user");
+    let user = unique_user();
     let (first, other) = (login(&user), login(&user));
     store.insert_login(&first).await.unwrap();
     store.insert_login(&other).await.unwrap();
@@ -182,10 +187,10 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>) {
-    store.return_login_sms("lgn_missing").await.unwrap();
-    assert_eq!(store.get_login("lgn_missing").await.unwrap(), None, "no login is created");
+    store.return_login_sms(&lid("lgn_missing")).await.unwrap();
+    assert_eq!(store.get_login(&lid("lgn_missing")).await.unwrap(), None, "no login is created");
 
-    let login = login(&unique("user"));
+    let login = login(&unique_user());
     store.insert_login(&login).await.unwrap();
     store.return_login_sms(&login.id).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()), "untaken: kept");
@@ -197,7 +202,7 @@ pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>
 }
 
 pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let login = login(&unique("user"));
+    let login = login(&unique_user());
     store.insert_login(&login).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let id = login.id.clone();

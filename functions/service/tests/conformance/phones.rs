@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::support::{concurrently, unique, unique_phone, winners, NOW, RACERS};
+use crate::support::*;
 use crate::TestStore;
 
 /// The send window of these tests, in seconds.

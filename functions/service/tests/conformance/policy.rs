@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use mfa_service::model::OrgPolicy;
 
-use crate::support::{concurrently, unique, winners, RACERS};
+use crate::support::*;
 use crate::TestStore;
 
 pub async fn policy_defaults_then_put_and_get<S: TestStore>(store: Arc<S>) {
-    let org = unique("org");
-    let other = unique("org");
+    let org = unique_org();
+    let other = unique_org();
     assert_eq!(store.get_policy(&org).await.unwrap(), OrgPolicy::default());
 
     let strict = OrgPolicy { require_mfa: true, grace_logins: 2 };
@@ -23,8 +23,8 @@ pub async fn policy_defaults_then_put_and_get<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn grace_logins_are_taken_up_to_max_per_user_and_org<S: TestStore>(store: Arc<S>) {
-    let (user, other_user) = (unique("user"), unique("user"));
-    let (org, other_org) = (unique("org"), unique("org"));
+    let (user, other_user) = (unique_user(), unique_user());
+    let (org, other_org) = (unique_org(), unique_org());
     for _ in 0..2 {
         assert!(store.take_grace_login(&user, &org, 2).await.unwrap());
     }
@@ -33,11 +33,11 @@ pub async fn grace_logins_are_taken_up_to_max_per_user_and_org<S: TestStore>(sto
     assert!(store.take_grace_login(&user, &other_org, 2).await.unwrap(), "orgs are apart");
     assert!(store.take_grace_login(&user, &org, 3).await.unwrap(), "a larger max allows more");
     assert!(!store.take_grace_login(&user, &org, 3).await.unwrap());
-    assert!(!store.take_grace_login(&unique("user"), &org, 0).await.unwrap(), "max 0");
+    assert!(!store.take_grace_login(&unique_user(), &org, 0).await.unwrap(), "max 0");
 }
 
 pub async fn grace_logins_are_capped_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let (user, org) = (unique("user"), unique("org"));
+    let (user, org) = (unique_user(), unique_org());
     let answers = concurrently(&store, RACERS, |store| {
         let (user, org) = (user.clone(), org.clone());
         async move { store.take_grace_login(&user, &org, 3).await }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mfa_service::model::RecoverySet;
 
-use crate::support::{concurrently, unique, winners, NOW, RACERS};
+use crate::support::*;
 use crate::TestStore;
 
 /// A new set of `count` (fake) code hashes, none used.
@@ -20,14 +20,14 @@ fn recovery_set(count: u32) -> RecoverySet {
 }
 
 /// The user's used codes, in order of index.
-async fn used<S: TestStore>(store: &S, user: &str) -> Vec<u32> {
+async fn used<S: TestStore>(store: &S, user: &UserId) -> Vec<u32> {
     let mut used = store.get_recovery_set(user).await.unwrap().unwrap().used;
     used.sort_unstable();
     used
 }
 
 pub async fn recovery_set_is_inserted_only_if_absent<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     assert_eq!(store.get_recovery_set(&user).await.unwrap(), None);
     let first = recovery_set(10);
     assert!(store.insert_recovery_set_if_absent(&user, &first).await.unwrap());
@@ -36,7 +36,7 @@ pub async fn recovery_set_is_inserted_only_if_absent<S: TestStore>(store: Arc<S>
 }
 
 pub async fn recovery_code_is_consumed_once<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let set = recovery_set(10);
     store.replace_recovery_set(&user, &set).await.unwrap();
 
@@ -49,7 +49,7 @@ pub async fn recovery_code_is_consumed_once<S: TestStore>(store: Arc<S>) {
     );
     assert!(!store.consume_recovery_code(&user, &set.id, u32::MAX).await.unwrap());
     assert!(!store.consume_recovery_code(&user, "rcs_other", 4).await.unwrap());
-    assert!(!store.consume_recovery_code(&unique("user"), &set.id, 4).await.unwrap());
+    assert!(!store.consume_recovery_code(&unique_user(), &set.id, 4).await.unwrap());
 
     let stored = store.get_recovery_set(&user).await.unwrap().unwrap();
     assert_eq!(stored.hashes, set.hashes);
@@ -58,7 +58,7 @@ pub async fn recovery_code_is_consumed_once<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn recovery_code_is_consumed_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let set = recovery_set(10);
     store.replace_recovery_set(&user, &set).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
@@ -72,7 +72,7 @@ pub async fn recovery_code_is_consumed_once_under_concurrency<S: TestStore>(stor
 
 pub async fn recovery_codes_consumed_together_are_all_kept<S: TestStore>(store: Arc<S>) {
     // Different codes used at the same moment: no use may overwrite another.
-    let user = unique("user");
+    let user = unique_user();
     let set = recovery_set(10);
     store.replace_recovery_set(&user, &set).await.unwrap();
     let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -88,7 +88,7 @@ pub async fn recovery_codes_consumed_together_are_all_kept<S: TestStore>(store: 
 }
 
 pub async fn replaced_recovery_set_kills_old_codes<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let old = recovery_set(10);
     assert!(store.insert_recovery_set_if_absent(&user, &old).await.unwrap());
     assert!(store.consume_recovery_code(&user, &old.id, 0).await.unwrap());

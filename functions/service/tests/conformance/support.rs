@@ -3,7 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use mfa_service::model::{Factor, FactorKind, FactorStatus};
+pub use mfa_service::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use mfa_service::model::{Factor, FactorStatus, Method};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Barrier;
 
@@ -20,33 +21,63 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:016x}", OsRng.next_u64())
 }
 
+/// `value` as an id of type `T`, which must parse.
+macro_rules! id_helpers {
+    ($($parse:ident, $unique:ident, $type:ty, $prefix:literal;)*) => {$(
+        #[doc = concat!("`value` as a [`", stringify!($type), "`].")]
+        pub fn $parse(value: &str) -> $type {
+            <$type>::parse(value).unwrap()
+        }
+        #[doc = concat!("A [`", stringify!($type), "`] no other test uses.")]
+        pub fn $unique() -> $type {
+            $parse(&unique($prefix))
+        }
+    )*};
+}
+
+id_helpers! {
+    uid, unique_user, UserId, "user";
+    oid, unique_org, OrgId, "org";
+    fid, unique_factor, FactorId, "fac";
+    lid, unique_login, LoginId, "lgn";
+    cid, unique_challenge, ChallengeId, "chl";
+}
+
 /// A new pending TOTP factor of `user`.
-pub fn pending_totp(user: &str, created_at: u64) -> Factor {
+pub fn pending_totp(user: &UserId, created_at: u64) -> Factor {
     Factor {
-        id: unique("fac"),
-        user: user.to_owned(),
-        kind: FactorKind::Totp,
+        id: unique_factor(),
+        user: user.clone(),
         status: FactorStatus::Pending,
         label: Some("Authenticator".to_owned()),
         created_at,
         activated_at: None,
-        secret: Some("v1:test-key:c2VhbGVk".to_owned()),
-        last_step: None,
-        phone: None,
-        email: None,
-        activation_challenge: None,
+        method: Method::Totp { secret: "v1:test-key:c2VhbGVk".to_owned(), last_step: None },
     }
 }
 
 /// A new pending SMS factor of `user` on `phone`.
-pub fn pending_sms(user: &str, phone: &str, created_at: u64) -> Factor {
+pub fn pending_sms(user: &UserId, phone: &str, created_at: u64) -> Factor {
     Factor {
-        kind: FactorKind::Sms,
         label: Some("Phone".to_owned()),
-        secret: None,
-        phone: Some(phone.to_owned()),
-        activation_challenge: Some(unique("chl")),
+        method: Method::Sms { phone: phone.to_owned(), activation: Some(unique_challenge()) },
         ..pending_totp(user, created_at)
+    }
+}
+
+/// A TOTP factor's last step.
+pub fn last_step(factor: &Factor) -> Option<u64> {
+    match factor.method {
+        Method::Totp { last_step, .. } => last_step,
+        _ => None,
+    }
+}
+
+/// An SMS factor's number.
+pub fn phone(factor: &Factor) -> Option<&str> {
+    match &factor.method {
+        Method::Sms { phone, .. } => Some(phone),
+        _ => None,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use mfa_core::throttle::{locked_until, FREE_FAILURES, MAX_CONSECUTIVE_FAILURES};
 use mfa_service::model::Attempt;
 
-use crate::support::{concurrently, unique, NOW, RACERS};
+use crate::support::*;
 use crate::TestStore;
 
 const ALLOWED: Attempt = Attempt::Allowed;
@@ -15,7 +15,7 @@ fn locked(until: u64) -> Attempt {
 }
 
 pub async fn throttle_locks_after_five_failures_and_lock_grows<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     assert_eq!(store.failures(&user).await.unwrap(), 0);
     for count in 1..=FREE_FAILURES {
         assert_eq!(store.begin_attempt(&user, NOW).await.unwrap(), ALLOWED);
@@ -35,7 +35,7 @@ pub async fn throttle_locks_after_five_failures_and_lock_grows<S: TestStore>(sto
 }
 
 pub async fn throttle_success_resets_the_count<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     store.succeed(&user).await.unwrap();
     assert_eq!(store.failures(&user).await.unwrap(), 0);
 
@@ -57,7 +57,7 @@ pub async fn throttle_success_resets_the_count<S: TestStore>(store: Arc<S>) {
 
 pub async fn throttle_lets_no_concurrent_attempt_past_the_lock<S: TestStore>(store: Arc<S>) {
     // Up to the free allowance, every concurrent attempt goes ahead and is counted.
-    let user = unique("user");
+    let user = unique_user();
     let answers = concurrently(&store, FREE_FAILURES as usize, |store| {
         let user = user.clone();
         async move { store.begin_attempt(&user, NOW).await.unwrap() }
@@ -69,7 +69,7 @@ pub async fn throttle_lets_no_concurrent_attempt_past_the_lock<S: TestStore>(sto
 
     // Beyond it, exactly the free allowance goes ahead: the attempt that reaches it locks the
     // account in the same write, and every other racer sees the lock.
-    let user = unique("user");
+    let user = unique_user();
     let answers = concurrently(&store, RACERS, |store| {
         let user = user.clone();
         async move { store.begin_attempt(&user, NOW).await.unwrap() }
@@ -95,7 +95,7 @@ pub async fn throttle_lets_no_concurrent_attempt_past_the_lock<S: TestStore>(sto
 }
 
 pub async fn throttle_blocks_after_100_failures<S: TestStore>(store: Arc<S>) {
-    let user = unique("user");
+    let user = unique_user();
     let mut now = NOW;
     let mut counted = 0;
     for _ in 0..1000 {
