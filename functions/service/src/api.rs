@@ -1,10 +1,11 @@
-//! The JSON bodies of HTTP API v1: requests the domain takes and answers it gives, with their
-//! OpenAPI schemas. Unknown fields are refused, so a typo is an error rather than ignored.
+//! The JSON bodies of HTTP API v1, with their OpenAPI schemas: the wire format only.
+//! `crate::http::wire` converts them to and from the domain's types. Unknown fields are refused,
+//! so a typo is an error rather than ignored.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{AuditEvent, Factor, FactorKind, FactorStatus, Method, OrgPolicy};
+use crate::model::{AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus};
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -59,37 +60,6 @@ pub struct FactorView {
     /// SMS and email: where codes go, masked (`••• ••23`, `a•••@example.com`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
-}
-
-fn mask_phone(phone: &str) -> String {
-    format!("••• ••{}", &phone[phone.len().saturating_sub(2)..])
-}
-
-fn mask_email(email: &str) -> String {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            format!("{}•••@{domain}", local.chars().next().map(String::from).unwrap_or_default())
-        }
-        None => "•••".to_owned(),
-    }
-}
-
-impl From<&Factor> for FactorView {
-    fn from(f: &Factor) -> Self {
-        Self {
-            id: f.id.to_string(),
-            kind: f.kind(),
-            status: f.status,
-            label: f.label.clone(),
-            created_at: f.created_at,
-            activated_at: f.activated_at,
-            hint: match &f.method {
-                Method::Totp { .. } => None,
-                Method::Sms { phone, .. } => Some(mask_phone(phone)),
-                Method::Email { email, .. } => Some(mask_email(email)),
-            },
-        }
-    }
 }
 
 /// `201` of enrollment: the pending factor, and for TOTP what the app needs.
@@ -172,16 +142,6 @@ pub struct FactorList {
     pub factors: Vec<FactorView>,
 }
 
-/// How the user signed in before asking for a second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AuthMethod {
-    /// Username and password: a second factor applies.
-    Password,
-    /// Single sign-on: the identity provider handles MFA.
-    Sso,
-}
-
 /// `POST /v1/users/{user}/login`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -194,20 +154,6 @@ pub struct LoginRequest {
     /// An MFA token the user already holds (from another app of the same SaaS).
     #[serde(default)]
     pub mfa_token: Option<String>,
-}
-
-/// What the login backend should do next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// Let the user in.
-    Allow,
-    /// Ask for one of `factors`.
-    Challenge,
-    /// Let the user in, and suggest enrolling a factor.
-    EnrollSuggested,
-    /// The organisation requires MFA: the user must enroll before signing in.
-    EnrollRequired,
 }
 
 /// `200` of the login decision.
@@ -290,18 +236,6 @@ pub struct PolicyBody {
     /// `enroll_suggested`, before enrolling is required (default 0: required at once).
     #[serde(default)]
     pub grace_logins: u32,
-}
-
-impl From<OrgPolicy> for PolicyBody {
-    fn from(policy: OrgPolicy) -> Self {
-        Self { require_mfa: policy.require_mfa, grace_logins: policy.grace_logins }
-    }
-}
-
-impl From<PolicyBody> for OrgPolicy {
-    fn from(body: PolicyBody) -> Self {
-        Self { require_mfa: body.require_mfa, grace_logins: body.grace_logins }
-    }
 }
 
 /// `GET /v1/admin/users/{user}/audit`: the user's latest audit events (up to 100), newest first.

@@ -410,6 +410,30 @@ impl TryFrom<ChallengeRecord> for Challenge {
     }
 }
 
+/// How the user signed in before asking for a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// Username and password: a second factor applies.
+    Password,
+    /// Single sign-on: the identity provider handles MFA.
+    Sso,
+}
+
+/// What the login backend should do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Let the user in.
+    Allow,
+    /// Ask for one of `factors`.
+    Challenge,
+    /// Let the user in, and suggest enrolling a factor.
+    EnrollSuggested,
+    /// The organisation requires MFA: the user must enroll before signing in.
+    EnrollRequired,
+}
+
 /// An organisation's MFA policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OrgPolicy {

@@ -13,11 +13,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use mfa_service::api::{AuthMethod, EnrollRequest};
 use mfa_service::config::Config;
+use mfa_service::domain::NewFactor;
 use mfa_service::domain::{messages, Error, InboundOutcome, Mfa, Ports};
 use mfa_service::http::{router, AppState, Group};
 use mfa_service::ids::{FactorId, LoginId, UserId};
+use mfa_service::model::AuthMethod;
 use mfa_service::ports::{Clock, Email, EmailSender, PhoneStore, SendError, SmsSender};
 use mfa_service::sns_verify::{CertFetcher, FetchError, SnsError, SnsUrl, SnsVerifier};
 use mfa_service::store::embedded::EmbeddedStore;
@@ -464,9 +465,9 @@ impl World {
 
     /// Enrolls and activates an SMS factor on [`PHONE`]; its id.
     async fn sms_factor(&self, user: &UserId) -> FactorId {
-        let sms = EnrollRequest::Sms { phone: "(201) 555-0123".into(), label: None };
+        let sms = NewFactor::Sms { phone: "(201) 555-0123".into(), label: None };
         let enrolled = self.mfa.enroll(user, sms, None).await.unwrap();
-        let id = FactorId::parse(&enrolled.factor.id).unwrap();
+        let id = enrolled.factor.id.clone();
         self.mfa.activate(user, &id, &self.phone.last_code()).await.unwrap();
         id
     }
@@ -474,7 +475,7 @@ impl World {
     /// Starts a sign-in of `user` after a password; its id.
     async fn login(&self, user: &UserId) -> LoginId {
         let login = self.mfa.login(user, AuthMethod::Password, None, None).await.unwrap();
-        LoginId::parse(&login.login_id).unwrap()
+        login.login_id
     }
 
     /// Asks for a code of `factor_id` in a new sign-in.
@@ -502,7 +503,7 @@ async fn stop_help_start_round_trip() {
     let sent = w.phone.texts().len();
     let refused = w.sms_challenge(&ada, &factor).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
-    let sms = EnrollRequest::Sms { phone: PHONE.into(), label: None };
+    let sms = NewFactor::Sms { phone: PHONE.into(), label: None };
     let refused = w.mfa.enroll(&user("bob"), sms, None).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     assert_eq!(w.phone.texts().len(), sent, "no code goes to a number that replied STOP");

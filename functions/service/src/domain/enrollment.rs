@@ -5,9 +5,9 @@ use mfa_core::secret::TotpSecret;
 use mfa_core::totp::{match_step, TotpParams};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
+use super::answers::{Activated, AppSetup, Enrolled};
 use super::oob::Destination;
 use super::{Error, Mfa, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
-use crate::api::{ActivateResponse, EnrollRequest, EnrollResponse, FactorView};
 use crate::ids::{FactorId, UserId};
 use crate::model::{AuditAction, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet};
 
@@ -43,6 +43,32 @@ fn check_email(email: &str) -> Result<String, Error> {
     }
 }
 
+/// A factor to enroll, with what its kind needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewFactor {
+    /// An authenticator app.
+    Totp {
+        /// A name for the factor.
+        label: Option<String>,
+        /// The account name the app shows; defaults to the user id.
+        account_name: Option<String>,
+    },
+    /// Codes by text message to `phone` (any common notation; checked here).
+    Sms {
+        /// The number as typed.
+        phone: String,
+        /// A name for the factor.
+        label: Option<String>,
+    },
+    /// Codes by email to `email` (checked here).
+    Email {
+        /// The address as typed.
+        email: String,
+        /// A name for the factor.
+        label: Option<String>,
+    },
+}
+
 /// Additional data that binds a sealed TOTP secret to its factor.
 pub(super) fn secret_aad(user: &UserId, factor_id: &FactorId) -> String {
     format!("totp/{user}/{factor_id}")
@@ -58,18 +84,18 @@ impl Mfa {
     pub async fn enroll(
         &self,
         user: &UserId,
-        request: EnrollRequest,
+        request: NewFactor,
         mfa_token: Option<&str>,
-    ) -> Result<EnrollResponse, Error> {
+    ) -> Result<Enrolled, Error> {
         let factors = self.store.list_factors(user).await?;
         if factors.iter().any(|f| f.status == FactorStatus::Active) {
             self.check_step_up(user, mfa_token, StepUp::AnyProof)?;
         }
         match request {
-            EnrollRequest::Totp { label, account_name } => {
+            NewFactor::Totp { label, account_name } => {
                 self.enroll_totp(user, check_text(label, "label")?, account_name).await
             }
-            EnrollRequest::Sms { phone, label } => {
+            NewFactor::Sms { phone, label } => {
                 let phone = mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
                     .map_err(|e| Error::BadRequest(e.to_string()))?;
                 let label = check_text(label, "label")?;
@@ -78,7 +104,7 @@ impl Mfa {
                 self.check_sms_allowed(user, &factor.id, phone.as_str()).await?;
                 self.enroll_with_code(factor).await
             }
-            EnrollRequest::Email { email, label } => {
+            NewFactor::Email { email, label } => {
                 if !self.email_enabled {
                     return Err(Error::BadRequest(
                         "email factors are not enabled (MFA_EMAIL_FROM is not set)".into(),
@@ -104,7 +130,7 @@ impl Mfa {
     }
 
     /// Stores a pending SMS or email factor and sends the code that activates it.
-    async fn enroll_with_code(&self, mut factor: Factor) -> Result<EnrollResponse, Error> {
+    async fn enroll_with_code(&self, mut factor: Factor) -> Result<Enrolled, Error> {
         let to = Destination::of(&factor).ok_or(Error::BadRequest(
             "only an SMS or email factor is activated with a code sent to it".into(),
         ))?;
@@ -116,13 +142,7 @@ impl Mfa {
         }
         self.store.insert_factor(&factor).await?;
         self.audit(&factor.user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
-        Ok(EnrollResponse {
-            factor: FactorView::from(&factor),
-            secret: None,
-            otpauth_uri: None,
-            qr_svg: None,
-            code_expires_at: Some(challenge.expires_at),
-        })
+        Ok(Enrolled { factor, app_setup: None, code_expires_at: Some(challenge.expires_at) })
     }
 
     async fn enroll_totp(
@@ -130,7 +150,7 @@ impl Mfa {
         user: &UserId,
         label: Option<String>,
         account_name: Option<String>,
-    ) -> Result<EnrollResponse, Error> {
+    ) -> Result<Enrolled, Error> {
         let account =
             check_text(account_name, "account_name")?.unwrap_or_else(|| user.as_str().to_owned());
         let id = self.with_rng(FactorId::generate);
@@ -147,13 +167,8 @@ impl Mfa {
         };
         self.store.insert_factor(&factor).await?;
         self.audit(user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
-        Ok(EnrollResponse {
-            factor: FactorView::from(&factor),
-            secret: Some(secret.to_base32()),
-            otpauth_uri: Some(uri),
-            qr_svg: Some(qr),
-            code_expires_at: None,
-        })
+        let app_setup = AppSetup { secret: secret.to_base32(), otpauth_uri: uri, qr_svg: qr };
+        Ok(Enrolled { factor, app_setup: Some(app_setup), code_expires_at: None })
     }
 
     /// Activates a pending factor with a code from it. The user's first active factor comes with
@@ -163,7 +178,7 @@ impl Mfa {
         user: &UserId,
         factor_id: &FactorId,
         code: &str,
-    ) -> Result<ActivateResponse, Error> {
+    ) -> Result<Activated, Error> {
         let params = TotpParams::default();
         check_code_shape(code, &params)?;
         // One read for the factor and the others it must be checked against.
@@ -210,7 +225,7 @@ impl Mfa {
         let recovery_codes = self.first_recovery_codes(user).await?;
         let factor = Factor { status: FactorStatus::Active, activated_at: Some(now), ..factor };
         self.audit(user, AuditAction::FactorActivated, Some(factor_id)).await;
-        Ok(ActivateResponse { factor: FactorView::from(&factor), recovery_codes })
+        Ok(Activated { factor, recovery_codes })
     }
 
     /// A recovery set for a user who has none, or whose codes are all used (say, one who lost

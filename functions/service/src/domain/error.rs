@@ -38,7 +38,7 @@ pub enum Error {
         /// Why, as a sentence for the user.
         reason: &'static str,
         /// The user's other active factors.
-        factors: Vec<crate::api::FactorView>,
+        factors: Vec<crate::model::Factor>,
     },
     /// The SMS or email provider refused the message.
     #[error("the message could not be sent")]

@@ -2,18 +2,16 @@
 //! (including the audit log's view).
 
 use super::{Error, Mfa, StepUp};
-use crate::api::{AuditList, FactorList, FactorView, RecoveryCodesResponse};
 use crate::ids::{FactorId, OrgId, UserId};
-use crate::model::{AuditAction, FactorStatus, OrgPolicy};
+use crate::model::{AuditAction, AuditEvent, Factor, FactorStatus, OrgPolicy};
 
 /// How many events the admin audit view shows.
 const AUDIT_PAGE: usize = 100;
 
 impl Mfa {
     /// The user's factors, never a secret.
-    pub async fn list(&self, user: &UserId) -> Result<FactorList, Error> {
-        let factors = self.store.list_factors(user).await?;
-        Ok(FactorList { factors: factors.iter().map(FactorView::from).collect() })
+    pub async fn list(&self, user: &UserId) -> Result<Vec<Factor>, Error> {
+        Ok(self.store.list_factors(user).await?)
     }
 
     /// Deletes a factor. Needs a fresh MFA token from that same factor: disabling a factor needs
@@ -42,12 +40,12 @@ impl Mfa {
         &self,
         user: &UserId,
         mfa_token: Option<&str>,
-    ) -> Result<RecoveryCodesResponse, Error> {
+    ) -> Result<Vec<String>, Error> {
         self.check_step_up(user, mfa_token, StepUp::AnyFactor)?;
         let (set, codes) = self.make_recovery_set().await?;
         self.store.replace_recovery_set(user, &set).await?;
         self.audit(user, AuditAction::RecoveryCodesReplaced, None).await;
-        Ok(RecoveryCodesResponse { recovery_codes: codes })
+        Ok(codes)
     }
 
     /// Administration: removes a user's factor without step-up (the user lost it), and clears
@@ -73,8 +71,8 @@ impl Mfa {
     }
 
     /// Administration: the user's latest audit events, newest first.
-    pub async fn admin_audit(&self, user: &UserId) -> Result<AuditList, Error> {
-        Ok(AuditList { events: self.store.latest_events(user, AUDIT_PAGE).await? })
+    pub async fn admin_audit(&self, user: &UserId) -> Result<Vec<AuditEvent>, Error> {
+        Ok(self.store.latest_events(user, AUDIT_PAGE).await?)
     }
 
     /// Administration: sets an organisation's MFA policy.

@@ -2,6 +2,7 @@
 //! factor management and inbound SMS keywords, written against the ports only. Every rule of the
 //! security model that is not pure algorithm (that lives in `mfa-core`) is enforced here.
 
+pub mod answers;
 mod enrollment;
 mod error;
 mod inbound;
@@ -15,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use rand_core::CryptoRngCore;
 
+pub use enrollment::NewFactor;
 pub use error::Error;
 pub use inbound::{InboundOutcome, WebhookAnswer};
 use signin::RECOVERY_FACTOR_ID;
@@ -147,13 +149,13 @@ impl Mfa {
         user: &UserId,
         factor_id: &str,
         amr: &str,
-    ) -> Result<(String, u64), Error> {
+    ) -> Result<answers::IssuedToken, Error> {
         let jti = self.new_id("jti");
         let (token, claims) = self
             .tokens
             .issue(user.as_str(), factor_id, &[amr], self.now(), jti)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok((token, claims.exp))
+        Ok(answers::IssuedToken { token, expires_at: claims.exp })
     }
 
     /// Checks a step-up token: valid, for `user`, at most [`STEP_UP_MAX_AGE`] old, and earned

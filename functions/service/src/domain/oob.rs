@@ -7,7 +7,6 @@
 use mfa_core::oob_code;
 
 use super::{messages, Error, Mfa};
-use crate::api::FactorView;
 use crate::ids::{ChallengeId, FactorId, UserId};
 use crate::model::{Answer, Challenge, ChallengePurpose, Factor, FactorStatus, Method};
 
@@ -46,14 +45,13 @@ impl Mfa {
         &self,
         user: &UserId,
         except: &FactorId,
-    ) -> Result<Vec<FactorView>, Error> {
+    ) -> Result<Vec<Factor>, Error> {
         Ok(self
             .store
             .list_factors(user)
             .await?
-            .iter()
+            .into_iter()
             .filter(|f| f.status == FactorStatus::Active && &f.id != except)
-            .map(FactorView::from)
             .collect())
     }
 

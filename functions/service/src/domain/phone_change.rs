@@ -1,10 +1,10 @@
 //! Changing an SMS factor's number: a code to the OLD number first, then a code to the new one;
 //! the switch is one conditional write, and the old number keeps working until it happens.
 
+use super::answers::PhoneChange;
 use super::enrollment::check_code_shape;
 use super::oob::Destination;
 use super::{Error, Mfa};
-use crate::api::{FactorView, PhoneChangeResponse, PhoneChangeStep};
 use crate::ids::{ChallengeId, FactorId, UserId};
 use crate::model::{AuditAction, ChallengePurpose, Factor, FactorStatus, Method};
 
@@ -35,7 +35,7 @@ impl Mfa {
         user: &UserId,
         factor_id: &FactorId,
         new_phone: &str,
-    ) -> Result<PhoneChangeResponse, Error> {
+    ) -> Result<PhoneChange, Error> {
         let (factor, old) = self.active_sms_factor(user, factor_id).await?;
         let new = mfa_core::phone::parse_sms_number(new_phone, &self.phone_policy)
             .map_err(|e| Error::BadRequest(e.to_string()))?;
@@ -46,11 +46,9 @@ impl Mfa {
         let purpose = ChallengePurpose::PhoneChangeOld { new_phone: new.as_str().to_owned() };
         let challenge =
             self.send_code(&factor, Destination::Phone(&old), purpose, u64::MAX).await?;
-        Ok(PhoneChangeResponse {
-            step: PhoneChangeStep::VerifyOldNumber,
-            challenge_id: Some(challenge.id.to_string()),
-            expires_at: Some(challenge.expires_at),
-            factor: None,
+        Ok(PhoneChange::VerifyOldNumber {
+            challenge_id: challenge.id,
+            expires_at: challenge.expires_at,
         })
     }
 
@@ -62,7 +60,7 @@ impl Mfa {
         factor_id: &FactorId,
         challenge_id: &ChallengeId,
         code: &str,
-    ) -> Result<PhoneChangeResponse, Error> {
+    ) -> Result<PhoneChange, Error> {
         check_code_shape(code, &mfa_core::totp::TotpParams::default())?;
         let (factor, old) = self.active_sms_factor(user, factor_id).await?;
         let challenge = self
@@ -81,11 +79,9 @@ impl Mfa {
             self.check_sms_allowed(user, factor_id, &new).await?;
             let purpose = ChallengePurpose::PhoneChangeNew { new_phone: new.clone() };
             let next = self.send_code(&factor, Destination::Phone(&new), purpose, u64::MAX).await?;
-            return Ok(PhoneChangeResponse {
-                step: PhoneChangeStep::VerifyNewNumber,
-                challenge_id: Some(next.id.to_string()),
-                expires_at: Some(next.expires_at),
-                factor: None,
+            return Ok(PhoneChange::VerifyNewNumber {
+                challenge_id: next.id,
+                expires_at: next.expires_at,
             });
         }
         if !self.store.change_phone(user, factor_id, &old, &new).await? {
@@ -93,11 +89,6 @@ impl Mfa {
         }
         self.audit(user, AuditAction::PhoneChanged, Some(factor_id)).await;
         let factor = Factor { method: Method::Sms { phone: new, activation: None }, ..factor };
-        Ok(PhoneChangeResponse {
-            step: PhoneChangeStep::Changed,
-            challenge_id: None,
-            expires_at: None,
-            factor: Some(FactorView::from(&factor)),
-        })
+        Ok(PhoneChange::Changed { factor })
     }
 }

@@ -2,15 +2,15 @@
 
 use mfa_core::totp::{match_step, TotpParams};
 
+use super::answers::{Challenged, IssuedToken, LoginDecision, RecoveryUsed};
 use super::enrollment::check_code_shape;
 use super::oob::Destination;
 use super::{Error, Mfa, TOTP_WINDOW};
-use crate::api::{
-    AuthMethod, ChallengeResponse, Decision, FactorView, LoginResponse, RecoveryVerifyResponse,
-    TokenResponse,
-};
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
-use crate::model::{Answer, AuditAction, Challenge, ChallengePurpose, FactorStatus, Login, Method};
+use crate::model::{
+    Answer, AuditAction, AuthMethod, Challenge, ChallengePurpose, Decision, Factor, FactorStatus,
+    Login, Method,
+};
 
 /// The `fid` claim of a token earned with a recovery code.
 pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
@@ -23,7 +23,7 @@ impl Mfa {
         auth_method: AuthMethod,
         org: Option<&OrgId>,
         mfa_token: Option<&str>,
-    ) -> Result<LoginResponse, Error> {
+    ) -> Result<LoginDecision, Error> {
         let now = self.now();
         let login = Login {
             id: self.with_rng(LoginId::generate),
@@ -32,13 +32,12 @@ impl Mfa {
             expires_at: now + self.login_ttl,
             sms_sent: false,
         };
-        let factors: Vec<FactorView> = self
+        let factors: Vec<Factor> = self
             .store
             .list_factors(user)
             .await?
-            .iter()
+            .into_iter()
             .filter(|f| f.status == FactorStatus::Active)
-            .map(FactorView::from)
             .collect();
         let token_ok = mfa_token
             .is_some_and(|t| self.tokens.verify(t, now).is_ok_and(|c| c.sub == user.as_str()));
@@ -50,7 +49,7 @@ impl Mfa {
             self.enroll_decision(user, org).await?
         };
         self.store.insert_login(&login).await?;
-        Ok(LoginResponse { decision, login_id: login.id.to_string(), factors })
+        Ok(LoginDecision { decision, login_id: login.id, factors })
     }
 
     /// Starts a challenge of one active factor within a login. For SMS and email the code is
@@ -60,7 +59,7 @@ impl Mfa {
         user: &UserId,
         login_id: &LoginId,
         factor_id: &FactorId,
-    ) -> Result<ChallengeResponse, Error> {
+    ) -> Result<Challenged, Error> {
         let now = self.now();
         let login = self
             .store
@@ -101,10 +100,10 @@ impl Mfa {
                 }
                 other => other?,
             };
-            return Ok(ChallengeResponse {
-                challenge_id: challenge.id.to_string(),
+            return Ok(Challenged {
+                challenge_id: challenge.id,
                 expires_at: challenge.expires_at,
-                delivery: factor.kind().as_str().into(),
+                delivery: factor.kind(),
             });
         }
         let challenge = Challenge {
@@ -119,10 +118,10 @@ impl Mfa {
             attempts: 0,
         };
         self.store.insert_challenge(&challenge).await?;
-        Ok(ChallengeResponse {
-            challenge_id: challenge.id.to_string(),
+        Ok(Challenged {
+            challenge_id: challenge.id,
             expires_at: challenge.expires_at,
-            delivery: factor.kind().as_str().into(),
+            delivery: factor.kind(),
         })
     }
 
@@ -159,7 +158,7 @@ impl Mfa {
         user: &UserId,
         challenge_id: &ChallengeId,
         code: &str,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<IssuedToken, Error> {
         let params = TotpParams::default();
         check_code_shape(code, &params)?;
         let challenge = self
@@ -196,16 +195,15 @@ impl Mfa {
             }
             self.store.succeed(user).await?;
         }
-        let (mfa_token, expires_at) =
-            self.issue_token(user, factor.id.as_str(), factor.kind().amr())?;
+        let token = self.issue_token(user, factor.id.as_str(), factor.kind().amr())?;
         self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
-        Ok(TokenResponse { mfa_token, expires_at })
+        Ok(token)
     }
 
     /// Checks a TOTP code against the throttle and the replay guard.
     async fn check_totp(
         &self,
-        factor: &crate::model::Factor,
+        factor: &Factor,
         sealed: &str,
         last_step: Option<u64>,
         code: &str,
@@ -229,7 +227,7 @@ impl Mfa {
         user: &UserId,
         code: &str,
         login_id: Option<&LoginId>,
-    ) -> Result<RecoveryVerifyResponse, Error> {
+    ) -> Result<RecoveryUsed, Error> {
         let code = mfa_core::recovery::normalize(code).ok_or_else(|| {
             Error::BadRequest(
                 "a recovery code is 16 letters and digits, like XXXX-XXXX-XXXX-XXXX".into(),
@@ -265,12 +263,8 @@ impl Mfa {
             return Err(Error::CodeRejected);
         }
         self.store.succeed(user).await?;
-        let (mfa_token, expires_at) = self.issue_token(user, RECOVERY_FACTOR_ID, "otp")?;
+        let token = self.issue_token(user, RECOVERY_FACTOR_ID, "otp")?;
         self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
-        Ok(RecoveryVerifyResponse {
-            mfa_token,
-            expires_at,
-            remaining: set.remaining().saturating_sub(1),
-        })
+        Ok(RecoveryUsed { token, remaining: set.remaining().saturating_sub(1) })
     }
 }

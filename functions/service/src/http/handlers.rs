@@ -11,6 +11,7 @@ use axum::Json;
 
 use super::extract::{ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath};
 use super::problem::{ApiError, Problem};
+use super::wire;
 use super::AppState;
 use crate::api::*;
 use crate::domain::{Error, WebhookAnswer};
@@ -44,8 +45,8 @@ pub async fn enroll(
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrollRequest>,
 ) -> Answer<(StatusCode, Json<EnrollResponse>)> {
-    let enrolled = s.mfa.enroll(&p.user()?, body, mfa_token(&headers)).await?;
-    Ok((StatusCode::CREATED, Json(enrolled)))
+    let enrolled = s.mfa.enroll(&p.user()?, body.into(), mfa_token(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(enrolled.into())))
 }
 
 /// Activate a pending factor with a code from it.
@@ -64,7 +65,7 @@ pub async fn activate(
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Answer<Json<ActivateResponse>> {
     let (user, id) = p.factor()?;
-    Ok(Json(s.mfa.activate(&user, &id, &body.code).await?))
+    Ok(Json(s.mfa.activate(&user, &id, &body.code).await?.into()))
 }
 
 /// List a user's factors.
@@ -73,7 +74,8 @@ pub async fn activate(
     responses((status = 200, body = FactorList), (status = 401, body = Problem)),
     security(("api_key" = [])))]
 pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Json<FactorList>> {
-    Ok(Json(s.mfa.list(&p.user()?).await?))
+    let factors = s.mfa.list(&p.user()?).await?;
+    Ok(Json(FactorList { factors: wire::factor_views(&factors) }))
 }
 
 /// Delete a factor; an active one needs a fresh MFA token from itself.
@@ -104,7 +106,7 @@ pub async fn new_recovery_codes(
     headers: HeaderMap,
 ) -> Answer<(StatusCode, Json<RecoveryCodesResponse>)> {
     let codes = s.mfa.new_recovery_codes(&p.user()?, mfa_token(&headers)).await?;
-    Ok((StatusCode::CREATED, Json(codes)))
+    Ok((StatusCode::CREATED, Json(RecoveryCodesResponse { recovery_codes: codes })))
 }
 
 /// Start changing an SMS factor's number: a code goes to the old number.
@@ -119,7 +121,8 @@ pub async fn start_phone_change(
     ApiJson(body): ApiJson<PhoneChangeRequest>,
 ) -> Answer<(StatusCode, Json<PhoneChangeResponse>)> {
     let (user, id) = p.factor()?;
-    Ok((StatusCode::ACCEPTED, Json(s.mfa.start_phone_change(&user, &id, &body.phone).await?)))
+    let started = s.mfa.start_phone_change(&user, &id, &body.phone).await?;
+    Ok((StatusCode::ACCEPTED, Json(started.into())))
 }
 
 /// Continue a phone change with the code of its current step.
@@ -134,7 +137,7 @@ pub async fn continue_phone_change(
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Answer<Json<PhoneChangeResponse>> {
     let (user, id, challenge) = p.ids()?;
-    Ok(Json(s.mfa.continue_phone_change(&user, &id, &challenge, &body.code).await?))
+    Ok(Json(s.mfa.continue_phone_change(&user, &id, &challenge, &body.code).await?.into()))
 }
 
 /// A user's latest audit events (admin scope).
@@ -147,7 +150,7 @@ pub async fn admin_audit(
     State(s): Shared,
     ApiPath(p): ApiPath<UserPath>,
 ) -> Answer<Json<AuditList>> {
-    Ok(Json(s.mfa.admin_audit(&p.user()?).await?))
+    Ok(Json(AuditList { events: s.mfa.admin_audit(&p.user()?).await? }))
 }
 
 /// Decide what follows the password.
@@ -163,7 +166,9 @@ pub async fn login(
 ) -> Answer<Json<LoginResponse>> {
     let org = body.org_id.as_deref().map(OrgId::parse).transpose()?;
     let user = p.user()?;
-    Ok(Json(s.mfa.login(&user, body.auth_method, org.as_ref(), body.mfa_token.as_deref()).await?))
+    let decision =
+        s.mfa.login(&user, body.auth_method, org.as_ref(), body.mfa_token.as_deref()).await?;
+    Ok(Json(decision.into()))
 }
 
 /// Challenge one of the user's active factors.
@@ -179,7 +184,8 @@ pub async fn challenge(
 ) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
     let login = LoginId::parse(&body.login_id)?;
     let factor = FactorId::parse(&body.factor_id)?;
-    Ok((StatusCode::CREATED, Json(s.mfa.challenge(&p.user()?, &login, &factor).await?)))
+    let challenged = s.mfa.challenge(&p.user()?, &login, &factor).await?;
+    Ok((StatusCode::CREATED, Json(challenged.into())))
 }
 
 /// Answer a challenge with a code.
@@ -197,7 +203,7 @@ pub async fn verify(
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Answer<Json<TokenResponse>> {
     let (user, id) = p.challenge()?;
-    Ok(Json(s.mfa.verify(&user, &id, &body.code).await?))
+    Ok(Json(s.mfa.verify(&user, &id, &body.code).await?.into()))
 }
 
 /// Sign in with a recovery code.
@@ -212,7 +218,7 @@ pub async fn verify_recovery(
     ApiJson(body): ApiJson<RecoveryVerifyRequest>,
 ) -> Answer<Json<RecoveryVerifyResponse>> {
     let login = body.login_id.as_deref().map(LoginId::parse).transpose()?;
-    Ok(Json(s.mfa.verify_recovery(&p.user()?, &body.code, login.as_ref()).await?))
+    Ok(Json(s.mfa.verify_recovery(&p.user()?, &body.code, login.as_ref()).await?.into()))
 }
 
 /// The public keys that sign MFA tokens.

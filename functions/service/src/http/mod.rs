@@ -1,5 +1,6 @@
 //! The HTTP API v1: one axum router per function group, sharing the error mapping
-//! ([`problem`]), caller authentication ([`auth`]) and extractors ([`extract`]).
+//! ([`problem`]), caller authentication ([`auth`]), extractors ([`extract`]) and the conversions
+//! between wire bodies and domain types ([`wire`]).
 //!
 //! | group | routes |
 //! |---|---|
@@ -14,6 +15,7 @@ pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod problem;
+pub mod wire;
 
 use std::sync::Arc;
 

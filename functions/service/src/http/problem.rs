@@ -154,7 +154,7 @@ fn domain_problem(e: &Error) -> Problem {
             )
         },
         Error::UseAnotherFactor { factors, .. } => Problem {
-            other_factors: Some(factors.clone()),
+            other_factors: Some(super::wire::factor_views(factors)),
             ..problem(S::CONFLICT, "use-another-factor", "Use another factor", detail)
         },
         Error::SendFailed(inner) => {

@@ -1,0 +1,100 @@
+//! What the domain's operations answer, in domain types. `crate::http` turns them into the wire
+//! bodies of `crate::api`; nothing here knows JSON field names.
+
+use crate::ids::{ChallengeId, LoginId};
+use crate::model::{Decision, Factor, FactorKind};
+
+/// What an authenticator app needs to be set up: shown once, at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSetup {
+    /// The secret in base32, for typing in by hand.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG image.
+    pub qr_svg: String,
+}
+
+/// A factor just enrolled (pending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    /// The pending factor.
+    pub factor: Factor,
+    /// TOTP: what the app needs.
+    pub app_setup: Option<AppSetup>,
+    /// SMS and email: when the code sent to confirm it expires.
+    pub code_expires_at: Option<u64>,
+}
+
+/// A factor just activated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activated {
+    /// The active factor.
+    pub factor: Factor,
+    /// With the user's first factor (or after the last code was used): recovery codes, shown once.
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// The login decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginDecision {
+    /// What the login backend does next.
+    pub decision: Decision,
+    /// The login that challenges belong to.
+    pub login_id: LoginId,
+    /// The user's active factors to choose from.
+    pub factors: Vec<Factor>,
+}
+
+/// A challenge started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenged {
+    /// The challenge to verify.
+    pub challenge_id: ChallengeId,
+    /// When it expires.
+    pub expires_at: u64,
+    /// How the proof reaches the user: the kind of the factor challenged.
+    pub delivery: FactorKind,
+}
+
+/// An MFA token just issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The signed token.
+    pub token: String,
+    /// When it expires.
+    pub expires_at: u64,
+}
+
+/// A recovery code accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryUsed {
+    /// The MFA token it earned.
+    pub token: IssuedToken,
+    /// Codes left in the set.
+    pub remaining: usize,
+}
+
+/// Where a phone change stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneChange {
+    /// A code went to the old number: verify it with this challenge.
+    VerifyOldNumber {
+        /// The challenge.
+        challenge_id: ChallengeId,
+        /// When it expires.
+        expires_at: u64,
+    },
+    /// A code went to the new number: verify it with this challenge.
+    VerifyNewNumber {
+        /// The challenge.
+        challenge_id: ChallengeId,
+        /// When it expires.
+        expires_at: u64,
+    },
+    /// The factor now uses the new number.
+    Changed {
+        /// The factor.
+        factor: Factor,
+    },
+}

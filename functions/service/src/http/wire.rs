@@ -1,0 +1,149 @@
+//! Conversions between the wire bodies of [`crate::api`] and the domain's types: the only place
+//! where the two meet. Ids go out as text; what comes in is parsed by the handlers.
+
+use crate::api::{
+    ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, LoginResponse,
+    PhoneChangeResponse, PhoneChangeStep, PolicyBody, RecoveryVerifyResponse, TokenResponse,
+};
+use crate::domain::answers::{
+    Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PhoneChange, RecoveryUsed,
+};
+use crate::domain::NewFactor;
+use crate::model::{Factor, Method, OrgPolicy};
+
+impl From<EnrollRequest> for NewFactor {
+    fn from(request: EnrollRequest) -> Self {
+        match request {
+            EnrollRequest::Totp { label, account_name } => NewFactor::Totp { label, account_name },
+            EnrollRequest::Sms { phone, label } => NewFactor::Sms { phone, label },
+            EnrollRequest::Email { email, label } => NewFactor::Email { email, label },
+        }
+    }
+}
+
+fn mask_phone(phone: &str) -> String {
+    format!("••• ••{}", &phone[phone.len().saturating_sub(2)..])
+}
+
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            format!("{}•••@{domain}", local.chars().next().map(String::from).unwrap_or_default())
+        }
+        None => "•••".to_owned(),
+    }
+}
+
+impl From<&Factor> for FactorView {
+    fn from(f: &Factor) -> Self {
+        Self {
+            id: f.id.to_string(),
+            kind: f.kind(),
+            status: f.status,
+            label: f.label.clone(),
+            created_at: f.created_at,
+            activated_at: f.activated_at,
+            hint: match &f.method {
+                Method::Totp { .. } => None,
+                Method::Sms { phone, .. } => Some(mask_phone(phone)),
+                Method::Email { email, .. } => Some(mask_email(email)),
+            },
+        }
+    }
+}
+
+impl From<OrgPolicy> for PolicyBody {
+    fn from(policy: OrgPolicy) -> Self {
+        Self { require_mfa: policy.require_mfa, grace_logins: policy.grace_logins }
+    }
+}
+
+impl From<PolicyBody> for OrgPolicy {
+    fn from(body: PolicyBody) -> Self {
+        Self { require_mfa: body.require_mfa, grace_logins: body.grace_logins }
+    }
+}
+
+/// The factors as callers see them.
+pub fn factor_views(factors: &[Factor]) -> Vec<FactorView> {
+    factors.iter().map(FactorView::from).collect()
+}
+
+impl From<Enrolled> for EnrollResponse {
+    fn from(e: Enrolled) -> Self {
+        let (secret, otpauth_uri, qr_svg) = match e.app_setup {
+            Some(setup) => (Some(setup.secret), Some(setup.otpauth_uri), Some(setup.qr_svg)),
+            None => (None, None, None),
+        };
+        Self {
+            factor: FactorView::from(&e.factor),
+            secret,
+            otpauth_uri,
+            qr_svg,
+            code_expires_at: e.code_expires_at,
+        }
+    }
+}
+
+impl From<Activated> for ActivateResponse {
+    fn from(a: Activated) -> Self {
+        Self { factor: FactorView::from(&a.factor), recovery_codes: a.recovery_codes }
+    }
+}
+
+impl From<LoginDecision> for LoginResponse {
+    fn from(d: LoginDecision) -> Self {
+        Self {
+            decision: d.decision,
+            login_id: d.login_id.to_string(),
+            factors: factor_views(&d.factors),
+        }
+    }
+}
+
+impl From<Challenged> for ChallengeResponse {
+    fn from(c: Challenged) -> Self {
+        Self {
+            challenge_id: c.challenge_id.to_string(),
+            expires_at: c.expires_at,
+            delivery: c.delivery.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<IssuedToken> for TokenResponse {
+    fn from(t: IssuedToken) -> Self {
+        Self { mfa_token: t.token, expires_at: t.expires_at }
+    }
+}
+
+impl From<RecoveryUsed> for RecoveryVerifyResponse {
+    fn from(r: RecoveryUsed) -> Self {
+        Self { mfa_token: r.token.token, expires_at: r.token.expires_at, remaining: r.remaining }
+    }
+}
+
+impl From<PhoneChange> for PhoneChangeResponse {
+    fn from(change: PhoneChange) -> Self {
+        match change {
+            PhoneChange::VerifyOldNumber { challenge_id, expires_at } => Self {
+                step: PhoneChangeStep::VerifyOldNumber,
+                challenge_id: Some(challenge_id.to_string()),
+                expires_at: Some(expires_at),
+                factor: None,
+            },
+            PhoneChange::VerifyNewNumber { challenge_id, expires_at } => Self {
+                step: PhoneChangeStep::VerifyNewNumber,
+                challenge_id: Some(challenge_id.to_string()),
+                expires_at: Some(expires_at),
+                factor: None,
+            },
+            PhoneChange::Changed { factor } => Self {
+                step: PhoneChangeStep::Changed,
+                challenge_id: None,
+                expires_at: None,
+                factor: Some(FactorView::from(&factor)),
+            },
+        }
+    }
+}
