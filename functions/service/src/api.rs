@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus};
+use crate::model::{AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus, WebauthnKind};
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -37,6 +37,16 @@ pub enum EnrollRequest {
         #[serde(default)]
         label: Option<String>,
     },
+    /// A WebAuthn security key or passkey: the answer holds the creation options for
+    /// `navigator.credentials.create()`, whose credential activates it.
+    Webauthn {
+        /// `security_key` (not discoverable, user verification preferred) or `passkey`
+        /// (discoverable, user verification required).
+        kind: WebauthnKind,
+        /// A name for the key.
+        #[serde(default)]
+        label: Option<String>,
+    },
 }
 
 /// A factor as callers see it: never a secret.
@@ -57,6 +67,9 @@ pub struct FactorView {
     /// Activated at (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<u64>,
+    /// WebAuthn: `security_key` or `passkey`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webauthn_kind: Option<WebauthnKind>,
     /// SMS and email: where codes go, masked (`••• ••23`, `a•••@example.com`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
@@ -79,6 +92,12 @@ pub struct EnrollResponse {
     /// SMS and email: when the code sent to confirm it expires (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_expires_at: Option<u64>,
+    /// WebAuthn: the creation options, `{"publicKey": ...}` with binary fields in base64url, as
+    /// `PublicKeyCredential.parseCreationOptionsFromJSON()` takes them. Valid until the
+    /// registration expires (the challenge lifetime).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub creation_options: Option<serde_json::Value>,
 }
 
 /// `POST /v1/users/{user}/factors/{id}/phone-change`: the new number.
@@ -117,7 +136,22 @@ pub struct PhoneChangeResponse {
     pub factor: Option<FactorView>,
 }
 
-/// `POST .../activate` and `.../verify`: a code the user typed.
+/// `POST .../activate` and `.../verify`: a code the user typed, or for a security key or passkey
+/// the browser's credential; exactly one of the two.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofRequest {
+    /// The code, e.g. `123456`; spaces are ignored.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// WebAuthn: `navigator.credentials.create()`'s credential (to activate) or
+    /// `navigator.credentials.get()`'s (to verify), as `PublicKeyCredential.toJSON()` gives it.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
+}
+
+/// `POST .../phone-change/{challenge}`: a code the user typed.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
@@ -184,8 +218,15 @@ pub struct ChallengeResponse {
     pub challenge_id: String,
     /// When it expires (Unix seconds).
     pub expires_at: u64,
-    /// How the code reaches the user: `totp` (the user's app shows it), `sms` or `email`.
+    /// How the proof reaches the user: `totp` (the user's app shows it), `sms`, `email` or
+    /// `webauthn` (a security key or passkey signs `request_options`).
     pub delivery: String,
+    /// WebAuthn: the request options, `{"publicKey": ...}`, as
+    /// `PublicKeyCredential.parseRequestOptionsFromJSON()` takes them; every security key and
+    /// passkey the user holds may answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub request_options: Option<serde_json::Value>,
 }
 
 /// `200` of a successful verification.

@@ -51,6 +51,23 @@ pub struct Config {
     pub sms: SmsSettings,
     /// The address emails come from (`MFA_EMAIL_FROM`); unset: email factors are refused.
     pub email_from: Option<String>,
+    /// The WebAuthn relying party; unset (`MFA_WEBAUTHN_RP_ID` empty): security keys and
+    /// passkeys are refused.
+    pub webauthn: Option<WebauthnSettings>,
+}
+
+/// The WebAuthn relying party: the site that security keys and passkeys are bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnSettings {
+    /// The relying party id, a domain (`MFA_WEBAUTHN_RP_ID`, e.g. `example.com`): credentials
+    /// work on it and, with the origins allowed, its subdomains.
+    pub rp_id: String,
+    /// The name authenticators show (`MFA_WEBAUTHN_RP_NAME`, default the issuer name).
+    pub rp_name: String,
+    /// The web origins the sign-in pages are served from (`MFA_WEBAUTHN_ORIGINS`,
+    /// comma-separated, e.g. `https://app.example.com,https://admin.example.com`), each on the
+    /// RP id or a subdomain of it: several apps under one domain share one sign-in.
+    pub origins: Vec<url::Url>,
 }
 
 /// The SMS program's settings.
@@ -125,8 +142,58 @@ impl Config {
                 sns_trust_anchor_pem: optional("MFA_SNS_TRUST_ANCHOR_PEM"),
             },
             email_from: optional("MFA_EMAIL_FROM"),
+            webauthn: webauthn(
+                optional("MFA_WEBAUTHN_RP_ID"),
+                optional("MFA_WEBAUTHN_RP_NAME"),
+                optional("MFA_WEBAUTHN_ORIGINS"),
+                &text("MFA_ISSUER_NAME", "MFA"),
+            )?,
         })
     }
+}
+
+/// The relying party, when `MFA_WEBAUTHN_RP_ID` is set: it needs at least one origin, each an
+/// `https` URL (or `http://localhost`) on the RP id or a subdomain of it.
+fn webauthn(
+    rp_id: Option<String>,
+    rp_name: Option<String>,
+    origins: Option<String>,
+    issuer: &str,
+) -> Result<Option<WebauthnSettings>, ConfigError> {
+    let Some(rp_id) = rp_id.map(|id| id.trim().to_ascii_lowercase()) else {
+        return match origins {
+            Some(_) => Err(error("MFA_WEBAUTHN_RP_ID", "is not set, but MFA_WEBAUTHN_ORIGINS is")),
+            None => Ok(None),
+        };
+    };
+    const ORIGINS: &str = "MFA_WEBAUTHN_ORIGINS";
+    let origins = origins
+        .ok_or_else(|| error(ORIGINS, "is not set (the https origins of the sign-in pages)"))?
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let url = url::Url::parse(o).map_err(|e| error(ORIGINS, format!("{o:?}: {e}")))?;
+            let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+            let on_rp = host == rp_id || host.ends_with(&format!(".{rp_id}"));
+            let secure = url.scheme() == "https" || host == "localhost";
+            if !on_rp || !secure || url.path() != "/" {
+                return Err(error(
+                    ORIGINS,
+                    format!("{o:?} must be an https origin (or http://localhost) on {rp_id} or a subdomain of it"),
+                ));
+            }
+            Ok(url)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if origins.is_empty() {
+        return Err(error(ORIGINS, "holds no origin"));
+    }
+    Ok(Some(WebauthnSettings {
+        rp_name: rp_name.unwrap_or_else(|| issuer.to_owned()),
+        rp_id,
+        origins,
+    }))
 }
 
 /// The issuer name, checked by mfa-core's own rule for the `otpauth://` label, since every TOTP
@@ -224,6 +291,51 @@ mod tests {
     }
 
     const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    #[test]
+    fn webauthn_needs_origins_on_its_rp_id() {
+        let base = |extra: &[(&'static str, &'static str)]| {
+            let hash = "a".repeat(64);
+            let mut vars = vec![
+                ("MFA_API_KEYS".to_owned(), format!("admin:{hash}")),
+                ("MFA_DATA_KEYS".to_owned(), format!("d1:{KEY}")),
+                ("MFA_SIGNING_KEYS".to_owned(), format!("s1:{KEY}")),
+                ("MFA_CODE_KEY".to_owned(), format!("c1:{KEY}")),
+            ];
+            vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            let map: HashMap<String, String> = vars.into_iter().collect();
+            Config::from_lookup(move |k| map.get(k).cloned())
+        };
+        assert_eq!(base(&[]).unwrap().webauthn, None);
+        let rp = base(&[
+            ("MFA_WEBAUTHN_RP_ID", "Example.com"),
+            ("MFA_WEBAUTHN_ORIGINS", "https://example.com, https://app.example.com:8443"),
+        ])
+        .unwrap()
+        .webauthn
+        .unwrap();
+        assert_eq!((rp.rp_id.as_str(), rp.rp_name.as_str()), ("example.com", "MFA"));
+        assert_eq!(rp.origins.len(), 2);
+        let local = [
+            ("MFA_WEBAUTHN_RP_ID", "localhost"),
+            ("MFA_WEBAUTHN_ORIGINS", "http://localhost:8080"),
+        ];
+        assert!(base(&local).is_ok());
+        for (origins, why) in [
+            ("https://example.org", "another domain"),
+            ("https://notexample.com", "not a subdomain"),
+            ("http://app.example.com", "plain http"),
+            ("https://example.com/login", "a path, not an origin"),
+            ("", "no origin"),
+        ] {
+            let err =
+                base(&[("MFA_WEBAUTHN_RP_ID", "example.com"), ("MFA_WEBAUTHN_ORIGINS", origins)])
+                    .unwrap_err();
+            assert_eq!(err.name, "MFA_WEBAUTHN_ORIGINS", "{why}");
+        }
+        let err = base(&[("MFA_WEBAUTHN_ORIGINS", "https://example.com")]).unwrap_err();
+        assert_eq!(err.name, "MFA_WEBAUTHN_RP_ID");
+    }
 
     #[test]
     fn reads_a_complete_configuration_with_defaults() {

@@ -21,26 +21,40 @@ pub enum FactorKind {
     Sms,
     /// Codes by email.
     Email,
+    /// A WebAuthn security key or passkey.
+    Webauthn,
 }
 
 impl FactorKind {
-    /// The kind's name in the API: `totp`, `sms` or `email`.
+    /// The kind's name in the API: `totp`, `sms`, `email` or `webauthn`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Totp => "totp",
             Self::Sms => "sms",
             Self::Email => "email",
+            Self::Webauthn => "webauthn",
         }
     }
+}
 
-    /// The RFC 8176 `amr` value of a successful verification with this kind.
-    pub fn amr(self) -> &'static str {
-        match self {
-            Self::Totp => "otp",
-            Self::Sms => "sms",
-            Self::Email => "otp",
-        }
-    }
+/// The two kinds of WebAuthn credential a user can enroll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebauthnKind {
+    /// A roaming security key: not discoverable, user verification preferred.
+    SecurityKey,
+    /// A passkey: discoverable, user verification required.
+    Passkey,
+}
+
+/// A registered WebAuthn credential, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnKey {
+    /// The credential id, base64url without padding.
+    pub credential_id: String,
+    /// The credential (public key, counter, backup state, policy) as `webauthn-rs` serialises
+    /// it; `crate::domain` reads and updates it.
+    pub credential: String,
 }
 
 /// Whether a factor can be used yet.
@@ -99,6 +113,15 @@ pub enum Method {
         /// While pending: the challenge whose code activates the factor.
         activation: Option<ChallengeId>,
     },
+    /// A WebAuthn security key or passkey.
+    Webauthn {
+        /// Security key or passkey.
+        kind: WebauthnKind,
+        /// Once registered (active): the credential.
+        key: Option<WebauthnKey>,
+        /// While pending: the challenge holding the registration ceremony's state.
+        activation: Option<ChallengeId>,
+    },
 }
 
 impl Factor {
@@ -108,6 +131,17 @@ impl Factor {
             Method::Totp { .. } => FactorKind::Totp,
             Method::Sms { .. } => FactorKind::Sms,
             Method::Email { .. } => FactorKind::Email,
+            Method::Webauthn { .. } => FactorKind::Webauthn,
+        }
+    }
+
+    /// The challenge that activates this pending factor, for the kinds that have one.
+    pub fn activation(&self) -> Option<&ChallengeId> {
+        match &self.method {
+            Method::Totp { .. } => None,
+            Method::Sms { activation, .. }
+            | Method::Email { activation, .. }
+            | Method::Webauthn { activation, .. } => activation.as_ref(),
         }
     }
 
@@ -142,6 +176,12 @@ pub struct FactorRecord {
     email: Option<String>,
     #[serde(default)]
     activation_challenge: Option<ChallengeId>,
+    #[serde(default)]
+    webauthn_kind: Option<WebauthnKind>,
+    #[serde(default)]
+    credential_id: Option<String>,
+    #[serde(default)]
+    credential: Option<String>,
 }
 
 impl From<Factor> for FactorRecord {
@@ -160,6 +200,9 @@ impl From<Factor> for FactorRecord {
             phone: None,
             email: None,
             activation_challenge: None,
+            webauthn_kind: None,
+            credential_id: None,
+            credential: None,
         };
         match f.method {
             Method::Totp { secret, last_step } => {
@@ -173,6 +216,14 @@ impl From<Factor> for FactorRecord {
             Method::Email { email, activation } => {
                 record.email = Some(email);
                 record.activation_challenge = activation;
+            }
+            Method::Webauthn { kind, key, activation } => {
+                record.webauthn_kind = Some(kind);
+                record.activation_challenge = activation;
+                if let Some(key) = key {
+                    record.credential_id = Some(key.credential_id);
+                    record.credential = Some(key.credential);
+                }
             }
         }
         record
@@ -195,6 +246,17 @@ impl TryFrom<FactorRecord> for Factor {
             },
             FactorKind::Email => Method::Email {
                 email: r.email.clone().ok_or_else(|| missing("email"))?,
+                activation: r.activation_challenge.clone(),
+            },
+            FactorKind::Webauthn => Method::Webauthn {
+                kind: r.webauthn_kind.ok_or_else(|| missing("webauthn_kind"))?,
+                key: match (r.credential_id.clone(), r.credential.clone()) {
+                    (Some(credential_id), Some(credential)) => {
+                        Some(WebauthnKey { credential_id, credential })
+                    }
+                    (None, None) => None,
+                    _ => return Err(missing("credential id or credential")),
+                },
                 activation: r.activation_challenge.clone(),
             },
         };
@@ -279,6 +341,11 @@ pub enum Answer {
         /// The keyed hash of the code sent (hex), never the code.
         hash: String,
     },
+    /// A WebAuthn credential (registration) or assertion (sign-in) that fits this ceremony.
+    Webauthn {
+        /// The ceremony's state as `webauthn-rs` serialises it: kept here, never sent out.
+        state: String,
+    },
 }
 
 /// A request for one factor's proof.
@@ -339,6 +406,8 @@ pub struct ChallengeRecord {
     attempts: u32,
     #[serde(default)]
     new_phone: Option<String>,
+    #[serde(default)]
+    webauthn_state: Option<String>,
 }
 
 impl From<Challenge> for ChallengeRecord {
@@ -364,9 +433,13 @@ impl From<Challenge> for ChallengeRecord {
             expires_at: c.expires_at,
             consumed_at: c.consumed_at,
             purpose,
-            code_hash: match c.answer {
-                Answer::AppCode => None,
-                Answer::SentCode { hash } => Some(hash),
+            code_hash: match &c.answer {
+                Answer::SentCode { hash } => Some(hash.clone()),
+                Answer::AppCode | Answer::Webauthn { .. } => None,
+            },
+            webauthn_state: match c.answer {
+                Answer::Webauthn { state } => Some(state),
+                Answer::AppCode | Answer::SentCode { .. } => None,
             },
             attempts: c.attempts,
             new_phone,
@@ -391,10 +464,12 @@ impl TryFrom<ChallengeRecord> for Challenge {
                 new_phone: r.new_phone.clone().ok_or_else(|| missing("new number"))?,
             },
         };
-        let answer = match r.code_hash {
-            Some(hash) => Answer::SentCode { hash },
-            None if matches!(purpose, ChallengePurpose::Login { .. }) => Answer::AppCode,
-            None => return Err(missing("code hash")),
+        let answer = match (r.code_hash, r.webauthn_state) {
+            (Some(hash), None) => Answer::SentCode { hash },
+            (None, Some(state)) => Answer::Webauthn { state },
+            (None, None) if matches!(purpose, ChallengePurpose::Login { .. }) => Answer::AppCode,
+            (None, None) => return Err(missing("code hash")),
+            (Some(_), Some(_)) => return Err(format!("challenge {} has two answers", r.id)),
         };
         Ok(Challenge {
             id: r.id,
@@ -487,6 +562,9 @@ pub enum AuditAction {
     RecoveryCodesReplaced,
     /// An administrator lifted a lockout.
     Unlocked,
+    /// A WebAuthn key answered with a signature counter below the one stored: refused, as the
+    /// key may have been cloned.
+    WebauthnCounterRegressed,
 }
 
 /// The answer of [`crate::ports::ThrottleStore::begin_attempt`].

@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
-use crate::model::{Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, RecoverySet};
+use crate::model::{
+    Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, RecoverySet, WebauthnKey,
+};
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,24 @@ pub trait FactorStore: Send + Sync {
     /// and `step` is newer than the last one. `false` means the step was already used.
     async fn advance_totp_step(&self, user: &UserId, id: &FactorId, step: u64)
         -> StoreResult<bool>;
+    /// Pending to active for a WebAuthn factor, storing its registered `key`. `false` when the
+    /// factor is missing or not pending.
+    async fn register_webauthn_key(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        key: &WebauthnKey,
+        now: u64,
+    ) -> StoreResult<bool>;
+    /// Replaces an active WebAuthn factor's stored credential `old` (its JSON, exactly as
+    /// stored) with `new` (a higher counter, a new backup state), only if it is still `old`.
+    async fn update_webauthn_key(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool>;
     /// Deletes a factor. `false` when there was none.
     async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool>;
     /// Switches an active SMS factor's number from `old` to `new`, only if it is still `old`.

@@ -14,8 +14,8 @@ use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use mfa_service::config::Config;
-use mfa_service::domain::NewFactor;
 use mfa_service::domain::{messages, Error, InboundOutcome, Mfa, Ports};
+use mfa_service::domain::{NewFactor, Proof};
 use mfa_service::http::{router, AppState, Group};
 use mfa_service::ids::{FactorId, LoginId, UserId};
 use mfa_service::model::AuthMethod;
@@ -59,8 +59,8 @@ fn aws_string_to_sign(message: &Value) -> String {
 /// Signs `message` as SNS would with `key_pem` (PKCS#8), for `SignatureVersion` `version`.
 fn sign(mut message: Value, key_pem: &str, version: u8) -> Value {
     let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem.as_bytes()).unwrap();
-    let key =
-        <rsa::PrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&pem.contents).unwrap();
+    let key = <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&pem.contents)
+        .unwrap();
     let text = aws_string_to_sign(&message);
     let signature = match version {
         1 => rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key).sign(text.as_bytes()).to_vec(),
@@ -468,7 +468,7 @@ impl World {
         let sms = NewFactor::Sms { phone: "(201) 555-0123".into(), label: None };
         let enrolled = self.mfa.enroll(user, sms, None).await.unwrap();
         let id = enrolled.factor.id.clone();
-        self.mfa.activate(user, &id, &self.phone.last_code()).await.unwrap();
+        self.mfa.activate(user, &id, &Proof::Code(self.phone.last_code())).await.unwrap();
         id
     }
 

@@ -24,6 +24,8 @@ pub struct Enrolled {
     pub app_setup: Option<AppSetup>,
     /// SMS and email: when the code sent to confirm it expires.
     pub code_expires_at: Option<u64>,
+    /// WebAuthn: the creation options for `navigator.credentials.create()` (`{"publicKey":..}`).
+    pub creation_options: Option<serde_json::Value>,
 }
 
 /// A factor just activated.
@@ -55,6 +57,8 @@ pub struct Challenged {
     pub expires_at: u64,
     /// How the proof reaches the user: the kind of the factor challenged.
     pub delivery: FactorKind,
+    /// WebAuthn: the request options for `navigator.credentials.get()` (`{"publicKey":..}`).
+    pub request_options: Option<serde_json::Value>,
 }
 
 /// An MFA token just issued.

@@ -7,9 +7,11 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use super::answers::{Activated, AppSetup, Enrolled};
 use super::oob::Destination;
-use super::{Error, Mfa, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
+use super::{Error, Mfa, Proof, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::ids::{FactorId, UserId};
-use crate::model::{AuditAction, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet};
+use crate::model::{
+    AuditAction, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet, WebauthnKind,
+};
 
 /// The most characters of a label or account name.
 const MAX_LABEL: usize = 64;
@@ -67,6 +69,13 @@ pub enum NewFactor {
         /// A name for the factor.
         label: Option<String>,
     },
+    /// A WebAuthn security key or passkey.
+    Webauthn {
+        /// Which of the two.
+        kind: WebauthnKind,
+        /// A name for the key ("Blue YubiKey").
+        label: Option<String>,
+    },
 }
 
 /// Additional data that binds a sealed TOTP secret to its factor.
@@ -76,7 +85,8 @@ pub(super) fn secret_aad(user: &UserId, factor_id: &FactorId) -> String {
 
 impl Mfa {
     /// Enrolls a pending factor. For TOTP: a new secret, its URI and QR code. For SMS and
-    /// email: a code sent to the number or address, which activates it.
+    /// email: a code sent to the number or address, which activates it. For WebAuthn: the
+    /// creation options for the browser, whose credential activates it.
     ///
     /// A user's first factor needs nothing more. Once the user has an active factor, adding
     /// another needs a fresh MFA token (from a factor or a recovery code, the way back after
@@ -114,6 +124,22 @@ impl Mfa {
                 let method = Method::Email { email: check_email(&email)?, activation: None };
                 self.enroll_with_code(self.new_factor(user, label, method)).await
             }
+            NewFactor::Webauthn { kind, label } => {
+                let label = check_text(label, "label")?;
+                let method = Method::Webauthn { kind, key: None, activation: None };
+                let mut factor = self.new_factor(user, label, method);
+                let (challenge, options) = self.start_registration(&factor, kind, &factors).await?;
+                factor.method =
+                    Method::Webauthn { kind, key: None, activation: Some(challenge.id) };
+                self.store.insert_factor(&factor).await?;
+                self.audit(user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
+                Ok(Enrolled {
+                    factor,
+                    app_setup: None,
+                    code_expires_at: None,
+                    creation_options: Some(options),
+                })
+            }
         }
     }
 
@@ -142,7 +168,12 @@ impl Mfa {
         }
         self.store.insert_factor(&factor).await?;
         self.audit(&factor.user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
-        Ok(Enrolled { factor, app_setup: None, code_expires_at: Some(challenge.expires_at) })
+        Ok(Enrolled {
+            factor,
+            app_setup: None,
+            code_expires_at: Some(challenge.expires_at),
+            creation_options: None,
+        })
     }
 
     async fn enroll_totp(
@@ -168,19 +199,26 @@ impl Mfa {
         self.store.insert_factor(&factor).await?;
         self.audit(user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
         let app_setup = AppSetup { secret: secret.to_base32(), otpauth_uri: uri, qr_svg: qr };
-        Ok(Enrolled { factor, app_setup: Some(app_setup), code_expires_at: None })
+        Ok(Enrolled {
+            factor,
+            app_setup: Some(app_setup),
+            code_expires_at: None,
+            creation_options: None,
+        })
     }
 
-    /// Activates a pending factor with a code from it. The user's first active factor comes with
-    /// a set of recovery codes.
+    /// Activates a pending factor with a code from it, or for WebAuthn with the browser's new
+    /// credential. The user's first active factor comes with a set of recovery codes.
     pub async fn activate(
         &self,
         user: &UserId,
         factor_id: &FactorId,
-        code: &str,
+        proof: &Proof,
     ) -> Result<Activated, Error> {
         let params = TotpParams::default();
-        check_code_shape(code, &params)?;
+        if let Proof::Code(code) = proof {
+            check_code_shape(code, &params)?;
+        }
         // One read for the factor and the others it must be checked against.
         let factors = self.store.list_factors(user).await?;
         let factor = factors
@@ -199,16 +237,19 @@ impl Mfa {
             ));
         }
         let now = self.now();
-        let step = match &factor.method {
-            Method::Totp { secret, .. } => {
+        let activated = match (&factor.method, proof) {
+            (Method::Totp { secret, .. }, Proof::Code(code)) => {
                 self.begin_attempt(user).await?;
                 let secret = self.open_secret(&factor, secret)?;
                 let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
                     .ok_or(Error::CodeRejected)?;
                 self.store.succeed(user).await?;
-                Some(step)
+                self.store.activate_factor(user, factor_id, Some(step), now).await?
             }
-            Method::Sms { activation, .. } | Method::Email { activation, .. } => {
+            (
+                Method::Sms { activation, .. } | Method::Email { activation, .. },
+                Proof::Code(code),
+            ) => {
                 let challenge = match activation {
                     Some(id) => self.store.get_challenge(id).await?,
                     None => None,
@@ -216,10 +257,25 @@ impl Mfa {
                 .filter(|c| &c.user == user && c.purpose == ChallengePurpose::Activation)
                 .ok_or(Error::Conflict("the factor's activation code is gone: enroll it again"))?;
                 self.check_code(&challenge, code).await?;
-                None
+                self.store.activate_factor(user, factor_id, None, now).await?
+            }
+            (Method::Webauthn { .. }, Proof::Credential(credential)) => {
+                let key = self.finish_registration(&factor, credential).await?;
+                let activated =
+                    self.store.register_webauthn_key(user, factor_id, &key, now).await?;
+                self.store.succeed(user).await?;
+                activated
+            }
+            (Method::Webauthn { .. }, Proof::Code(_)) => {
+                return Err(Error::BadRequest(
+                    "a security key or passkey is activated with its credential, not a code".into(),
+                ))
+            }
+            (_, Proof::Credential(_)) => {
+                return Err(Error::BadRequest("this factor is activated with a code".into()))
             }
         };
-        if !self.store.activate_factor(user, factor_id, step, now).await? {
+        if !activated {
             return Err(Error::Conflict("the factor is already active"));
         }
         let recovery_codes = self.first_recovery_codes(user).await?;

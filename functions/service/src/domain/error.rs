@@ -15,6 +15,9 @@ pub enum Error {
     /// The code is wrong, was already used, or doesn't fit the factor.
     #[error("the code is not valid")]
     CodeRejected,
+    /// A WebAuthn credential or assertion was refused; the sentence says why.
+    #[error("{0}")]
+    CredentialRejected(String),
     /// The login or challenge has expired.
     #[error("the {0} has expired")]
     Expired(&'static str),

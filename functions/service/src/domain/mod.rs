@@ -11,6 +11,7 @@ pub mod messages;
 mod oob;
 mod phone_change;
 mod signin;
+mod webauthn;
 
 use std::sync::{Arc, Mutex};
 
@@ -46,6 +47,16 @@ enum StepUp<'a> {
     AnyProof,
 }
 
+/// What proves a factor: a code typed, or a WebAuthn credential's JSON from the browser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Proof {
+    /// A one-time code (TOTP, SMS, email).
+    Code(String),
+    /// `navigator.credentials.create()`'s credential (to activate a security key or passkey) or
+    /// `navigator.credentials.get()`'s assertion (to sign in with one), as JSON.
+    Credential(serde_json::Value),
+}
+
 /// The random number generator the domain draws from.
 pub type SharedRng = Mutex<Box<dyn CryptoRngCore + Send>>;
 
@@ -64,6 +75,7 @@ pub struct Mfa {
     sms: SmsSettings,
     phone_policy: mfa_core::phone::PhonePolicy,
     email_enabled: bool,
+    webauthn: Option<::webauthn_rs::Webauthn>,
     sms_sender: Arc<dyn SmsSender>,
     email_sender: Arc<dyn EmailSender>,
 }
@@ -105,6 +117,12 @@ impl Mfa {
         })?;
         let code_key = mfa_core::oob_code::CodeKey::new(&config.code_key)
             .map_err(|e| ConfigError { name: "MFA_CODE_KEY", problem: e.to_string() })?;
+        let webauthn = config
+            .webauthn
+            .as_ref()
+            .map(|rp| webauthn::relying_party(rp, config.challenge_ttl))
+            .transpose()
+            .map_err(|e| ConfigError { name: "MFA_WEBAUTHN_ORIGINS", problem: e.to_string() })?;
         Ok(Self {
             store: ports.store,
             clock: ports.clock,
@@ -119,6 +137,7 @@ impl Mfa {
             sms: config.sms.clone(),
             phone_policy: mfa_core::phone::PhonePolicy::new(config.sms.calling_codes.clone()),
             email_enabled: config.email_from.is_some(),
+            webauthn,
             sms_sender: ports.sms,
             email_sender: ports.email,
         })
@@ -148,12 +167,12 @@ impl Mfa {
         &self,
         user: &UserId,
         factor_id: &str,
-        amr: &str,
+        amr: &[&str],
     ) -> Result<answers::IssuedToken, Error> {
         let jti = self.new_id("jti");
         let (token, claims) = self
             .tokens
-            .issue(user.as_str(), factor_id, &[amr], self.now(), jti)
+            .issue(user.as_str(), factor_id, amr, self.now(), jti)
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(answers::IssuedToken { token, expires_at: claims.exp })
     }

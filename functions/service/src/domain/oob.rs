@@ -34,7 +34,7 @@ impl<'a> Destination<'a> {
         match &factor.method {
             Method::Sms { phone, .. } => Some(Destination::Phone(phone)),
             Method::Email { email, .. } => Some(Destination::Email(email)),
-            Method::Totp { .. } => None,
+            Method::Totp { .. } | Method::Webauthn { .. } => None,
         }
     }
 }
@@ -132,7 +132,7 @@ impl Mfa {
     pub(super) async fn check_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
         let stored = match &challenge.answer {
             Answer::SentCode { hash } => data_encoding::HEXLOWER.decode(hash.as_bytes()).ok(),
-            Answer::AppCode => None,
+            Answer::AppCode | Answer::Webauthn { .. } => None,
         };
         if challenge.expires_at <= self.now() {
             return Err(Error::Expired("code"));

@@ -5,7 +5,7 @@ use mfa_core::totp::{match_step, TotpParams};
 use super::answers::{Challenged, IssuedToken, LoginDecision, RecoveryUsed};
 use super::enrollment::check_code_shape;
 use super::oob::Destination;
-use super::{Error, Mfa, TOTP_WINDOW};
+use super::{Error, Mfa, Proof, TOTP_WINDOW};
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
     Answer, AuditAction, AuthMethod, Challenge, ChallengePurpose, Decision, Factor, FactorStatus,
@@ -104,6 +104,17 @@ impl Mfa {
                 challenge_id: challenge.id,
                 expires_at: challenge.expires_at,
                 delivery: factor.kind(),
+                request_options: None,
+            });
+        }
+        let expires_at = (now + self.challenge_ttl).min(login.expires_at);
+        if let Method::Webauthn { .. } = factor.method {
+            let (challenge, options) = self.start_assertion(&factor, purpose, expires_at).await?;
+            return Ok(Challenged {
+                challenge_id: challenge.id,
+                expires_at,
+                delivery: factor.kind(),
+                request_options: Some(options),
             });
         }
         let challenge = Challenge {
@@ -111,7 +122,7 @@ impl Mfa {
             user: user.clone(),
             factor_id: factor.id.clone(),
             created_at: now,
-            expires_at: (now + self.challenge_ttl).min(login.expires_at),
+            expires_at,
             consumed_at: None,
             purpose,
             answer: Answer::AppCode,
@@ -122,6 +133,7 @@ impl Mfa {
             challenge_id: challenge.id,
             expires_at: challenge.expires_at,
             delivery: factor.kind(),
+            request_options: None,
         })
     }
 
@@ -151,16 +163,19 @@ impl Mfa {
         })
     }
 
-    /// Verifies a code for a challenge and returns an MFA token. A wrong code, a replayed time
-    /// step, or an answered challenge count as failures against the user's throttle.
+    /// Verifies a code (or a WebAuthn assertion) for a challenge and returns an MFA token. A
+    /// wrong code, a replayed time step, or an answered challenge count as failures against the
+    /// user's throttle.
     pub async fn verify(
         &self,
         user: &UserId,
         challenge_id: &ChallengeId,
-        code: &str,
+        proof: &Proof,
     ) -> Result<IssuedToken, Error> {
         let params = TotpParams::default();
-        check_code_shape(code, &params)?;
+        if let Proof::Code(code) = proof {
+            check_code_shape(code, &params)?;
+        }
         let challenge = self
             .store
             .get_challenge(challenge_id)
@@ -179,11 +194,27 @@ impl Mfa {
             .await?
             .filter(|f| f.status == FactorStatus::Active)
             .ok_or(Error::NotFound("factor"))?;
+        let code = match (&factor.method, proof) {
+            (Method::Webauthn { .. }, Proof::Credential(assertion)) => {
+                return self.finish_assertion(&challenge, assertion).await;
+            }
+            (Method::Webauthn { .. }, Proof::Code(_)) => {
+                return Err(Error::BadRequest(
+                    "a security key or passkey answers with its assertion, not a code".into(),
+                ));
+            }
+            (_, Proof::Credential(_)) => {
+                return Err(Error::BadRequest("this challenge is answered with a code".into()));
+            }
+            (_, Proof::Code(code)) => code,
+        };
         let checked = match &factor.method {
             Method::Totp { secret, last_step } => {
                 self.check_totp(&factor, secret, *last_step, code, &params).await
             }
-            Method::Sms { .. } | Method::Email { .. } => self.check_code(&challenge, code).await,
+            Method::Sms { .. } | Method::Email { .. } | Method::Webauthn { .. } => {
+                self.check_code(&challenge, code).await
+            }
         };
         if matches!(checked, Err(Error::CodeRejected)) {
             self.audit(user, AuditAction::VerifyFailed, Some(&factor.id)).await;
@@ -195,7 +226,9 @@ impl Mfa {
             }
             self.store.succeed(user).await?;
         }
-        let token = self.issue_token(user, factor.id.as_str(), factor.kind().amr())?;
+        // RFC 8176: a one-time password, or a code by text message.
+        let amr: &[&str] = if let Method::Sms { .. } = factor.method { &["sms"] } else { &["otp"] };
+        let token = self.issue_token(user, factor.id.as_str(), amr)?;
         self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
         Ok(token)
     }
@@ -263,7 +296,7 @@ impl Mfa {
             return Err(Error::CodeRejected);
         }
         self.store.succeed(user).await?;
-        let token = self.issue_token(user, RECOVERY_FACTOR_ID, "otp")?;
+        let token = self.issue_token(user, RECOVERY_FACTOR_ID, &["otp"])?;
         self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
         Ok(RecoveryUsed { token, remaining: set.remaining().saturating_sub(1) })
     }

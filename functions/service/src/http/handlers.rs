@@ -52,7 +52,7 @@ pub async fn enroll(
 /// Activate a pending factor with a code from it.
 #[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/activate", tag = "enroll",
     params(("user" = String, Path), ("id" = String, Path, description = "factor id")),
-    request_body = CodeRequest,
+    request_body = ProofRequest,
     responses(
         (status = 200, description = "the active factor; recovery codes with the first", body = ActivateResponse),
         (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
@@ -62,10 +62,10 @@ pub async fn enroll(
 pub async fn activate(
     State(s): Shared,
     ApiPath(p): ApiPath<UserItemPath>,
-    ApiJson(body): ApiJson<CodeRequest>,
+    ApiJson(body): ApiJson<ProofRequest>,
 ) -> Answer<Json<ActivateResponse>> {
     let (user, id) = p.factor()?;
-    Ok(Json(s.mfa.activate(&user, &id, &body.code).await?.into()))
+    Ok(Json(s.mfa.activate(&user, &id, &wire::proof(body)?).await?.into()))
 }
 
 /// List a user's factors.
@@ -191,7 +191,7 @@ pub async fn challenge(
 /// Answer a challenge with a code.
 #[utoipa::path(post, path = "/v1/users/{user}/challenges/{id}/verify", tag = "verify",
     params(("user" = String, Path), ("id" = String, Path, description = "challenge id")),
-    request_body = CodeRequest,
+    request_body = ProofRequest,
     responses(
         (status = 200, body = TokenResponse), (status = 400, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem),
@@ -200,10 +200,10 @@ pub async fn challenge(
 pub async fn verify(
     State(s): Shared,
     ApiPath(p): ApiPath<UserItemPath>,
-    ApiJson(body): ApiJson<CodeRequest>,
+    ApiJson(body): ApiJson<ProofRequest>,
 ) -> Answer<Json<TokenResponse>> {
     let (user, id) = p.challenge()?;
-    Ok(Json(s.mfa.verify(&user, &id, &body.code).await?.into()))
+    Ok(Json(s.mfa.verify(&user, &id, &wire::proof(body)?).await?.into()))
 }
 
 /// Sign in with a recovery code.

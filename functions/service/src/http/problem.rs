@@ -129,6 +129,9 @@ fn domain_problem(e: &Error) -> Problem {
             problem(S::BAD_REQUEST, "invalid-request", "Invalid request", detail)
         }
         Error::NotFound(_) => problem(S::NOT_FOUND, "not-found", "Not found", detail),
+        Error::CredentialRejected(_) => {
+            problem(S::BAD_REQUEST, "credential-rejected", "Credential rejected", detail)
+        }
         Error::CodeRejected => problem(
             S::BAD_REQUEST,
             "code-rejected",

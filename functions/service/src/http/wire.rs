@@ -3,13 +3,26 @@
 
 use crate::api::{
     ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, LoginResponse,
-    PhoneChangeResponse, PhoneChangeStep, PolicyBody, RecoveryVerifyResponse, TokenResponse,
+    PhoneChangeResponse, PhoneChangeStep, PolicyBody, ProofRequest, RecoveryVerifyResponse,
+    TokenResponse,
 };
 use crate::domain::answers::{
     Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PhoneChange, RecoveryUsed,
 };
-use crate::domain::NewFactor;
+use crate::domain::{Error, NewFactor, Proof};
 use crate::model::{Factor, Method, OrgPolicy};
+
+/// The proof in an activate or verify body: a code or a credential, not both, not neither.
+pub fn proof(body: ProofRequest) -> Result<Proof, Error> {
+    match (body.code, body.credential) {
+        (Some(code), None) => Ok(Proof::Code(code)),
+        (None, Some(credential)) => Ok(Proof::Credential(credential)),
+        _ => Err(Error::BadRequest(
+            "send either `code` (a one-time code) or `credential` (a security key's or passkey's answer)"
+                .into(),
+        )),
+    }
+}
 
 impl From<EnrollRequest> for NewFactor {
     fn from(request: EnrollRequest) -> Self {
@@ -17,6 +30,7 @@ impl From<EnrollRequest> for NewFactor {
             EnrollRequest::Totp { label, account_name } => NewFactor::Totp { label, account_name },
             EnrollRequest::Sms { phone, label } => NewFactor::Sms { phone, label },
             EnrollRequest::Email { email, label } => NewFactor::Email { email, label },
+            EnrollRequest::Webauthn { kind, label } => NewFactor::Webauthn { kind, label },
         }
     }
 }
@@ -43,8 +57,12 @@ impl From<&Factor> for FactorView {
             label: f.label.clone(),
             created_at: f.created_at,
             activated_at: f.activated_at,
+            webauthn_kind: match &f.method {
+                Method::Webauthn { kind, .. } => Some(*kind),
+                _ => None,
+            },
             hint: match &f.method {
-                Method::Totp { .. } => None,
+                Method::Totp { .. } | Method::Webauthn { .. } => None,
                 Method::Sms { phone, .. } => Some(mask_phone(phone)),
                 Method::Email { email, .. } => Some(mask_email(email)),
             },
@@ -81,6 +99,7 @@ impl From<Enrolled> for EnrollResponse {
             otpauth_uri,
             qr_svg,
             code_expires_at: e.code_expires_at,
+            creation_options: e.creation_options,
         }
     }
 }
@@ -107,6 +126,7 @@ impl From<Challenged> for ChallengeResponse {
             challenge_id: c.challenge_id.to_string(),
             expires_at: c.expires_at,
             delivery: c.delivery.as_str().to_owned(),
+            request_options: c.request_options,
         }
     }
 }

@@ -35,6 +35,7 @@ use serde_json::{Map, Number, Value};
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
     Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet,
+    WebauthnKey,
 };
 use crate::ports::{
     AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
@@ -330,6 +331,48 @@ impl FactorStore for DynamoStore {
             "SET last_step = :step",
             "#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
             vec![(":active", to_attribute(&FactorStatus::Active)?), (":step", number(step))],
+        )
+        .await
+    }
+
+    async fn register_webauthn_key(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        key: &WebauthnKey,
+        now: u64,
+    ) -> StoreResult<bool> {
+        self.update_if(
+            factor_key(user, id),
+            "SET #status = :active, activated_at = :now, credential_id = :cid, credential = :cred",
+            "#status = :pending",
+            vec![
+                (":active", to_attribute(&FactorStatus::Active)?),
+                (":pending", to_attribute(&FactorStatus::Pending)?),
+                (":now", number(now)),
+                (":cid", string(&key.credential_id)),
+                (":cred", string(&key.credential)),
+            ],
+        )
+        .await
+    }
+
+    async fn update_webauthn_key(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        self.update_if(
+            factor_key(user, id),
+            "SET credential = :new",
+            "#status = :active AND credential = :old",
+            vec![
+                (":active", to_attribute(&FactorStatus::Active)?),
+                (":old", string(old)),
+                (":new", string(new)),
+            ],
         )
         .await
     }

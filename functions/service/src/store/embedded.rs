@@ -15,6 +15,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
     Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy, RecoverySet,
+    WebauthnKey,
 };
 use crate::ports::{
     AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
@@ -209,6 +210,52 @@ impl FactorStore for EmbeddedStore {
             match &mut factor.method {
                 Method::Totp { last_step, .. } if active && last_step.is_none_or(|s| s < step) => {
                     *last_step = Some(step);
+                }
+                _ => return Ok(false),
+            }
+            put(t, &k, &factor)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn register_webauthn_key(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        key: &WebauthnKey,
+        now: u64,
+    ) -> StoreResult<bool> {
+        let (k, new_key) = (factor_key(user, id), key.clone());
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+            let pending = factor.status == FactorStatus::Pending;
+            match &mut factor.method {
+                Method::Webauthn { key, .. } if pending => *key = Some(new_key),
+                _ => return Ok(false),
+            }
+            factor.status = FactorStatus::Active;
+            factor.activated_at = Some(now);
+            put(t, &k, &factor)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn update_webauthn_key(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<bool> {
+        let (k, old, new) = (factor_key(user, id), old.to_owned(), new.to_owned());
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+            let active = factor.status == FactorStatus::Active;
+            match &mut factor.method {
+                Method::Webauthn { key: Some(key), .. } if active && key.credential == old => {
+                    key.credential = new;
                 }
                 _ => return Ok(false),
             }

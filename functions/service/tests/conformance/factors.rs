@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mfa_service::model::{Factor, FactorStatus, Method};
+use mfa_service::model::{Factor, FactorStatus, Method, WebauthnKey, WebauthnKind};
 use mfa_service::ports::StoreError;
 
 use crate::support::*;
@@ -258,4 +258,82 @@ pub async fn phone_change_is_won_once_under_concurrency<S: TestStore>(store: Arc
         won.first().map(String::as_str),
         "the winner's number is the one kept"
     );
+}
+
+/// A new pending WebAuthn factor of `user`.
+fn pending_webauthn(user: &UserId) -> Factor {
+    Factor {
+        label: Some("Blue key".to_owned()),
+        method: Method::Webauthn {
+            kind: WebauthnKind::SecurityKey,
+            key: None,
+            activation: Some(unique_challenge()),
+        },
+        ..pending_totp(user, NOW)
+    }
+}
+
+fn key(credential: &str) -> WebauthnKey {
+    WebauthnKey { credential_id: "AQID".to_owned(), credential: credential.to_owned() }
+}
+
+pub async fn webauthn_key_is_registered_once_and_only_on_a_pending_factor<S: TestStore>(
+    store: Arc<S>,
+) {
+    let user = unique_user();
+    let factor = pending_webauthn(&user);
+    store.insert_factor(&factor).await.unwrap();
+    assert!(!store
+        .register_webauthn_key(&user, &fid("fac_missing"), &key("{}"), NOW)
+        .await
+        .unwrap());
+    assert!(!store
+        .register_webauthn_key(&unique_user(), &factor.id, &key("{}"), NOW)
+        .await
+        .unwrap());
+
+    let answers =
+        concurrently(&store, RACERS, |store| {
+            let (user, id) = (user.clone(), factor.id.clone());
+            async move {
+                store.register_webauthn_key(&user, &id, &key(r#"{"counter":0}"#), NOW + 3).await
+            }
+        })
+        .await;
+    assert_eq!(winners(answers), 1);
+    let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.activated_at), (FactorStatus::Active, Some(NOW + 3)));
+    let Method::Webauthn { key: Some(stored_key), kind, .. } = &stored.method else {
+        panic!("{stored:?}")
+    };
+    assert_eq!((stored_key, *kind), (&key(r#"{"counter":0}"#), WebauthnKind::SecurityKey));
+    assert!(
+        !store.register_webauthn_key(&user, &factor.id, &key("{}"), NOW + 4).await.unwrap(),
+        "an active factor keeps its key"
+    );
+}
+
+pub async fn webauthn_key_is_updated_only_from_the_credential_stored<S: TestStore>(store: Arc<S>) {
+    let user = unique_user();
+    let factor = pending_webauthn(&user);
+    store.insert_factor(&factor).await.unwrap();
+    let (first, second) = (r#"{"counter":1}"#, r#"{"counter":2}"#);
+    assert!(
+        !store.update_webauthn_key(&user, &factor.id, "", first).await.unwrap(),
+        "a pending factor has no key to update"
+    );
+    assert!(store.register_webauthn_key(&user, &factor.id, &key(first), NOW).await.unwrap());
+    assert!(!store.update_webauthn_key(&user, &factor.id, second, second).await.unwrap());
+    assert!(!store.update_webauthn_key(&unique_user(), &factor.id, first, second).await.unwrap());
+    assert!(!store.update_webauthn_key(&user, &fid("fac_missing"), first, second).await.unwrap());
+    assert_eq!(store.get_factor(&user, &fid("fac_missing")).await.unwrap(), None);
+
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, id) = (user.clone(), factor.id.clone());
+        async move { store.update_webauthn_key(&user, &id, first, second).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1, "two uses of a key can't both store their counter");
+    let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
+    assert!(matches!(&stored.method, Method::Webauthn { key: Some(k), .. } if *k == key(second)));
 }

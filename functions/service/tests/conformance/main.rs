@@ -47,6 +47,8 @@ macro_rules! conformance_suite {
             factors::factor_is_deleted_once,
             factors::phone_changes_only_from_the_current_number_of_an_active_factor,
             factors::phone_change_is_won_once_under_concurrency,
+            factors::webauthn_key_is_registered_once_and_only_on_a_pending_factor,
+            factors::webauthn_key_is_updated_only_from_the_credential_stored,
             recovery::recovery_set_is_inserted_only_if_absent,
             recovery::recovery_code_is_consumed_once,
             recovery::recovery_code_is_consumed_once_under_concurrency,

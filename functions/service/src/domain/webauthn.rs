@@ -1,0 +1,328 @@
+//! WebAuthn security keys and passkeys, over `webauthn-rs`.
+//!
+//! Each ceremony's state stays server-side, in the challenge that the ceremony's answer must name
+//! (`Answer::Webauthn`), for the challenge's short life, and is used once: the challenge is
+//! consumed with one conditional write before the answer counts, so of concurrent finishes only
+//! one wins, and a replayed answer finds its challenge answered.
+//!
+//! - Enrolling starts a registration: a security key is not discoverable and user verification is
+//!   preferred; a passkey is discoverable (resident key required) and user verification is
+//!   required. Keys the user already holds are excluded.
+//! - Activating finishes it with the browser's credential (`navigator.credentials.create()`).
+//! - A sign-in challenge of any WebAuthn factor allows every WebAuthn credential the user holds
+//!   (one ceremony over security keys and passkeys alike: each credential keeps the
+//!   user-verification policy it was registered with). The assertion
+//!   (`navigator.credentials.get()`) names the key; the key's counter and backup state are
+//!   stored after each use, and a counter that went backwards (a cloned key) is refused and
+//!   recorded in the audit log.
+//!
+//! Every step goes through the same throttle, audit log and step-up rules as other factors.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use webauthn_rs::prelude::{
+    Credential, CredentialID, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication, SecurityKeyRegistration,
+    Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+};
+
+use super::answers::IssuedToken;
+use super::{Error, Mfa};
+use crate::config::WebauthnSettings;
+use crate::ids::{ChallengeId, UserId};
+use crate::model::{
+    Answer, AuditAction, Challenge, ChallengePurpose, Factor, FactorStatus, Method, WebauthnKey,
+    WebauthnKind,
+};
+
+/// The relying party of a deployment, from its settings; `challenge_ttl` (seconds) is also the
+/// time the browser gives the user.
+pub(super) fn relying_party(
+    settings: &WebauthnSettings,
+    challenge_ttl: u64,
+) -> Result<Webauthn, WebauthnError> {
+    let (first, others) = settings.origins.split_first().ok_or(WebauthnError::Configuration)?;
+    let builder = WebauthnBuilder::new(&settings.rp_id, first)?
+        .rp_name(&settings.rp_name)
+        .timeout(std::time::Duration::from_secs(challenge_ttl));
+    others.iter().fold(builder, |b, origin: &Url| b.append_allowed_origin(origin)).build()
+}
+
+/// The registration ceremony's state, as kept in the activation challenge.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RegistrationState {
+    SecurityKey(SecurityKeyRegistration),
+    Passkey(PasskeyRegistration),
+}
+
+/// The user handle authenticators store with the user's credentials: the same for every key of a
+/// user, derived from the user id so that nothing more needs storing.
+fn user_handle(user: &UserId) -> Uuid {
+    let digest = Sha256::digest(format!("mfa-webauthn-user-handle/{user}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// Why the browser's answer was refused, as a sentence for the caller.
+fn refusal(e: &WebauthnError) -> Error {
+    let reason = match e {
+        WebauthnError::InvalidRPOrigin => "it was made on an origin this service does not allow",
+        WebauthnError::InvalidRPIDHash => "it was made for another relying party id",
+        WebauthnError::MismatchedChallenge => "it answers another challenge",
+        WebauthnError::CredentialNotFound => "it comes from a key this user has not enrolled here",
+        WebauthnError::UserNotVerified => "the authenticator did not verify the user",
+        WebauthnError::UserNotPresent => "the authenticator did not test for the user's presence",
+        WebauthnError::CredentialPossibleCompromise => {
+            "the key's signature counter went backwards, so it may be a clone: sign in another way and remove it"
+        }
+        _ => "its signature or data do not check out",
+    };
+    Error::CredentialRejected(format!("the security key's answer was refused: {reason}"))
+}
+
+/// The stored credentials of the user's active WebAuthn factors.
+fn active_keys(factors: &[Factor]) -> impl Iterator<Item = (&Factor, &WebauthnKey)> {
+    factors.iter().filter(|f| f.status == FactorStatus::Active).filter_map(|f| match &f.method {
+        Method::Webauthn { key: Some(key), .. } => Some((f, key)),
+        _ => None,
+    })
+}
+
+fn parse_credential(key: &WebauthnKey) -> Result<Credential, Error> {
+    serde_json::from_str(&key.credential).map_err(internal)
+}
+
+impl Mfa {
+    fn webauthn(&self) -> Result<&Webauthn, Error> {
+        self.webauthn.as_ref().ok_or_else(|| {
+            Error::BadRequest(
+                "security keys and passkeys are not enabled (MFA_WEBAUTHN_RP_ID is not set)".into(),
+            )
+        })
+    }
+
+    /// Starts registering a key for `factor` (pending, not yet stored): the challenge holding the
+    /// state, and the creation options for `navigator.credentials.create()`.
+    pub(super) async fn start_registration(
+        &self,
+        factor: &Factor,
+        kind: WebauthnKind,
+        factors: &[Factor],
+    ) -> Result<(Challenge, serde_json::Value), Error> {
+        let rp = self.webauthn()?;
+        let user = &factor.user;
+        let exclude: Vec<CredentialID> = active_keys(factors)
+            .map(|(_, key)| parse_credential(key).map(|c| c.cred_id))
+            .collect::<Result<_, _>>()?;
+        let handle = user_handle(user);
+        let (mut options, state) = match kind {
+            WebauthnKind::SecurityKey => {
+                let (options, state) = rp
+                    .start_securitykey_registration(
+                        handle,
+                        user.as_str(),
+                        user.as_str(),
+                        Some(exclude),
+                        None,
+                        None,
+                    )
+                    .map_err(internal)?;
+                let options = serde_json::to_value(options).map_err(internal)?;
+                (options, RegistrationState::SecurityKey(state))
+            }
+            WebauthnKind::Passkey => {
+                let (options, state) = rp
+                    .start_passkey_registration(handle, user.as_str(), user.as_str(), Some(exclude))
+                    .map_err(internal)?;
+                let options = serde_json::to_value(options).map_err(internal)?;
+                (options, RegistrationState::Passkey(state))
+            }
+        };
+        if kind == WebauthnKind::Passkey {
+            // Discoverable, so that it can sign in without a user name.
+            let selection = &mut options["publicKey"]["authenticatorSelection"];
+            selection["residentKey"] = "required".into();
+            selection["requireResidentKey"] = true.into();
+        }
+        let now = self.now();
+        let challenge = Challenge {
+            id: self.with_rng(ChallengeId::generate),
+            user: user.clone(),
+            factor_id: factor.id.clone(),
+            created_at: now,
+            expires_at: now + self.challenge_ttl,
+            consumed_at: None,
+            purpose: ChallengePurpose::Activation,
+            answer: Answer::Webauthn { state: serde_json::to_string(&state).map_err(internal)? },
+            attempts: 0,
+        };
+        self.store.insert_challenge(&challenge).await?;
+        Ok((challenge, options))
+    }
+
+    /// Finishes registering `factor`'s key with the browser's credential: the key to store. The
+    /// registration's challenge is used up by then.
+    pub(super) async fn finish_registration(
+        &self,
+        factor: &Factor,
+        credential: &serde_json::Value,
+    ) -> Result<WebauthnKey, Error> {
+        let rp = self.webauthn()?;
+        let answer: RegisterPublicKeyCredential = serde_json::from_value(credential.clone())
+            .map_err(|e| {
+                Error::BadRequest(format!(
+                    "credential is not the JSON of a new WebAuthn credential: {e}"
+                ))
+            })?;
+        let challenge = match factor.activation() {
+            Some(id) => self.store.get_challenge(id).await?,
+            None => None,
+        }
+        .filter(|c| c.user == factor.user && c.purpose == ChallengePurpose::Activation)
+        .ok_or(Error::Conflict("the key's registration is gone: enroll it again"))?;
+        let Answer::Webauthn { state } = &challenge.answer else {
+            return Err(internal(format!("challenge {} holds no registration", challenge.id)));
+        };
+        if challenge.consumed_at.is_some() {
+            return Err(Error::Conflict("this registration has already been finished"));
+        }
+        if challenge.expires_at <= self.now() {
+            return Err(Error::Expired("registration"));
+        }
+        self.begin_attempt(&factor.user).await?;
+        let registered: Result<Credential, WebauthnError> =
+            match serde_json::from_str(state).map_err(internal)? {
+                RegistrationState::SecurityKey(state) => {
+                    rp.finish_securitykey_registration(&answer, &state).map(Credential::from)
+                }
+                RegistrationState::Passkey(state) => {
+                    rp.finish_passkey_registration(&answer, &state).map(Credential::from)
+                }
+            };
+        let credential = registered.map_err(|e| {
+            tracing::warn!(user = %factor.user, factor = %factor.id, error = %e, "WebAuthn registration refused");
+            refusal(&e)
+        })?;
+        if !self.store.consume_challenge(&challenge.id, self.now()).await? {
+            return Err(Error::Conflict("this registration has already been finished"));
+        }
+        Ok(WebauthnKey {
+            credential_id: B64URL.encode(&credential.cred_id),
+            credential: serde_json::to_string(&credential).map_err(internal)?,
+        })
+    }
+
+    /// A sign-in challenge that any of the user's WebAuthn credentials answers: the challenge
+    /// (not yet stored) and the request options for `navigator.credentials.get()`.
+    pub(super) async fn start_assertion(
+        &self,
+        factor: &Factor,
+        purpose: ChallengePurpose,
+        expires_at: u64,
+    ) -> Result<(Challenge, serde_json::Value), Error> {
+        let rp = self.webauthn()?;
+        let factors = self.store.list_factors(&factor.user).await?;
+        let keys: Vec<SecurityKey> = active_keys(&factors)
+            .map(|(_, key)| parse_credential(key).map(SecurityKey::from))
+            .collect::<Result<_, _>>()?;
+        if keys.is_empty() {
+            return Err(Error::Conflict("the factor has no registered key"));
+        }
+        let (options, state) = rp.start_securitykey_authentication(&keys).map_err(internal)?;
+        let now = self.now();
+        let challenge = Challenge {
+            id: self.with_rng(ChallengeId::generate),
+            user: factor.user.clone(),
+            factor_id: factor.id.clone(),
+            created_at: now,
+            expires_at,
+            consumed_at: None,
+            purpose,
+            answer: Answer::Webauthn { state: serde_json::to_string(&state).map_err(internal)? },
+            attempts: 0,
+        };
+        self.store.insert_challenge(&challenge).await?;
+        Ok((challenge, serde_json::to_value(options).map_err(internal)?))
+    }
+
+    /// Checks an assertion against a sign-in challenge (already checked to be this user's,
+    /// unanswered and unexpired), uses the challenge up, stores the key's new counter and backup
+    /// state, and issues the MFA token: `amr` `hwk`, plus `user` and `pin` when the authenticator
+    /// verified the user.
+    pub(super) async fn finish_assertion(
+        &self,
+        challenge: &Challenge,
+        assertion: &serde_json::Value,
+    ) -> Result<IssuedToken, Error> {
+        let rp = self.webauthn()?;
+        let user = &challenge.user;
+        let assertion: PublicKeyCredential =
+            serde_json::from_value(assertion.clone()).map_err(|e| {
+                Error::BadRequest(format!(
+                    "credential is not the JSON of a WebAuthn assertion: {e}"
+                ))
+            })?;
+        let Answer::Webauthn { state } = &challenge.answer else {
+            return Err(Error::BadRequest(
+                "this challenge is answered with a code, not a credential".into(),
+            ));
+        };
+        let state: SecurityKeyAuthentication = serde_json::from_str(state).map_err(internal)?;
+        self.begin_attempt(user).await?;
+        let result = match rp.finish_securitykey_authentication(&assertion, &state) {
+            Ok(result) => result,
+            Err(e) => {
+                let action = match e {
+                    WebauthnError::CredentialPossibleCompromise => {
+                        AuditAction::WebauthnCounterRegressed
+                    }
+                    _ => AuditAction::VerifyFailed,
+                };
+                tracing::warn!(user = %user, challenge = %challenge.id, error = %e, "WebAuthn assertion refused");
+                self.audit(user, action, Some(&challenge.factor_id)).await;
+                return Err(refusal(&e));
+            }
+        };
+        let factors = self.store.list_factors(user).await?;
+        let used = B64URL.encode(result.cred_id());
+        let (factor, key) =
+            active_keys(&factors).find(|(_, key)| key.credential_id == used).ok_or_else(|| {
+                Error::CredentialRejected("the key that answered is no longer enrolled".into())
+            })?;
+        if !self.store.consume_challenge(&challenge.id, self.now()).await? {
+            return Err(Error::Conflict("the challenge has already been answered"));
+        }
+        let mut stored = SecurityKey::from(parse_credential(key)?);
+        if stored.update_credential(&result) == Some(true) {
+            let updated = serde_json::to_string(&Credential::from(stored)).map_err(internal)?;
+            if !self.store.update_webauthn_key(user, &factor.id, &key.credential, &updated).await? {
+                tracing::warn!(user = %user, factor = %factor.id, "WebAuthn counter not stored: the key was used meanwhile");
+            }
+        }
+        self.store.succeed(user).await?;
+        let amr: &[&str] = if result.user_verified() { &["hwk", "user", "pin"] } else { &["hwk"] };
+        let token = self.issue_token(user, factor.id.as_str(), amr)?;
+        self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_has_one_stable_handle_of_their_own() {
+        let ada = UserId::parse("ada").unwrap();
+        assert_eq!(user_handle(&ada), user_handle(&ada.clone()));
+        assert_ne!(user_handle(&ada), user_handle(&UserId::parse("bob").unwrap()));
+    }
+}
