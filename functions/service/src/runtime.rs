@@ -187,6 +187,9 @@ pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
             "MFA_SIGNING_KEYS" => Some(signing_key.clone()),
             "MFA_CODE_KEY" => Some(code_key.clone()),
             "MFA_EMAIL_FROM" => Some("mfa-local@localhost".to_owned()),
+            // Browsers allow WebAuthn on localhost over plain http (never on an IP address).
+            "MFA_WEBAUTHN_RP_ID" => Some("localhost".to_owned()),
+            "MFA_WEBAUTHN_ORIGINS" => Some(format!("http://localhost:{}", settings.addr.port())),
             _ => None,
         })
     })?;

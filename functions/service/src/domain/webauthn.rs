@@ -10,8 +10,9 @@
 //!   required. Keys the user already holds are excluded.
 //! - Activating finishes it with the browser's credential (`navigator.credentials.create()`).
 //! - A sign-in challenge of any WebAuthn factor allows every WebAuthn credential the user holds
-//!   (one ceremony over security keys and passkeys alike: each credential keeps the
-//!   user-verification policy it was registered with). The assertion
+//!   (one ceremony over security keys and passkeys alike: user verification is required when
+//!   every key allowed was registered with it, preferred otherwise, and still required of each
+//!   key that was registered with it). The assertion
 //!   (`navigator.credentials.get()`) names the key; the key's counter and backup state are
 //!   stored after each use, and a counter that went backwards (a cloned key) is refused and
 //!   recorded in the audit log.
@@ -23,9 +24,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
-    Credential, CredentialID, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication, SecurityKeyRegistration,
-    Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+    Credential, CredentialID, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
+    SecurityKeyRegistration, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 use super::answers::IssuedToken;
@@ -56,6 +57,16 @@ pub(super) fn relying_party(
 enum RegistrationState {
     SecurityKey(SecurityKeyRegistration),
     Passkey(PasskeyRegistration),
+}
+
+/// The sign-in ceremony's state, as kept in the challenge: a passkey ceremony (user verification
+/// required) when every key allowed was registered with user verification, a security-key
+/// ceremony (preferred, and still required of each key registered with it) otherwise.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AssertionState {
+    SecurityKey(SecurityKeyAuthentication),
+    Passkey(PasskeyAuthentication),
 }
 
 /// The user handle authenticators store with the user's credentials: the same for every key of a
@@ -230,13 +241,21 @@ impl Mfa {
     ) -> Result<(Challenge, serde_json::Value), Error> {
         let rp = self.webauthn()?;
         let factors = self.store.list_factors(&factor.user).await?;
-        let keys: Vec<SecurityKey> = active_keys(&factors)
-            .map(|(_, key)| parse_credential(key).map(SecurityKey::from))
+        let keys: Vec<Credential> = active_keys(&factors)
+            .map(|(_, key)| parse_credential(key))
             .collect::<Result<_, _>>()?;
         if keys.is_empty() {
             return Err(Error::Conflict("the factor has no registered key"));
         }
-        let (options, state) = rp.start_securitykey_authentication(&keys).map_err(internal)?;
+        let (options, state) = if keys.iter().all(|k| k.user_verified) {
+            let keys: Vec<Passkey> = keys.into_iter().map(Passkey::from).collect();
+            let (options, state) = rp.start_passkey_authentication(&keys).map_err(internal)?;
+            (options, AssertionState::Passkey(state))
+        } else {
+            let keys: Vec<SecurityKey> = keys.into_iter().map(SecurityKey::from).collect();
+            let (options, state) = rp.start_securitykey_authentication(&keys).map_err(internal)?;
+            (options, AssertionState::SecurityKey(state))
+        };
         let now = self.now();
         let challenge = Challenge {
             id: self.with_rng(ChallengeId::generate),
@@ -275,9 +294,13 @@ impl Mfa {
                 "this challenge is answered with a code, not a credential".into(),
             ));
         };
-        let state: SecurityKeyAuthentication = serde_json::from_str(state).map_err(internal)?;
+        let state: AssertionState = serde_json::from_str(state).map_err(internal)?;
         self.begin_attempt(user).await?;
-        let result = match rp.finish_securitykey_authentication(&assertion, &state) {
+        let finished = match &state {
+            AssertionState::SecurityKey(s) => rp.finish_securitykey_authentication(&assertion, s),
+            AssertionState::Passkey(s) => rp.finish_passkey_authentication(&assertion, s),
+        };
+        let result = match finished {
             Ok(result) => result,
             Err(e) => {
                 let action = match e {
