@@ -1,7 +1,9 @@
 //! The client side of the end-to-end tests: a stack under test, reached over HTTP. A failed
 //! request panics: this crate only serves tests.
 //!
-//! `MFA_E2E_BASE_URL` names the stack and `MFA_E2E_API_KEY` its admin-scoped API key.
+//! `MFA_E2E_BASE_URL` names the stack and `MFA_E2E_API_KEY` its admin-scoped API key;
+//! `MFA_E2E_WEBAUTHN_ORIGIN` is the origin the stack's relying party allows (default: the base
+//! URL's, on `localhost`).
 //! `MFA_E2E_MODE=lambda` means the functions run under `cargo lambda watch`, where each function
 //! answers under `/lambda-url/<function>/`; otherwise every route is at the base URL (mfa-local).
 //!
@@ -10,6 +12,8 @@
 //! (`MFA_E2E_OUTBOX`).
 
 #![allow(clippy::panic)]
+
+pub mod browser;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -52,6 +56,8 @@ pub struct Stack {
     lambda: bool,
     /// The admin-scoped API key.
     pub api_key: String,
+    /// The web origin that security keys and passkeys sign for.
+    pub webauthn_origin: String,
     http: reqwest::Client,
     inbox: Inbox,
 }
@@ -82,8 +88,11 @@ impl Stack {
     /// The stack named by the environment, or `None` when `MFA_E2E_BASE_URL` is unset.
     pub fn from_env() -> Option<Self> {
         let base = std::env::var("MFA_E2E_BASE_URL").ok()?;
+        let base = base.trim_end_matches('/').to_owned();
         Some(Self {
-            base: base.trim_end_matches('/').to_owned(),
+            webauthn_origin: std::env::var("MFA_E2E_WEBAUTHN_ORIGIN")
+                .unwrap_or_else(|_| base.replace("127.0.0.1", "localhost")),
+            base,
             lambda: std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda"),
             api_key: std::env::var("MFA_E2E_API_KEY").unwrap_or_default(),
             http: reqwest::Client::new(),
@@ -226,6 +235,17 @@ impl Stack {
     pub async fn verify(&self, user: &str, challenge: &str, code: &str) -> Answer {
         let path = format!("/v1/users/{user}/challenges/{challenge}/verify");
         self.post(Function::Verify, &path, serde_json::json!({"code": code})).await
+    }
+
+    /// Answers a challenge with a security key's or passkey's assertion.
+    pub async fn verify_credential(
+        &self,
+        user: &str,
+        challenge: &str,
+        credential: Value,
+    ) -> Answer {
+        let path = format!("/v1/users/{user}/challenges/{challenge}/verify");
+        self.post(Function::Verify, &path, serde_json::json!({"credential": credential})).await
     }
 }
 

@@ -78,6 +78,8 @@ MFA_CODE_KEY="e2e-code:$(key32)"
 MFA_EMAIL_FROM="mfa@acme.test"
 MFA_ISSUER_NAME="Acme"
 MFA_TABLE="$table"
+MFA_WEBAUTHN_RP_ID="localhost"
+MFA_WEBAUTHN_ORIGINS="https://login.localhost"
 AWS_ENDPOINT_URL="$endpoint"
 AWS_REGION="us-east-1"
 AWS_ACCESS_KEY_ID="test"
@@ -106,7 +108,7 @@ for function in mfa-enroll mfa-manage mfa-admin; do
   fi
 done
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
-  MFA_E2E_MOTO_URL="$endpoint" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+  MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
 
 echo "-- cargo lambda invoke with API Gateway events (functions/verify/events/)"
 invoke() { cargo lambda invoke mfa-verify --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --data-file "$1"; }

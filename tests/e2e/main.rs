@@ -6,6 +6,7 @@
 mod bad_input;
 mod sms_email;
 mod totp_flow;
+mod webauthn;
 
 use mfa_e2e::Stack;
 

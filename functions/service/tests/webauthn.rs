@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use mfa_e2e::browser::{assert, passkey, register, security_key, Authenticator};
 use mfa_service::config::Config;
 use mfa_service::domain::answers::IssuedToken;
 use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof};
@@ -24,10 +25,7 @@ use mfa_service::store::embedded::EmbeddedStore;
 use rand_core::{OsRng, RngCore};
 use serde_json::Value;
 use tempfile::TempDir;
-use webauthn_authenticator_rs::prelude::{
-    CreationChallengeResponse, RequestChallengeResponse, Url, WebauthnAuthenticator,
-};
-use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, Url, WebauthnAuthenticator};
 
 const RP_ID: &str = "example.com";
 const ORIGIN: &str = "https://login.example.com";
@@ -124,26 +122,6 @@ fn new_user() -> UserId {
     UserId::parse(&format!("user-{:016x}", OsRng.next_u64())).unwrap()
 }
 
-fn url(origin: &str) -> Url {
-    Url::parse(origin).unwrap()
-}
-
-/// A software authenticator, and whether it verifies its user (a PIN or biometrics).
-struct Authenticator {
-    token: SoftPasskey,
-    verifies_user: bool,
-}
-
-/// A security key without a PIN: it never verifies the user.
-fn security_key() -> Authenticator {
-    Authenticator { token: SoftPasskey::new(false), verifies_user: false }
-}
-
-/// A passkey's authenticator: it verifies the user.
-fn passkey() -> Authenticator {
-    Authenticator { token: SoftPasskey::new(true), verifies_user: true }
-}
-
 /// The payload of a JWT, decoded by hand (not by the library that signed it).
 fn claims(token: &IssuedToken) -> Value {
     let payload = token.token.split('.').nth(1).unwrap();
@@ -221,39 +199,6 @@ impl Rig {
     }
 }
 
-/// The browser's part of `navigator.credentials.create()`, at `origin`. The software
-/// authenticator can't keep resident keys: the passkey options' `residentKey: required` (which no
-/// server can check at registration) is relaxed for it, as a roaming key would ignore it.
-fn register(authenticator: &mut Authenticator, origin: &str, options: &Value) -> Value {
-    let mut options = options.clone();
-    if let Some(selection) = options["publicKey"].get_mut("authenticatorSelection") {
-        selection["residentKey"] = "discouraged".into();
-        selection["requireResidentKey"] = false.into();
-    }
-    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
-    let credential = authenticator.token.do_registration(url(origin), options).unwrap();
-    serde_json::to_value(credential).unwrap()
-}
-
-/// The browser's part of `navigator.credentials.get()`, at `origin`: the authenticator answers
-/// with whichever allowed credential it holds (the software one fails on ids it doesn't know, so
-/// each is offered alone), and one that can verify its user does so when that is preferred.
-fn assert(authenticator: &mut Authenticator, origin: &str, options: &Value) -> Value {
-    let mut options = options.clone();
-    if authenticator.verifies_user {
-        options["publicKey"]["userVerification"] = "required".into();
-    }
-    let allowed = options["publicKey"]["allowCredentials"].as_array().cloned().unwrap_or_default();
-    for credential in allowed {
-        options["publicKey"]["allowCredentials"] = Value::Array(vec![credential]);
-        let one: RequestChallengeResponse = serde_json::from_value(options.clone()).unwrap();
-        if let Ok(assertion) = authenticator.token.do_authentication(url(origin), one) {
-            return serde_json::to_value(assertion).unwrap();
-        }
-    }
-    panic!("the authenticator holds none of the credentials allowed")
-}
-
 fn rejected<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
     match result {
         Err(Error::CredentialRejected(why)) => why,
@@ -313,7 +258,8 @@ async fn a_passkey_verifies_the_user_and_says_so(rig: Rig) {
         o
     })
     .unwrap();
-    assert!(security_key().token.do_registration(url(ORIGIN), options).is_err());
+    let origin = Url::parse(ORIGIN).unwrap();
+    assert!(security_key().token.do_registration(origin, options).is_err());
 }
 
 async fn one_challenge_allows_every_key_of_the_user(rig: Rig) {
