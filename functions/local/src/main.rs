@@ -1,9 +1,11 @@
 //! mfa-local: every route of the MFA service on 127.0.0.1:8080 (`MFA_LOCAL_ADDR`), over the
-//! embedded store in `.mfa-local/` (`MFA_LOCAL_DATA_DIR`). Takes its API key from
-//! `MFA_LOCAL_API_KEY`, or makes one and prints it.
+//! embedded store in `.mfa-local/` (`MFA_LOCAL_DATA_DIR`), and a demo sign-in page at `/demo/`
+//! ([`demo`]). Takes its API key from `MFA_LOCAL_API_KEY`, or makes one and prints it.
+
+mod demo;
 
 #[tokio::main]
 async fn main() -> Result<(), mfa_service::runtime::StartError> {
     let settings = mfa_service::runtime::LocalSettings::from_env()?;
-    mfa_service::runtime::run_local(settings).await
+    mfa_service::runtime::run_local(settings, demo::router).await
 }

@@ -163,10 +163,25 @@ fn random_key_entry(kid: &str) -> String {
     format!("{kid}:{}", B64.encode(key))
 }
 
-/// Runs every route on one address over the embedded store. Data and signing keys are made on
-/// first start and kept in the data dir, so tokens and secrets survive a restart; `MFA_*`
-/// variables still override them.
-pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
+/// What a running mfa-local is reached at, for routes of its own that call the API as an
+/// integrator's backend would (mfa-local's demo page).
+#[derive(Debug, Clone)]
+pub struct LocalApi {
+    /// `http://127.0.0.1:<port>`: the API's base URL.
+    pub base_url: String,
+    /// The admin-scoped API key.
+    pub api_key: String,
+    /// The outbox file of texts and emails.
+    pub outbox: std::path::PathBuf,
+}
+
+/// Runs every route on one address over the embedded store, and the routes that `extra` makes
+/// for the running API. Data and signing keys are made on first start and kept in the data dir,
+/// so tokens and secrets survive a restart; `MFA_*` variables still override them.
+pub async fn run_local(
+    settings: LocalSettings,
+    extra: impl FnOnce(LocalApi) -> axum::Router,
+) -> Result<(), StartError> {
     init_logging(false);
     std::fs::create_dir_all(&settings.data_dir)?;
     let data_key =
@@ -197,7 +212,13 @@ pub async fn run_local(settings: LocalSettings) -> Result<(), StartError> {
     let outbox = Arc::new(Outbox::new(settings.outbox.clone()));
     let app = router(&Group::ALL, state(&config, Arc::new(store), outbox.clone(), outbox)?);
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
-    println!("mfa-local listening on http://{}", listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    let app = app.merge(extra(LocalApi {
+        base_url: format!("http://{bound}"),
+        api_key: api_key.clone(),
+        outbox: settings.outbox.clone(),
+    }));
+    println!("mfa-local listening on http://{bound}");
     println!("SMS and email go to the outbox {}", settings.outbox.display());
     if made_up {
         println!("API key (admin scope; set MFA_LOCAL_API_KEY to choose one): {api_key}");

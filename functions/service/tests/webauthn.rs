@@ -217,6 +217,12 @@ async fn a_security_key_enrolls_and_signs_in(rig: Rig) {
     assert_eq!(selection["userVerification"], "preferred");
     assert_ne!(selection["residentKey"], "required");
     assert_eq!(pending.options["publicKey"]["rp"]["id"], RP_ID);
+    let extensions = &pending.options["publicKey"]["extensions"];
+    assert_eq!(
+        extensions.get("credentialProtectionPolicy"),
+        None,
+        "a key without a PIN stays usable"
+    );
 
     let credential = register(&mut key, ORIGIN, &pending.options);
     let activated =

@@ -157,11 +157,21 @@ impl Mfa {
                 (options, RegistrationState::Passkey(state))
             }
         };
-        if kind == WebauthnKind::Passkey {
-            // Discoverable, so that it can sign in without a user name.
-            let selection = &mut options["publicKey"]["authenticatorSelection"];
-            selection["residentKey"] = "required".into();
-            selection["requireResidentKey"] = true.into();
+        match kind {
+            WebauthnKind::Passkey => {
+                // Discoverable, so that it can sign in without a user name.
+                let selection = &mut options["publicKey"]["authenticatorSelection"];
+                selection["residentKey"] = "required".into();
+                selection["requireResidentKey"] = true.into();
+            }
+            WebauthnKind::SecurityKey => {
+                // Credential protection "user verification required" would make a key without
+                // a PIN unusable, and browsers refuse it next to user verification "preferred".
+                if let Some(extensions) = options["publicKey"]["extensions"].as_object_mut() {
+                    extensions.remove("credentialProtectionPolicy");
+                    extensions.remove("enforceCredentialProtectionPolicy");
+                }
+            }
         }
         let now = self.now();
         let challenge = Challenge {

@@ -137,6 +137,26 @@ impl EmbeddedStore {
     }
 
     /// Reads every record whose key starts with `prefix`, in key order.
+    /// Reads a factor, lets `change` change it, and stores it if `change` says so, in one write
+    /// transaction: `false` when the factor is missing or `change` refuses.
+    async fn change_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        change: impl FnOnce(&mut Factor) -> bool + Send + 'static,
+    ) -> StoreResult<bool> {
+        let k = factor_key(user, id);
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+            if !change(&mut factor) {
+                return Ok(false);
+            }
+            put(t, &k, &factor)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn read_prefix<T: DeserializeOwned + Send + 'static>(
         &self,
         prefix: String,
@@ -180,19 +200,16 @@ impl FactorStore for EmbeddedStore {
         step: Option<u64>,
         now: u64,
     ) -> StoreResult<bool> {
-        let k = factor_key(user, id);
-        self.write(move |t| {
-            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+        self.change_factor(user, id, move |factor| {
             if factor.status != FactorStatus::Pending {
-                return Ok(false);
+                return false;
             }
             factor.status = FactorStatus::Active;
             factor.activated_at = Some(now);
             if let Method::Totp { last_step, .. } = &mut factor.method {
                 *last_step = step;
             }
-            put(t, &k, &factor)?;
-            Ok(true)
+            true
         })
         .await
     }
@@ -203,18 +220,15 @@ impl FactorStore for EmbeddedStore {
         id: &FactorId,
         step: u64,
     ) -> StoreResult<bool> {
-        let k = factor_key(user, id);
-        self.write(move |t| {
-            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+        self.change_factor(user, id, move |factor| {
             let active = factor.status == FactorStatus::Active;
             match &mut factor.method {
                 Method::Totp { last_step, .. } if active && last_step.is_none_or(|s| s < step) => {
                     *last_step = Some(step);
+                    true
                 }
-                _ => return Ok(false),
+                _ => false,
             }
-            put(t, &k, &factor)?;
-            Ok(true)
         })
         .await
     }
@@ -226,18 +240,16 @@ impl FactorStore for EmbeddedStore {
         key: &WebauthnKey,
         now: u64,
     ) -> StoreResult<bool> {
-        let (k, new_key) = (factor_key(user, id), key.clone());
-        self.write(move |t| {
-            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+        let new_key = key.clone();
+        self.change_factor(user, id, move |factor| {
             let pending = factor.status == FactorStatus::Pending;
             match &mut factor.method {
                 Method::Webauthn { key, .. } if pending => *key = Some(new_key),
-                _ => return Ok(false),
+                _ => return false,
             }
             factor.status = FactorStatus::Active;
             factor.activated_at = Some(now);
-            put(t, &k, &factor)?;
-            Ok(true)
+            true
         })
         .await
     }
@@ -249,18 +261,16 @@ impl FactorStore for EmbeddedStore {
         old: &str,
         new: &str,
     ) -> StoreResult<bool> {
-        let (k, old, new) = (factor_key(user, id), old.to_owned(), new.to_owned());
-        self.write(move |t| {
-            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.change_factor(user, id, move |factor| {
             let active = factor.status == FactorStatus::Active;
             match &mut factor.method {
                 Method::Webauthn { key: Some(key), .. } if active && key.credential == old => {
                     key.credential = new;
+                    true
                 }
-                _ => return Ok(false),
+                _ => false,
             }
-            put(t, &k, &factor)?;
-            Ok(true)
         })
         .await
     }
@@ -277,16 +287,16 @@ impl FactorStore for EmbeddedStore {
         old: &str,
         new: &str,
     ) -> StoreResult<bool> {
-        let (k, old, new) = (factor_key(user, id), old.to_owned(), new.to_owned());
-        self.write(move |t| {
-            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
+        let (old, new) = (old.to_owned(), new.to_owned());
+        self.change_factor(user, id, move |factor| {
             let active = factor.status == FactorStatus::Active;
             match &mut factor.method {
-                Method::Sms { phone, .. } if active && *phone == old => *phone = new,
-                _ => return Ok(false),
+                Method::Sms { phone, .. } if active && *phone == old => {
+                    *phone = new;
+                    true
+                }
+                _ => false,
             }
-            put(t, &k, &factor)?;
-            Ok(true)
         })
         .await
     }
