@@ -578,3 +578,53 @@ pub enum Attempt {
         until: u64,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records as the embedded store wrote them before the typed model (its JSON, field by
+    /// field): they load as the typed model.
+    #[test]
+    fn records_written_before_the_typed_model_load() {
+        let sms: Factor = serde_json::from_str(
+            r#"{"id":"fac_1","user":"ada","kind":"sms","status":"pending","label":null,
+                "created_at":1700000000,"activated_at":null,"secret":null,"last_step":null,
+                "phone":"+12015550123","email":null,"activation_challenge":"chl_9"}"#,
+        )
+        .unwrap();
+        assert_eq!(sms.kind(), FactorKind::Sms);
+        assert_eq!(
+            sms.method,
+            Method::Sms {
+                phone: "+12015550123".into(),
+                activation: Some(ChallengeId::parse("chl_9").unwrap())
+            }
+        );
+        let code: Challenge = serde_json::from_str(
+            r#"{"id":"chl_9","user":"ada","login_id":"","factor_id":"fac_1",
+                "created_at":1700000000,"expires_at":1700000300,"consumed_at":null,
+                "purpose":"phone_change_old","code_hash":"ab12","attempts":2,
+                "new_phone":"+12015550199"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            code.purpose,
+            ChallengePurpose::PhoneChangeOld { new_phone: "+12015550199".into() }
+        );
+        assert_eq!((code.answer, code.attempts), (Answer::SentCode { hash: "ab12".into() }, 2));
+    }
+
+    #[test]
+    fn records_that_do_not_fit_their_kind_are_refused() {
+        let no_phone =
+            r#"{"id":"fac_1","user":"ada","kind":"sms","status":"active","created_at":1}"#;
+        assert!(serde_json::from_str::<Factor>(no_phone)
+            .unwrap_err()
+            .to_string()
+            .contains("no phone"));
+        let activation_without_code = r#"{"id":"chl_1","user":"ada","factor_id":"fac_1",
+            "created_at":1,"expires_at":2,"purpose":"activation"}"#;
+        assert!(serde_json::from_str::<Challenge>(activation_without_code).is_err());
+    }
+}
