@@ -104,8 +104,8 @@ async fn embedded_store() -> Fixture<EmbeddedStore> {
 /// One table per test run, made by the first test that needs it.
 static TABLE: LazyLock<String> = LazyLock::new(|| support::unique("mfa-conformance"));
 
-/// A DynamoDB store on the server at `MFA_TEST_DYNAMODB_ENDPOINT`, with dummy credentials.
-async fn dynamo_store() -> Fixture<DynamoStore> {
+/// A client of the server at `MFA_TEST_DYNAMODB_ENDPOINT`, with dummy credentials.
+fn dynamo_client() -> aws_sdk_dynamodb::Client {
     let endpoint = std::env::var("MFA_TEST_DYNAMODB_ENDPOINT").expect(
         "MFA_TEST_DYNAMODB_ENDPOINT must name a DynamoDB-compatible server (scripts/moto.sh starts one)",
     );
@@ -115,9 +115,68 @@ async fn dynamo_store() -> Fixture<DynamoStore> {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "conformance"))
         .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), TABLE.as_str());
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB store on that server.
+async fn dynamo_store() -> Fixture<DynamoStore> {
+    let store = DynamoStore::new(dynamo_client(), TABLE.as_str());
     store.create_table_if_missing().await.unwrap();
     Fixture { store: Arc::new(store), _dir: None }
+}
+
+/// Items as the service wrote them before the typed model (attribute by attribute, put with the
+/// plain client) load through the store as the typed model.
+#[tokio::test]
+#[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
+async fn dynamodb_items_written_before_the_typed_model_load() {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    use mfa_service::model::{ChallengePurpose, FactorStatus, Method};
+    use mfa_service::ports::{FactorStore, LoginStore};
+    let fixture = dynamo_store().await;
+    let (user, factor, challenge) =
+        (support::unique_user(), support::unique_factor(), support::unique_challenge());
+    let put = |attributes: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>| {
+        dynamo_client()
+            .put_item()
+            .table_name(TABLE.as_str())
+            .set_item(Some(attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+            .send()
+    };
+    put(vec![
+        ("pk", S(format!("USER#{user}"))),
+        ("sk", S(format!("FACTOR#{factor}"))),
+        ("id", S(factor.to_string())),
+        ("user", S(user.to_string())),
+        ("kind", S("totp".into())),
+        ("status", S("active".into())),
+        ("created_at", N("1700000000".into())),
+        ("activated_at", N("1700000060".into())),
+        ("secret", S("v1:k1:c2VhbGVk".into())),
+        ("last_step", N("56666668".into())),
+    ])
+    .await
+    .unwrap();
+    put(vec![
+        ("pk", S(format!("CHALLENGE#{challenge}"))),
+        ("sk", S("CHALLENGE".into())),
+        ("id", S(challenge.to_string())),
+        ("user", S(user.to_string())),
+        ("login_id", S("lgn_1".into())),
+        ("factor_id", S(factor.to_string())),
+        ("created_at", N("1700000000".into())),
+        ("expires_at", N("1700000300".into())),
+    ])
+    .await
+    .unwrap();
+    let loaded = fixture.store.get_factor(&user, &factor).await.unwrap().unwrap();
+    assert_eq!((loaded.status, loaded.activated_at), (FactorStatus::Active, Some(1_700_000_060)));
+    assert_eq!(
+        loaded.method,
+        Method::Totp { secret: "v1:k1:c2VhbGVk".into(), last_step: Some(56_666_668) }
+    );
+    let loaded = fixture.store.get_challenge(&challenge).await.unwrap().unwrap();
+    assert_eq!(loaded.purpose, ChallengePurpose::Login { login_id: support::lid("lgn_1") });
 }
 
 mod embedded {
