@@ -267,6 +267,40 @@ pub struct RecoveryCodesResponse {
     pub recovery_codes: Vec<String>,
 }
 
+/// `201` of `POST /v1/passkey-sign-ins`: a passwordless sign-in started.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PasskeySignInResponse {
+    /// The sign-in to verify.
+    pub challenge_id: String,
+    /// When it expires (Unix seconds).
+    pub expires_at: u64,
+    /// The request options, `{"publicKey": ...}`, for
+    /// `navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(...) })`:
+    /// any discoverable passkey of this site may answer.
+    #[schema(value_type = Object)]
+    pub request_options: serde_json::Value,
+}
+
+/// `POST /v1/passkey-sign-ins/{id}/verify`: the passkey's assertion.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRequest {
+    /// `navigator.credentials.get()`'s answer, as `PublicKeyCredential.toJSON()` gives it.
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// `200` of a passwordless sign-in: whose passkey it was, and their MFA token.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PasskeySignedInResponse {
+    /// The user (your user id) the passkey belongs to.
+    pub user: String,
+    /// The MFA token: `amr` `hwk`, `user`, `pin`.
+    pub mfa_token: String,
+    /// When it expires (Unix seconds).
+    pub expires_at: u64,
+}
+
 /// `PUT /v1/admin/orgs/{org}/policy` body and answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

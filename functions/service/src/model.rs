@@ -493,6 +493,8 @@ pub enum AuthMethod {
     Password,
     /// Single sign-on: the identity provider handles MFA.
     Sso,
+    /// A passkey alone (passwordless): `mfa_token` must be the token of its verification.
+    Passkey,
 }
 
 /// What the login backend should do next.
@@ -507,6 +509,23 @@ pub enum Decision {
     EnrollSuggested,
     /// The organisation requires MFA: the user must enroll before signing in.
     EnrollRequired,
+}
+
+/// A passwordless sign-in in progress: a WebAuthn ceremony that any discoverable passkey may
+/// answer, before anyone knows whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeySignIn {
+    /// Its id (`chl_...`).
+    pub id: ChallengeId,
+    /// When it was made.
+    pub created_at: u64,
+    /// When it stops being accepted.
+    pub expires_at: u64,
+    /// When it was answered; an answered sign-in is never accepted again.
+    #[serde(default)]
+    pub consumed_at: Option<u64>,
+    /// The ceremony's state as `webauthn-rs` serialises it: kept here, never sent out.
+    pub state: String,
 }
 
 /// An organisation's MFA policy.

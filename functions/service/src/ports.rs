@@ -9,7 +9,8 @@ use async_trait::async_trait;
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, RecoverySet, WebauthnKey,
+    Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, PasskeySignIn, RecoverySet,
+    WebauthnKey,
 };
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
@@ -127,6 +128,22 @@ pub trait LoginStore: Send + Sync {
     async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()>;
 }
 
+/// Passwordless sign-ins with a passkey, and which user a passkey's user handle names.
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    /// Stores a new passwordless sign-in.
+    async fn insert_passkey_sign_in(&self, sign_in: &PasskeySignIn) -> StoreResult<()>;
+    /// A passwordless sign-in by id.
+    async fn get_passkey_sign_in(&self, id: &ChallengeId) -> StoreResult<Option<PasskeySignIn>>;
+    /// Marks a passwordless sign-in answered at `now`, if it was not already. `false` if it was
+    /// (or there is none).
+    async fn consume_passkey_sign_in(&self, id: &ChallengeId, now: u64) -> StoreResult<bool>;
+    /// Records that the WebAuthn user handle `handle` (hex) is `user`'s.
+    async fn put_user_handle(&self, handle: &str, user: &UserId) -> StoreResult<()>;
+    /// The user whose passkeys carry `handle`.
+    async fn user_of_handle(&self, handle: &str) -> StoreResult<Option<UserId>>;
+}
+
 /// Phone numbers: opt-outs (STOP) and the per-number send cap.
 #[async_trait]
 pub trait PhoneStore: Send + Sync {
@@ -196,7 +213,14 @@ pub const AUDIT_RETENTION: u64 = 400 * 86_400;
 
 /// Everything the domain stores, as one object: each adapter implements all of it.
 pub trait Store:
-    FactorStore + RecoveryStore + LoginStore + ThrottleStore + PolicyStore + PhoneStore + AuditLog
+    FactorStore
+    + RecoveryStore
+    + LoginStore
+    + PasskeyStore
+    + ThrottleStore
+    + PolicyStore
+    + PhoneStore
+    + AuditLog
 {
 }
 
@@ -204,6 +228,7 @@ impl<T> Store for T where
     T: FactorStore
         + RecoveryStore
         + LoginStore
+        + PasskeyStore
         + ThrottleStore
         + PolicyStore
         + PhoneStore

@@ -499,6 +499,83 @@ async fn deleting_a_key_needs_its_own_token(rig: Rig) {
     rejected(rig.mfa.verify(&user, &challenge, &answer).await);
 }
 
+/// A passwordless sign-in answered by `authenticator`'s passkey `credential_id`, carrying
+/// `user_handle` (base64url, as the passkey's creation options gave it).
+async fn passwordless(
+    rig: &Rig,
+    authenticator: &mut Authenticator,
+    credential_id: &Value,
+    user_handle: &Value,
+) -> (ChallengeId, Proof) {
+    let started = rig.mfa.start_passkey_sign_in().await.unwrap();
+    let mut options = started.request_options.clone();
+    assert_eq!(options["publicKey"]["allowCredentials"], serde_json::json!([]), "any passkey");
+    assert_eq!(options["publicKey"]["userVerification"], "required");
+    // The software authenticator keeps no resident keys: it is told which credential to use,
+    // and its answer gets the user handle a discoverable authenticator returns (not signed).
+    options["publicKey"]["allowCredentials"] =
+        serde_json::json!([{"type": "public-key", "id": credential_id}]);
+    let mut assertion = assert(authenticator, ORIGIN, &options);
+    assertion["response"]["userHandle"] = user_handle.clone();
+    (started.challenge_id, Proof::Credential(assertion))
+}
+
+async fn a_passkey_signs_in_without_a_user_name(rig: Rig) {
+    let user = new_user();
+    let mut phone = passkey();
+    let pending = rig.enroll(&user, WebauthnKind::Passkey, None).await;
+    let handle = pending.options["publicKey"]["user"]["id"].clone();
+    let credential = Proof::Credential(register(&mut phone, ORIGIN, &pending.options));
+    rig.mfa.activate(&user, &pending.factor, &credential).await.unwrap();
+    let credential_id = rig.key_of(&user, &pending.factor).await["cred_id"].clone();
+
+    let (id, assertion) = passwordless(&rig, &mut phone, &credential_id, &handle).await;
+    let Proof::Credential(json) = &assertion else { panic!() };
+    let signed_in = rig.mfa.finish_passkey_sign_in(&id, json).await.unwrap();
+    assert_eq!(signed_in.user, user, "the passkey names its user");
+    assert_eq!(claims(&signed_in.token)["amr"], serde_json::json!(["hwk", "user", "pin"]));
+    assert_eq!(claims(&signed_in.token)["fid"], pending.factor.as_str());
+    let again = rig.mfa.finish_passkey_sign_in(&id, json).await;
+    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+
+    // The login decision takes the passkey's token as a whole sign-in, and nothing less.
+    let token = Some(signed_in.token.token.as_str());
+    let decision = rig.mfa.login(&user, AuthMethod::Passkey, None, token).await.unwrap();
+    assert_eq!(decision.decision, mfa_service::model::Decision::Allow);
+    let bare = rig.mfa.login(&user, AuthMethod::Passkey, None, None).await;
+    assert!(matches!(bare, Err(Error::StepUpRequired(_))), "{bare:?}");
+    let mut key = security_key();
+    let by_key = {
+        let other = new_user();
+        let factor = rig.key(&other, WebauthnKind::SecurityKey, &mut key, None).await;
+        (other.clone(), rig.sign_in(&other, &factor, &mut key).await.unwrap())
+    };
+    let not_a_passkey =
+        rig.mfa.login(&by_key.0, AuthMethod::Passkey, None, Some(&by_key.1.token)).await;
+    assert!(matches!(not_a_passkey, Err(Error::StepUpRequired(_))), "{not_a_passkey:?}");
+}
+
+async fn a_passwordless_answer_that_names_nobody_known_changes_nothing(rig: Rig) {
+    let user = new_user();
+    let mut phone = passkey();
+    let pending = rig.enroll(&user, WebauthnKind::Passkey, None).await;
+    let credential = Proof::Credential(register(&mut phone, ORIGIN, &pending.options));
+    rig.mfa.activate(&user, &pending.factor, &credential).await.unwrap();
+    let credential_id = rig.key_of(&user, &pending.factor).await["cred_id"].clone();
+    let stranger = serde_json::json!(URL_SAFE_NO_PAD.encode([7u8; 16]));
+    let (id, assertion) = passwordless(&rig, &mut phone, &credential_id, &stranger).await;
+    let Proof::Credential(json) = &assertion else { panic!() };
+    let why = rejected(rig.mfa.finish_passkey_sign_in(&id, json).await);
+    assert!(why.contains("not enrolled"), "{why}");
+    let junk = rig.mfa.finish_passkey_sign_in(&id, &serde_json::json!({"id": 1})).await;
+    assert!(matches!(junk, Err(Error::BadRequest(_))), "{junk:?}");
+    let open = rig.store.get_passkey_sign_in(&id).await.unwrap().unwrap();
+    assert_eq!(open.consumed_at, None, "still open");
+    rig.advance(TTL);
+    let late = rig.mfa.finish_passkey_sign_in(&id, json).await;
+    assert!(matches!(late, Err(Error::Expired(_))), "{late:?}");
+}
+
 macro_rules! cases {
     ($($case:ident),* $(,)?) => {
         mod embedded_store {
@@ -536,4 +613,6 @@ cases!(
     a_counter_that_goes_backwards_is_refused_and_audited,
     malformed_credentials_are_bad_requests_that_change_nothing,
     deleting_a_key_needs_its_own_token,
+    a_passkey_signs_in_without_a_user_name,
+    a_passwordless_answer_that_names_nobody_known_changes_nothing,
 );

@@ -1,7 +1,7 @@
 //! What the domain's operations answer, in domain types. `crate::http` turns them into the wire
 //! bodies of `crate::api`; nothing here knows JSON field names.
 
-use crate::ids::{ChallengeId, LoginId};
+use crate::ids::{ChallengeId, LoginId, UserId};
 use crate::model::{Decision, Factor, FactorKind};
 
 /// What an authenticator app needs to be set up: shown once, at enrollment.
@@ -77,6 +77,27 @@ pub struct RecoveryUsed {
     pub token: IssuedToken,
     /// Codes left in the set.
     pub remaining: usize,
+}
+
+/// A passwordless sign-in started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyChallenge {
+    /// The sign-in to verify.
+    pub challenge_id: ChallengeId,
+    /// When it expires.
+    pub expires_at: u64,
+    /// The request options for `navigator.credentials.get()` (`{"publicKey":..}`): any
+    /// discoverable passkey of this site may answer.
+    pub request_options: serde_json::Value,
+}
+
+/// A passwordless sign-in finished: whose passkey it was, and their MFA token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeySignedIn {
+    /// The user the passkey belongs to.
+    pub user: UserId,
+    /// The MFA token.
+    pub token: IssuedToken,
 }
 
 /// Where a phone change stands.

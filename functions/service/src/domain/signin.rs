@@ -39,8 +39,22 @@ impl Mfa {
             .into_iter()
             .filter(|f| f.status == FactorStatus::Active)
             .collect();
-        let token_ok = mfa_token
-            .is_some_and(|t| self.tokens.verify(t, now).is_ok_and(|c| c.sub == user.as_str()));
+        let claims = mfa_token
+            .and_then(|t| self.tokens.verify(t, now).ok())
+            .filter(|c| c.sub == user.as_str());
+        if auth_method == AuthMethod::Passkey {
+            // A passkey alone is a whole sign-in only with the token of its verification: a key
+            // that verified its user.
+            let by_passkey = claims
+                .as_ref()
+                .is_some_and(|c| ["hwk", "user"].iter().all(|m| c.amr.iter().any(|a| a == m)));
+            if !by_passkey {
+                return Err(Error::StepUpRequired(
+                    "a passkey sign-in needs the MFA token of its passkey verification",
+                ));
+            }
+        }
+        let token_ok = claims.is_some();
         let decision = if auth_method == AuthMethod::Sso || token_ok {
             Decision::Allow
         } else if !factors.is_empty() {

@@ -24,18 +24,19 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{
-    Credential, CredentialID, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, SecurityKey, SecurityKeyAuthentication,
-    SecurityKeyRegistration, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+    AuthenticationResult, Credential, CredentialID, DiscoverableAuthentication, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    SecurityKey, SecurityKeyAuthentication, SecurityKeyRegistration, Url, Uuid, Webauthn,
+    WebauthnBuilder, WebauthnError,
 };
 
-use super::answers::IssuedToken;
+use super::answers::{IssuedToken, PasskeyChallenge, PasskeySignedIn};
 use super::{Error, Mfa};
 use crate::config::WebauthnSettings;
-use crate::ids::{ChallengeId, UserId};
+use crate::ids::{ChallengeId, FactorId, UserId};
 use crate::model::{
-    Answer, AuditAction, Challenge, ChallengePurpose, Factor, FactorStatus, Method, WebauthnKey,
-    WebauthnKind,
+    Answer, AuditAction, Challenge, ChallengePurpose, Factor, FactorStatus, Method, PasskeySignIn,
+    WebauthnKey, WebauthnKind,
 };
 
 /// The relying party of a deployment, from its settings; `challenge_ttl` (seconds) is also the
@@ -76,6 +77,11 @@ fn user_handle(user: &UserId) -> Uuid {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     Uuid::from_bytes(bytes)
+}
+
+/// The user handle as the store indexes it: lower-case hex.
+fn handle_text(handle: &Uuid) -> String {
+    handle.simple().to_string()
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -235,6 +241,11 @@ impl Mfa {
         if !self.store.consume_challenge(&challenge.id, self.now()).await? {
             return Err(Error::Conflict("this registration has already been finished"));
         }
+        if let Method::Webauthn { kind: WebauthnKind::Passkey, .. } = factor.method {
+            // A passkey: its user handle is indexed, for passwordless sign-in.
+            let handle = handle_text(&user_handle(&factor.user));
+            self.store.put_user_handle(&handle, &factor.user).await?;
+        }
         Ok(WebauthnKey {
             credential_id: B64URL.encode(&credential.cred_id),
             credential: serde_json::to_string(&credential).map_err(internal)?,
@@ -312,17 +323,7 @@ impl Mfa {
         };
         let result = match finished {
             Ok(result) => result,
-            Err(e) => {
-                let action = match e {
-                    WebauthnError::CredentialPossibleCompromise => {
-                        AuditAction::WebauthnCounterRegressed
-                    }
-                    _ => AuditAction::VerifyFailed,
-                };
-                tracing::warn!(user = %user, challenge = %challenge.id, error = %e, "WebAuthn assertion refused");
-                self.audit(user, action, Some(&challenge.factor_id)).await;
-                return Err(refusal(&e));
-            }
+            Err(e) => return Err(self.refused(user, &challenge.factor_id, e).await),
         };
         let factors = self.store.list_factors(user).await?;
         let used = B64URL.encode(result.cred_id());
@@ -333,8 +334,31 @@ impl Mfa {
         if !self.store.consume_challenge(&challenge.id, self.now()).await? {
             return Err(Error::Conflict("the challenge has already been answered"));
         }
+        self.signed_in_with(factor, key, &result).await
+    }
+
+    /// Records a refused assertion (a regressed counter as such) and says why it was refused.
+    async fn refused(&self, user: &UserId, factor: &FactorId, e: WebauthnError) -> Error {
+        let action = match e {
+            WebauthnError::CredentialPossibleCompromise => AuditAction::WebauthnCounterRegressed,
+            _ => AuditAction::VerifyFailed,
+        };
+        tracing::warn!(user = %user, factor = %factor, error = %e, "WebAuthn assertion refused");
+        self.audit(user, action, Some(factor)).await;
+        refusal(&e)
+    }
+
+    /// After an accepted assertion of `factor`'s `key` (its ceremony used up): stores the key's
+    /// new counter and backup state, and issues the MFA token.
+    async fn signed_in_with(
+        &self,
+        factor: &Factor,
+        key: &WebauthnKey,
+        result: &AuthenticationResult,
+    ) -> Result<IssuedToken, Error> {
+        let user = &factor.user;
         let mut stored = SecurityKey::from(parse_credential(key)?);
-        if stored.update_credential(&result) == Some(true) {
+        if stored.update_credential(result) == Some(true) {
             let updated = serde_json::to_string(&Credential::from(stored)).map_err(internal)?;
             if !self.store.update_webauthn_key(user, &factor.id, &key.credential, &updated).await? {
                 tracing::warn!(user = %user, factor = %factor.id, "WebAuthn counter not stored: the key was used meanwhile");
@@ -345,6 +369,74 @@ impl Mfa {
         let token = self.issue_token(user, factor.id.as_str(), amr)?;
         self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
         Ok(token)
+    }
+
+    /// Starts a passwordless sign-in: a ceremony that any discoverable passkey of this site may
+    /// answer, before anyone knows whose it is.
+    pub async fn start_passkey_sign_in(&self) -> Result<PasskeyChallenge, Error> {
+        let rp = self.webauthn()?;
+        let (options, state) = rp.start_discoverable_authentication().map_err(internal)?;
+        let now = self.now();
+        let sign_in = PasskeySignIn {
+            id: self.with_rng(ChallengeId::generate),
+            created_at: now,
+            expires_at: now + self.challenge_ttl,
+            consumed_at: None,
+            state: serde_json::to_string(&state).map_err(internal)?,
+        };
+        self.store.insert_passkey_sign_in(&sign_in).await?;
+        Ok(PasskeyChallenge {
+            challenge_id: sign_in.id,
+            expires_at: sign_in.expires_at,
+            request_options: serde_json::to_value(options).map_err(internal)?,
+        })
+    }
+
+    /// Finishes a passwordless sign-in with the passkey's assertion: the user it names (by its
+    /// user handle) and their MFA token, the proof of a whole sign-in (`amr` `hwk`, `user`,
+    /// `pin`: passkeys verify their user).
+    pub async fn finish_passkey_sign_in(
+        &self,
+        id: &ChallengeId,
+        assertion: &serde_json::Value,
+    ) -> Result<PasskeySignedIn, Error> {
+        let rp = self.webauthn()?;
+        let assertion: PublicKeyCredential =
+            serde_json::from_value(assertion.clone()).map_err(|e| {
+                Error::BadRequest(format!(
+                    "credential is not the JSON of a WebAuthn assertion: {e}"
+                ))
+            })?;
+        let sign_in =
+            self.store.get_passkey_sign_in(id).await?.ok_or(Error::NotFound("passkey sign-in"))?;
+        if sign_in.consumed_at.is_some() {
+            return Err(Error::Conflict("the passkey sign-in has already been answered"));
+        }
+        if sign_in.expires_at <= self.now() {
+            return Err(Error::Expired("passkey sign-in"));
+        }
+        let unknown = || Error::CredentialRejected("the passkey is not enrolled here".into());
+        let (handle, credential_id) = rp
+            .identify_discoverable_authentication(&assertion)
+            .map_err(|_| Error::BadRequest("the assertion names no user (no userHandle)".into()))?;
+        let user = self.store.user_of_handle(&handle_text(&handle)).await?.ok_or_else(unknown)?;
+        let used = B64URL.encode(credential_id);
+        let factors = self.store.list_factors(&user).await?;
+        let (factor, key) =
+            active_keys(&factors).find(|(_, key)| key.credential_id == used).ok_or_else(unknown)?;
+        self.begin_attempt(&user).await?;
+        let state: DiscoverableAuthentication =
+            serde_json::from_str(&sign_in.state).map_err(internal)?;
+        let passkey = Passkey::from(parse_credential(key)?);
+        let result = match rp.finish_discoverable_authentication_v2(&assertion, state, &passkey) {
+            Ok(result) => result,
+            Err(e) => return Err(self.refused(&user, &factor.id, e).await),
+        };
+        if !self.store.consume_passkey_sign_in(id, self.now()).await? {
+            return Err(Error::Conflict("the passkey sign-in has already been answered"));
+        }
+        let token = self.signed_in_with(factor, key, &result).await?;
+        Ok(PasskeySignedIn { user, token })
     }
 }
 

@@ -44,6 +44,20 @@ pub struct PhoneChangePath {
     pub challenge: String,
 }
 
+/// `{id}` of a passwordless sign-in.
+#[derive(Debug, Deserialize)]
+pub struct SignInPath {
+    /// The sign-in's id.
+    pub id: String,
+}
+
+impl SignInPath {
+    /// The parsed id.
+    pub fn id(&self) -> Result<ChallengeId, ApiError> {
+        Ok(ChallengeId::parse(&self.id)?)
+    }
+}
+
 /// `{org}`.
 #[derive(Debug, Deserialize)]
 pub struct OrgPath {

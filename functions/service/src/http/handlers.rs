@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::extract::{ApiJson, ApiPath, OrgPath, PhoneChangePath, UserItemPath, UserPath};
+use super::extract::{
+    ApiJson, ApiPath, OrgPath, PhoneChangePath, SignInPath, UserItemPath, UserPath,
+};
 use super::problem::{ApiError, Problem};
 use super::wire;
 use super::AppState;
@@ -219,6 +221,35 @@ pub async fn verify_recovery(
 ) -> Answer<Json<RecoveryVerifyResponse>> {
     let login = body.login_id.as_deref().map(LoginId::parse).transpose()?;
     Ok(Json(s.mfa.verify_recovery(&p.user()?, &body.code, login.as_ref()).await?.into()))
+}
+
+/// Start a passwordless sign-in: any discoverable passkey of this site may answer.
+#[utoipa::path(post, path = "/v1/passkey-sign-ins", tag = "verify",
+    responses((status = 201, body = PasskeySignInResponse), (status = 400, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn start_passkey_sign_in(
+    State(s): Shared,
+) -> Answer<(StatusCode, Json<PasskeySignInResponse>)> {
+    Ok((StatusCode::CREATED, Json(s.mfa.start_passkey_sign_in().await?.into())))
+}
+
+/// Finish a passwordless sign-in with the passkey's assertion: whose passkey it was, and their
+/// MFA token.
+#[utoipa::path(post, path = "/v1/passkey-sign-ins/{id}/verify", tag = "verify",
+    params(("id" = String, Path, description = "passkey sign-in id")),
+    request_body = CredentialRequest,
+    responses(
+        (status = 200, body = PasskeySignedInResponse), (status = 400, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem),
+        (status = 429, body = Problem),
+    ),
+    security(("api_key" = [])))]
+pub async fn verify_passkey_sign_in(
+    State(s): Shared,
+    ApiPath(p): ApiPath<SignInPath>,
+    ApiJson(body): ApiJson<CredentialRequest>,
+) -> Answer<Json<PasskeySignedInResponse>> {
+    Ok(Json(s.mfa.finish_passkey_sign_in(&p.id()?, &body.credential).await?.into()))
 }
 
 /// The public keys that sign MFA tokens.

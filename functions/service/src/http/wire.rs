@@ -3,11 +3,12 @@
 
 use crate::api::{
     ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, LoginResponse,
-    PhoneChangeResponse, PhoneChangeStep, PolicyBody, ProofRequest, RecoveryVerifyResponse,
-    TokenResponse,
+    PasskeySignInResponse, PasskeySignedInResponse, PhoneChangeResponse, PhoneChangeStep,
+    PolicyBody, ProofRequest, RecoveryVerifyResponse, TokenResponse,
 };
 use crate::domain::answers::{
-    Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PhoneChange, RecoveryUsed,
+    Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PasskeyChallenge, PasskeySignedIn,
+    PhoneChange, RecoveryUsed,
 };
 use crate::domain::{Error, NewFactor, Proof};
 use crate::model::{Factor, Method, OrgPolicy};
@@ -140,6 +141,22 @@ impl From<IssuedToken> for TokenResponse {
 impl From<RecoveryUsed> for RecoveryVerifyResponse {
     fn from(r: RecoveryUsed) -> Self {
         Self { mfa_token: r.token.token, expires_at: r.token.expires_at, remaining: r.remaining }
+    }
+}
+
+impl From<PasskeyChallenge> for PasskeySignInResponse {
+    fn from(c: PasskeyChallenge) -> Self {
+        Self {
+            challenge_id: c.challenge_id.to_string(),
+            expires_at: c.expires_at,
+            request_options: c.request_options,
+        }
+    }
+}
+
+impl From<PasskeySignedIn> for PasskeySignedInResponse {
+    fn from(s: PasskeySignedIn) -> Self {
+        Self { user: s.user.to_string(), mfa_token: s.token.token, expires_at: s.token.expires_at }
     }
 }
 

@@ -34,12 +34,12 @@ use serde_json::{Map, Number, Value};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, RecoverySet,
-    WebauthnKey,
+    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
+    RecoverySet, WebauthnKey,
 };
 use crate::ports::{
-    AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
-    StoreResult, ThrottleStore, AUDIT_RETENTION,
+    AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore, RecoveryStore,
+    StoreError, StoreResult, ThrottleStore, AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -508,6 +508,51 @@ impl LoginStore for DynamoStore {
         )
         .await
         .map(drop)
+    }
+}
+
+/// Which user a WebAuthn user handle names.
+#[derive(Serialize, serde::Deserialize)]
+struct HandleOwner {
+    user: UserId,
+}
+
+fn passkey_key(id: &ChallengeId) -> Item {
+    key(format!("PASSKEY#{id}"), "SIGNIN")
+}
+
+fn handle_key(handle: &str) -> Item {
+    key(format!("HANDLE#{handle}"), "USER")
+}
+
+#[async_trait]
+impl PasskeyStore for DynamoStore {
+    async fn insert_passkey_sign_in(&self, sign_in: &PasskeySignIn) -> StoreResult<()> {
+        let mut item = to_item(sign_in, passkey_key(&sign_in.id))?;
+        item.insert("ttl".into(), expiry(sign_in.expires_at));
+        self.insert(item).await
+    }
+
+    async fn get_passkey_sign_in(&self, id: &ChallengeId) -> StoreResult<Option<PasskeySignIn>> {
+        self.get(passkey_key(id)).await
+    }
+
+    async fn consume_passkey_sign_in(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
+        self.update_if(
+            passkey_key(id),
+            "SET consumed_at = :now",
+            "attribute_exists(pk) AND attribute_not_exists(consumed_at)",
+            vec![(":now", number(now))],
+        )
+        .await
+    }
+
+    async fn put_user_handle(&self, handle: &str, user: &UserId) -> StoreResult<()> {
+        self.put(to_item(&HandleOwner { user: user.clone() }, handle_key(handle))?).await
+    }
+
+    async fn user_of_handle(&self, handle: &str) -> StoreResult<Option<UserId>> {
+        Ok(self.get::<HandleOwner>(handle_key(handle)).await?.map(|owner| owner.user))
     }
 }
 

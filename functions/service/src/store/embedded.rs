@@ -14,12 +14,12 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy, RecoverySet,
-    WebauthnKey,
+    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy, PasskeySignIn,
+    RecoverySet, WebauthnKey,
 };
 use crate::ports::{
-    AuditLog, FactorStore, LoginStore, PhoneStore, PolicyStore, RecoveryStore, StoreError,
-    StoreResult, ThrottleStore,
+    AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore, RecoveryStore,
+    StoreError, StoreResult, ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -459,6 +459,49 @@ fn take_one(table: &mut Table<'_, &str, &[u8]>, k: &str, max: u32) -> StoreResul
 
 fn phone_key(phone: &str, sk: &str) -> String {
     key(&format!("PHONE#{phone}"), sk)
+}
+
+fn passkey_key(id: &ChallengeId) -> String {
+    key(&format!("PASSKEY#{id}"), "SIGNIN")
+}
+
+fn handle_key(handle: &str) -> String {
+    key(&format!("HANDLE#{handle}"), "USER")
+}
+
+#[async_trait]
+impl PasskeyStore for EmbeddedStore {
+    async fn insert_passkey_sign_in(&self, sign_in: &PasskeySignIn) -> StoreResult<()> {
+        let (k, sign_in) = (passkey_key(&sign_in.id), sign_in.clone());
+        self.write(move |t| insert_new(t, &k, &sign_in)).await
+    }
+
+    async fn get_passkey_sign_in(&self, id: &ChallengeId) -> StoreResult<Option<PasskeySignIn>> {
+        self.read(passkey_key(id)).await
+    }
+
+    async fn consume_passkey_sign_in(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
+        let k = passkey_key(id);
+        self.write(move |t| {
+            let Some(mut sign_in) = get::<PasskeySignIn>(t, &k)? else { return Ok(false) };
+            if sign_in.consumed_at.is_some() {
+                return Ok(false);
+            }
+            sign_in.consumed_at = Some(now);
+            put(t, &k, &sign_in)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn put_user_handle(&self, handle: &str, user: &UserId) -> StoreResult<()> {
+        let (k, user) = (handle_key(handle), user.clone());
+        self.write(move |t| put(t, &k, &user)).await
+    }
+
+    async fn user_of_handle(&self, handle: &str) -> StoreResult<Option<UserId>> {
+        self.read(handle_key(handle)).await
+    }
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@
 mod audit;
 mod factors;
 mod logins;
+mod passkeys;
 mod phones;
 mod policy;
 mod recovery;
@@ -64,6 +65,9 @@ macro_rules! conformance_suite {
             logins::login_sms_is_taken_once,
             logins::login_sms_is_taken_once_under_concurrency,
             logins::login_sms_given_back_can_be_taken_again,
+            passkeys::passkey_sign_in_round_trips_and_is_inserted_once,
+            passkeys::passkey_sign_in_is_consumed_once_under_concurrency,
+            passkeys::user_handles_name_their_user,
             phones::opt_out_and_opt_in_round_trip_per_number,
             phones::send_slots_are_capped_per_window_and_number,
             phones::send_slots_and_opt_outs_are_kept_apart,
