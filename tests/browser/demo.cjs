@@ -3,7 +3,8 @@
 // RFC 6238), keep the recovery codes, sign in with one, enroll a security key and a passkey
 // (Chromium's DevTools WebAuthn virtual authenticators: CTAP2 without resident keys, and an
 // internal one with resident keys and user verification), a text number and an email address
-// (codes read from the page's inbox), sign in choosing each kind, remove a factor with step-up,
+// (codes read from the page's inbox), sign in choosing each kind and with the passkey alone
+// (passwordless, a discoverable credential), remove a factor with step-up,
 // and change the phone number. A screenshot of each step goes to SCREENSHOTS.
 //
 // Usage: MFA_DEMO_URL=http://127.0.0.1:PORT/demo/ SCREENSHOTS=dir node demo.cjs
@@ -209,6 +210,12 @@ async function main() {
     await signIn(page, user);
     await page.getByTestId('use-webauthn-passkey').click();
     await statusContains(page, 'Signed in with Passkey');
+  });
+  await step(page, 'passwordless-with-passkey', async () => {
+    await use(passkey);
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('passkey-sign-in').click();
+    await statusContains(page, `Signed in with Passkey. Hello ${user}.`);
   });
   await step(page, 'signed-in-with-authenticator-app', async () => {
     await signIn(page, user);

@@ -36,9 +36,13 @@ async function guarded(fn) {
 
 /** A call of the login backend: the API's answer, or an Error holding the problem document. */
 async function api(method, path, body, token) {
+  return call(method, `/demo/api/users/${encodeURIComponent(state.user)}${path}`, body, token);
+}
+
+async function call(method, url, body, token) {
   const headers = { 'content-type': 'application/json' };
   if (token) headers['mfa-token'] = token;
-  const response = await fetch(`/demo/api/users/${encodeURIComponent(state.user)}${path}`, {
+  const response = await fetch(url, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -82,7 +86,20 @@ function signInScreen() {
     if (!user) throw new Error('Name a user.');
     state.user = user;
     await login();
-  }));
+  }), h('p', {}, 'or ', h('button', { 'data-testid': 'passkey-sign-in', onclick: () => guarded(passkeySignIn) }, 'Sign in with a passkey'),
+    h('span', { class: 'note' }, ' (no user name, no password)')));
+}
+
+/** Passwordless: any passkey of this site answers, and names its user. */
+async function passkeySignIn() {
+  const started = await call('POST', '/demo/api/passkey-sign-ins');
+  const options = PublicKeyCredential.parseRequestOptionsFromJSON(started.request_options.publicKey);
+  const assertion = await navigator.credentials.get({ publicKey: options });
+  const signedIn = await call('POST', `/demo/api/passkey-sign-ins/${started.challenge_id}/verify`, { credential: assertion.toJSON() });
+  state.user = signedIn.user;
+  const decision = await api('POST', '/login', { auth_method: 'passkey', mfa_token: signedIn.mfa_token });
+  state.loginId = decision.login_id;
+  await signedInWith(signedIn.mfa_token, { type: 'webauthn', webauthn_kind: 'passkey' }, `Hello ${signedIn.user}.`);
 }
 
 async function login() {

@@ -7,13 +7,14 @@
 //! |---|---|
 //! | `GET /demo/` | the page (on `127.0.0.1` it moves itself to `localhost`, where browsers allow WebAuthn over http) |
 //! | `GET`, `POST`, `DELETE /demo/api/users/{user}/...` | forwarded to `/v1/users/{user}/...` with the API key, and the `MFA-Token` header |
+//! | `POST /demo/api/passkey-sign-ins[/{id}/verify]` | forwarded to `/v1/passkey-sign-ins...`: passwordless sign-in |
 //! | `GET /demo/inbox` | the latest texts and emails of the outbox, newest first: the demo's phone and mailbox |
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use mfa_service::runtime::LocalApi;
 use serde_json::Value;
@@ -39,7 +40,9 @@ pub fn router(api: LocalApi) -> Router {
         .route("/demo/demo.js", get(|| async { asset("text/javascript", SCRIPT) }))
         .route("/demo/demo.css", get(|| async { asset("text/css", STYLE) }))
         .route("/demo/inbox", get(inbox))
-        .route("/demo/api/users/{*rest}", any(forward))
+        .route("/demo/api/users/{*rest}", any(forward_user))
+        .route("/demo/api/passkey-sign-ins", post(forward_passkey))
+        .route("/demo/api/passkey-sign-ins/{*rest}", post(forward_passkey))
         .with_state(backend)
 }
 
@@ -48,18 +51,43 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// The login backend's call to the API: the same method, path and body, with the API key.
-async fn forward(
+/// `/demo/api/users/...` to `/v1/users/...`.
+async fn forward_user(
     State(backend): State<Backend>,
     Path(rest): Path<String>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    forward(&backend, &format!("/v1/users/{rest}"), method, &headers, body).await
+}
+
+/// `/demo/api/passkey-sign-ins...` to `/v1/passkey-sign-ins...`.
+async fn forward_passkey(
+    State(backend): State<Backend>,
+    rest: Option<Path<String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = match rest {
+        Some(Path(rest)) => format!("/v1/passkey-sign-ins/{rest}"),
+        None => "/v1/passkey-sign-ins".to_owned(),
+    };
+    forward(&backend, &path, Method::POST, &headers, body).await
+}
+
+/// The login backend's call to the API: the same method, path and body, with the API key.
+async fn forward(
+    backend: &Backend,
+    path: &str,
+    method: Method,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     if !matches!(method, Method::GET | Method::POST | Method::DELETE) {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
-    let url = format!("{}/v1/users/{rest}", backend.api.base_url);
+    let url = format!("{}{path}", backend.api.base_url);
     let mut request = backend
         .http
         .request(method, url)
