@@ -113,3 +113,48 @@ async fn bad_credentials_are_problems_that_change_nothing() {
     let verified = s.verify_credential(&user, &challenge_id, good).await;
     assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
 }
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn a_passkey_alone_signs_in() {
+    let s = stack();
+    let user = unique_user("passwordless");
+    let mut phone = passkey();
+    let path = format!("/v1/users/{user}/factors");
+    let enrolled = s.post(Enroll, &path, json!({"type": "webauthn", "kind": "passkey"})).await;
+    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
+    let factor = enrolled.body["factor"]["id"].as_str().unwrap().to_owned();
+    let options = &enrolled.body["creation_options"];
+    let handle = options["publicKey"]["user"]["id"].clone();
+    let credential = register(&mut phone, &s.webauthn_origin, options);
+    let activate = format!("/v1/users/{user}/factors/{factor}/activate");
+    let activated = s.post(Enroll, &activate, json!({"credential": credential.clone()})).await;
+    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
+
+    let started = s.post(Verify, "/v1/passkey-sign-ins", json!({})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let id = started.body["challenge_id"].as_str().unwrap();
+    let mut request = started.body["request_options"].clone();
+    assert_eq!(request["publicKey"]["allowCredentials"], json!([]));
+    // The software authenticator keeps no resident keys: it is told which credential to use, and
+    // its answer gets the user handle a discoverable one returns.
+    request["publicKey"]["allowCredentials"] =
+        json!([{"type": "public-key", "id": credential["id"]}]);
+    let mut assertion = assert(&mut phone, &s.webauthn_origin, &request);
+    assertion["response"]["userHandle"] = handle;
+    let verify = format!("/v1/passkey-sign-ins/{id}/verify");
+    let signed_in = s.post(Verify, &verify, json!({"credential": assertion.clone()})).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{:?}", signed_in.body);
+    assert_eq!(signed_in.body["user"], user.as_str());
+    let token = signed_in.body["mfa_token"].as_str().unwrap();
+    assert_eq!(amr(token), json!(["hwk", "user", "pin"]));
+    let again = s.post(Verify, &verify, json!({"credential": assertion})).await;
+    assert_problem(&again, StatusCode::CONFLICT, "conflict");
+
+    let login = format!("/v1/users/{user}/login");
+    let allowed =
+        s.post(Verify, &login, json!({"auth_method": "passkey", "mfa_token": token})).await;
+    assert_eq!(allowed.body["decision"], "allow", "{:?}", allowed.body);
+    let bare = s.post(Verify, &login, json!({"auth_method": "passkey"})).await;
+    assert_problem(&bare, StatusCode::FORBIDDEN, "step-up-required");
+}
