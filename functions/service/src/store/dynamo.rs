@@ -267,6 +267,30 @@ impl DynamoStore {
             .expression_attribute_values(":prefix", string(prefix))
     }
 
+    /// Inserts `record` at `key` with a `ttl` a day after `expires_at`.
+    async fn insert_expiring<T: Serialize>(
+        &self,
+        record: &T,
+        key: Item,
+        expires_at: u64,
+    ) -> StoreResult<()> {
+        let mut item = to_item(record, key)?;
+        item.insert("ttl".into(), expiry(expires_at));
+        self.insert(item).await
+    }
+
+    /// Marks the record at `key` answered at `now`, once: `false` if it already was, or is
+    /// missing.
+    async fn consume(&self, key: Item, now: u64) -> StoreResult<bool> {
+        self.update_if(
+            key,
+            "SET consumed_at = :now",
+            "attribute_exists(pk) AND attribute_not_exists(consumed_at)",
+            vec![(":now", number(now))],
+        )
+        .await
+    }
+
     /// An UpdateItem request on the item at `key`, to be completed by the caller.
     fn update(&self, key: Item) -> UpdateItemFluentBuilder {
         self.client.update_item().table_name(&self.table).set_key(Some(key))
@@ -454,9 +478,7 @@ impl LoginStore for DynamoStore {
     }
 
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
-        let mut item = to_item(challenge, challenge_key(&challenge.id))?;
-        item.insert("ttl".into(), expiry(challenge.expires_at));
-        self.insert(item).await
+        self.insert_expiring(challenge, challenge_key(&challenge.id), challenge.expires_at).await
     }
 
     async fn get_challenge(&self, id: &ChallengeId) -> StoreResult<Option<Challenge>> {
@@ -464,13 +486,7 @@ impl LoginStore for DynamoStore {
     }
 
     async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
-        self.update_if(
-            challenge_key(id),
-            "SET consumed_at = :now",
-            "attribute_exists(pk) AND attribute_not_exists(consumed_at)",
-            vec![(":now", number(now))],
-        )
-        .await
+        self.consume(challenge_key(id), now).await
     }
 
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
@@ -528,9 +544,7 @@ fn handle_key(handle: &str) -> Item {
 #[async_trait]
 impl PasskeyStore for DynamoStore {
     async fn insert_passkey_sign_in(&self, sign_in: &PasskeySignIn) -> StoreResult<()> {
-        let mut item = to_item(sign_in, passkey_key(&sign_in.id))?;
-        item.insert("ttl".into(), expiry(sign_in.expires_at));
-        self.insert(item).await
+        self.insert_expiring(sign_in, passkey_key(&sign_in.id), sign_in.expires_at).await
     }
 
     async fn get_passkey_sign_in(&self, id: &ChallengeId) -> StoreResult<Option<PasskeySignIn>> {
@@ -538,13 +552,7 @@ impl PasskeyStore for DynamoStore {
     }
 
     async fn consume_passkey_sign_in(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
-        self.update_if(
-            passkey_key(id),
-            "SET consumed_at = :now",
-            "attribute_exists(pk) AND attribute_not_exists(consumed_at)",
-            vec![(":now", number(now))],
-        )
-        .await
+        self.consume(passkey_key(id), now).await
     }
 
     async fn put_user_handle(&self, handle: &str, user: &UserId) -> StoreResult<()> {

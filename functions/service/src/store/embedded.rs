@@ -79,6 +79,24 @@ fn insert_new<T: Serialize>(
     put(table, key, value)
 }
 
+/// Marks the record at `k` answered at `now` (its `consumed_at`), once: `false` if it already
+/// was, or is missing.
+fn consume_once<T: Serialize + DeserializeOwned>(
+    table: &mut Table<'_, &str, &[u8]>,
+    k: &str,
+    now: u64,
+    consumed_at: impl FnOnce(&mut T) -> &mut Option<u64>,
+) -> StoreResult<bool> {
+    let Some(mut record) = get::<T>(table, k)? else { return Ok(false) };
+    let at = consumed_at(&mut record);
+    if at.is_some() {
+        return Ok(false);
+    }
+    *at = Some(now);
+    put(table, k, &record)?;
+    Ok(true)
+}
+
 impl EmbeddedStore {
     /// Opens the store at `path`, creating the file if it does not exist.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -370,16 +388,7 @@ impl LoginStore for EmbeddedStore {
 
     async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
         let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
-        self.write(move |t| {
-            let Some(mut challenge) = get::<Challenge>(t, &k)? else { return Ok(false) };
-            if challenge.consumed_at.is_some() {
-                return Ok(false);
-            }
-            challenge.consumed_at = Some(now);
-            put(t, &k, &challenge)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |t| consume_once(t, &k, now, |c: &mut Challenge| &mut c.consumed_at)).await
     }
 
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
@@ -482,16 +491,8 @@ impl PasskeyStore for EmbeddedStore {
 
     async fn consume_passkey_sign_in(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
         let k = passkey_key(id);
-        self.write(move |t| {
-            let Some(mut sign_in) = get::<PasskeySignIn>(t, &k)? else { return Ok(false) };
-            if sign_in.consumed_at.is_some() {
-                return Ok(false);
-            }
-            sign_in.consumed_at = Some(now);
-            put(t, &k, &sign_in)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |t| consume_once(t, &k, now, |s: &mut PasskeySignIn| &mut s.consumed_at))
+            .await
     }
 
     async fn put_user_handle(&self, handle: &str, user: &UserId) -> StoreResult<()> {
