@@ -10,7 +10,8 @@ use super::oob::Destination;
 use super::{Error, Mfa, Proof, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::ids::{FactorId, UserId};
 use crate::model::{
-    AuditAction, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet, WebauthnKind,
+    AuditAction, Challenge, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet,
+    WebauthnKind,
 };
 
 /// The most characters of a label or account name.
@@ -246,16 +247,10 @@ impl Mfa {
                 self.store.succeed(user).await?;
                 self.store.activate_factor(user, factor_id, Some(step), now).await?
             }
-            (
-                Method::Sms { activation, .. } | Method::Email { activation, .. },
-                Proof::Code(code),
-            ) => {
-                let challenge = match activation {
-                    Some(id) => self.store.get_challenge(id).await?,
-                    None => None,
-                }
-                .filter(|c| &c.user == user && c.purpose == ChallengePurpose::Activation)
-                .ok_or(Error::Conflict("the factor's activation code is gone: enroll it again"))?;
+            (Method::Sms { .. } | Method::Email { .. }, Proof::Code(code)) => {
+                let challenge = self.activation_challenge(&factor).await?.ok_or(
+                    Error::Conflict("the factor's activation code is gone: enroll it again"),
+                )?;
                 self.check_code(&challenge, code).await?;
                 self.store.activate_factor(user, factor_id, None, now).await?
             }
@@ -282,6 +277,20 @@ impl Mfa {
         let factor = Factor { status: FactorStatus::Active, activated_at: Some(now), ..factor };
         self.audit(user, AuditAction::FactorActivated, Some(factor_id)).await;
         Ok(Activated { factor, recovery_codes })
+    }
+
+    /// The challenge that activates a pending factor (its code, or its key's registration), if
+    /// it is still stored.
+    pub(super) async fn activation_challenge(
+        &self,
+        factor: &Factor,
+    ) -> Result<Option<Challenge>, Error> {
+        let Some(id) = factor.activation() else { return Ok(None) };
+        Ok(self
+            .store
+            .get_challenge(id)
+            .await?
+            .filter(|c| c.user == factor.user && c.purpose == ChallengePurpose::Activation))
     }
 
     /// A recovery set for a user who has none, or whose codes are all used (say, one who lost

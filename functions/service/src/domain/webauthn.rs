@@ -113,6 +113,15 @@ fn active_keys(factors: &[Factor]) -> impl Iterator<Item = (&Factor, &WebauthnKe
     })
 }
 
+/// The browser's JSON as `what`, or a 400 that says why it is not.
+fn parse_json<T: serde::de::DeserializeOwned>(
+    json: &serde_json::Value,
+    what: &str,
+) -> Result<T, Error> {
+    serde_json::from_value(json.clone())
+        .map_err(|e| Error::BadRequest(format!("credential is not the JSON of {what}: {e}")))
+}
+
 fn parse_credential(key: &WebauthnKey) -> Result<Credential, Error> {
     serde_json::from_str(&key.credential).map_err(internal)
 }
@@ -203,18 +212,12 @@ impl Mfa {
         credential: &serde_json::Value,
     ) -> Result<WebauthnKey, Error> {
         let rp = self.webauthn()?;
-        let answer: RegisterPublicKeyCredential = serde_json::from_value(credential.clone())
-            .map_err(|e| {
-                Error::BadRequest(format!(
-                    "credential is not the JSON of a new WebAuthn credential: {e}"
-                ))
-            })?;
-        let challenge = match factor.activation() {
-            Some(id) => self.store.get_challenge(id).await?,
-            None => None,
-        }
-        .filter(|c| c.user == factor.user && c.purpose == ChallengePurpose::Activation)
-        .ok_or(Error::Conflict("the key's registration is gone: enroll it again"))?;
+        let answer: RegisterPublicKeyCredential =
+            parse_json(credential, "a new WebAuthn credential")?;
+        let challenge = self
+            .activation_challenge(factor)
+            .await?
+            .ok_or(Error::Conflict("the key's registration is gone: enroll it again"))?;
         let Answer::Webauthn { state } = &challenge.answer else {
             return Err(internal(format!("challenge {} holds no registration", challenge.id)));
         };
@@ -304,12 +307,7 @@ impl Mfa {
     ) -> Result<IssuedToken, Error> {
         let rp = self.webauthn()?;
         let user = &challenge.user;
-        let assertion: PublicKeyCredential =
-            serde_json::from_value(assertion.clone()).map_err(|e| {
-                Error::BadRequest(format!(
-                    "credential is not the JSON of a WebAuthn assertion: {e}"
-                ))
-            })?;
+        let assertion: PublicKeyCredential = parse_json(assertion, "a WebAuthn assertion")?;
         let Answer::Webauthn { state } = &challenge.answer else {
             return Err(Error::BadRequest(
                 "this challenge is answered with a code, not a credential".into(),
@@ -401,12 +399,7 @@ impl Mfa {
         assertion: &serde_json::Value,
     ) -> Result<PasskeySignedIn, Error> {
         let rp = self.webauthn()?;
-        let assertion: PublicKeyCredential =
-            serde_json::from_value(assertion.clone()).map_err(|e| {
-                Error::BadRequest(format!(
-                    "credential is not the JSON of a WebAuthn assertion: {e}"
-                ))
-            })?;
+        let assertion: PublicKeyCredential = parse_json(assertion, "a WebAuthn assertion")?;
         let sign_in =
             self.store.get_passkey_sign_in(id).await?.ok_or(Error::NotFound("passkey sign-in"))?;
         if sign_in.consumed_at.is_some() {
