@@ -237,6 +237,27 @@ impl Stack {
         self.post(Function::Verify, &path, serde_json::json!({"code": code})).await
     }
 
+    /// Starts a step-up for `operation` (to `target`), proved by the factor `with`.
+    pub async fn step_up(
+        &self,
+        user: &str,
+        operation: &str,
+        target: Option<&str>,
+        with: &str,
+    ) -> Answer {
+        let mut body = serde_json::json!({"operation": operation, "with_factor_id": with});
+        if let Some(target) = target {
+            body["factor_id"] = target.into();
+        }
+        self.post(Function::Verify, &format!("/v1/users/{user}/step-ups"), body).await
+    }
+
+    /// Answers a step-up challenge with `proof` (`{"code": ..}` or `{"credential": ..}`).
+    pub async fn finish_step_up(&self, user: &str, challenge: &str, proof: Value) -> Answer {
+        let path = format!("/v1/users/{user}/step-ups/{challenge}/verify");
+        self.post(Function::Verify, &path, proof).await
+    }
+
     /// Answers a challenge with a security key's or passkey's assertion.
     pub async fn verify_credential(
         &self,

@@ -4,8 +4,8 @@
 // (Chromium's DevTools WebAuthn virtual authenticators: CTAP2 without resident keys, and an
 // internal one with resident keys and user verification), a text number and an email address
 // (codes read from the page's inbox), sign in choosing each kind and with the passkey alone
-// (passwordless, a discoverable credential), remove a factor with step-up,
-// and change the phone number. A screenshot of each step goes to SCREENSHOTS.
+// (passwordless, a discoverable credential), add methods and remove one with step-ups (by a
+// recovery code, the app, a security key, the factor itself), and change the phone number. A screenshot of each step goes to SCREENSHOTS.
 //
 // Usage: MFA_DEMO_URL=http://127.0.0.1:PORT/demo/ SCREENSHOTS=dir node demo.cjs
 'use strict';
@@ -173,24 +173,33 @@ async function main() {
     await page.getByTestId('enroll-security-key').click();
     await statusContains(page, 'Security key “Security key” added');
   });
-  await step(page, 'passkey-enrolled', async () => {
+  let lastTotpStep;
+  await step(page, 'passkey-enrolled-with-step-up-by-app', async () => {
     await use(passkey);
     await page.getByTestId('enroll-passkey').click();
+    // The recovery code's step-up is used: adding another method is confirmed with one.
+    await page.getByTestId('confirm-totp').click();
+    while (timeStep() <= activationStep) await page.waitForTimeout(1000); // each code works once
+    lastTotpStep = timeStep();
+    await submit(page, 'code', totp(secret, lastTotpStep));
     await statusContains(page, 'Passkey “Passkey” added');
     const { credentials } = await devtools.send('WebAuthn.getCredentials', { authenticatorId: passkey });
     if (!credentials.some((c) => c.isResidentCredential)) throw new Error('the passkey is not discoverable');
   });
-  await step(page, 'text-number-enrolled', async () => {
+  await step(page, 'text-number-enrolled-with-step-up-by-key', async () => {
+    await use(key);
     const before = await sentTo(page, phone);
     await page.getByTestId('enroll-sms').click();
     await submit(page, 'phone', phone);
+    await page.getByTestId('confirm-webauthn-security_key').click();
     await submit(page, 'code', await codeSentTo(page, phone, before));
     await statusContains(page, 'added');
   });
-  await step(page, 'email-enrolled', async () => {
+  await step(page, 'email-enrolled-with-step-up-by-key', async () => {
     const before = await sentTo(page, email);
     await page.getByTestId('enroll-email').click();
     await submit(page, 'email', email);
+    await page.getByTestId('confirm-webauthn-security_key').click();
     await submit(page, 'code', await codeSentTo(page, email, before));
     await statusContains(page, 'added');
   });
@@ -220,7 +229,7 @@ async function main() {
   await step(page, 'signed-in-with-authenticator-app', async () => {
     await signIn(page, user);
     await page.getByTestId('use-totp').click();
-    while (timeStep() <= activationStep) await page.waitForTimeout(1000); // each code works once
+    while (timeStep() <= lastTotpStep) await page.waitForTimeout(1000); // each code works once
     await submit(page, 'code', totp(secret, timeStep()));
     await statusContains(page, 'Signed in with Authenticator app');
   });
@@ -241,7 +250,7 @@ async function main() {
     await statusContains(page, 'removed');
     if (await page.getByTestId('factor').filter({ hasText: 'Email to' }).count() !== 0) throw new Error('still listed');
   });
-  await step(page, 'phone-number-changed', async () => {
+  await step(page, 'phone-number-changed-with-step-up-by-old-number', async () => {
     const id = await factorId(page, 'Text message');
     const [oldBefore, newBefore] = [await sentTo(page, phone), await sentTo(page, newPhone)];
     await page.getByTestId(`change-phone-${id}`).click();

@@ -108,14 +108,23 @@ async fn a_phone_change_needs_the_old_number_then_the_new() {
     let factor = enroll_with_code(&s, &user, json!({"type":"sms","phone": old}), &old).await;
     let base = format!("/v1/users/{user}/factors/{factor}/phone-change");
 
-    let started = s.post(Manage, &base, json!({"phone": new})).await;
-    assert_eq!(started.status, StatusCode::ACCEPTED, "{:?}", started.body);
-    assert_eq!(started.body["step"], "verify_old_number");
+    let refused = s.post(Manage, &base, json!({"phone": new})).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
     assert!(s.messages_to(&new).await.is_empty(), "nothing goes to the new number yet");
-    let first = started.body["challenge_id"].as_str().unwrap();
+
+    // The step-up is proved by the factor itself: a code to the old number.
+    let step_up = s.step_up(&user, "change_phone", Some(&factor), &factor).await;
+    assert_eq!(step_up.status, StatusCode::CREATED, "{:?}", step_up.body);
+    assert_eq!(step_up.body["delivery"], "sms");
+    let id = step_up.body["challenge_id"].as_str().unwrap();
     let old_code = s.last_code_to(&old).await;
-    let middle = s.post(Manage, &format!("{base}/{first}"), json!({"code": old_code})).await;
-    assert_eq!(middle.status, StatusCode::OK, "{:?}", middle.body);
+    let proved = s.finish_step_up(&user, id, json!({"code": old_code})).await;
+    assert_eq!(proved.status, StatusCode::OK, "{:?}", proved.body);
+    let token = proved.body["step_up_token"].as_str().unwrap();
+    let body = json!({"phone": new});
+    let headers = [("Step-Up-Token", token)];
+    let middle = s.send(Method::POST, Manage, &base, Some(&body), None, &headers).await;
+    assert_eq!(middle.status, StatusCode::ACCEPTED, "{:?}", middle.body);
     assert_eq!(middle.body["step"], "verify_new_number");
 
     // Until the new number is confirmed, the factor still texts the old one.

@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use crate::stack;
 
 const STEP: u64 = 30;
+/// The header of a step-up token.
+const STEP_UP: &str = "Step-Up-Token";
 
 /// Enrolls and activates a TOTP factor; returns (factor id, otpauth URI, recovery codes).
 async fn enroll_active(s: &Stack, user: &str) -> (String, String, Vec<String>) {
@@ -156,14 +158,21 @@ async fn a_recovery_code_works_once_and_new_codes_need_step_up() {
     let refused = s.send(Method::POST, Manage, &new_set, None, None, &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
     assert_eq!(refused.body["type"], "urn:mfa:problem:step-up-required");
-    // A recovery code signs in, but can't vouch for new codes: they end the old ones.
+    // A sign-in's token changes nothing: only a step-up token asked for this change does.
     let token = first.body["mfa_token"].as_str().unwrap();
-    let by_code = s.send(Method::POST, Manage, &new_set, None, None, &[("MFA-Token", token)]).await;
-    assert_eq!(by_code.status, StatusCode::FORBIDDEN, "{:?}", by_code.body);
-    assert_eq!(by_code.body["type"], "urn:mfa:problem:step-up-required");
-    let token = totp_token(&s, &user, &factor, &uri).await;
-    let fresh = s.send(Method::POST, Manage, &new_set, None, None, &[("MFA-Token", &token)]).await;
+    let by_sign_in = s.send(Method::POST, Manage, &new_set, None, None, &[(STEP_UP, token)]).await;
+    assert_eq!(by_sign_in.status, StatusCode::FORBIDDEN, "{:?}", by_sign_in.body);
+    assert_eq!(by_sign_in.body["type"], "urn:mfa:problem:step-up-required");
+    // A recovery code can't prove new codes: they end the old ones.
+    let asked = json!({"code": codes[5], "step_up": "new_recovery_codes"});
+    let by_code = s.post(Verify, &path, asked).await;
+    assert_eq!(by_code.status, StatusCode::BAD_REQUEST, "{:?}", by_code.body);
+    let token = totp_step_up(&s, &user, "new_recovery_codes", None, &factor, &uri).await;
+    let fresh = s.send(Method::POST, Manage, &new_set, None, None, &[(STEP_UP, &token)]).await;
     assert_eq!(fresh.status, StatusCode::CREATED, "{:?}", fresh.body);
+    // The token is used up.
+    let again = s.send(Method::POST, Manage, &new_set, None, None, &[(STEP_UP, &token)]).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "{:?}", again.body);
     // The old set stops working.
     let old = s.post(Verify, &path, json!({"code": codes[4]})).await;
     assert_eq!(old.status, StatusCode::BAD_REQUEST, "{:?}", old.body);
@@ -187,13 +196,21 @@ async fn adding_a_factor_next_to_an_active_one_needs_a_fresh_token() {
     assert_eq!(listed.body["factors"].as_array().unwrap().len(), 1, "nothing was added");
 
     // With the first factor lost, a recovery code is the way to add another.
-    let recovery = s
-        .post(Verify, &format!("/v1/users/{user}/recovery-codes/verify"), json!({"code": codes[0]}))
-        .await;
-    let token = recovery.body["mfa_token"].as_str().unwrap();
+    let recovery_path = format!("/v1/users/{user}/recovery-codes/verify");
+    let asked = json!({"code": codes[0], "step_up": "add_factor"});
+    let recovery = s.post(Verify, &recovery_path, asked).await;
+    assert_eq!(recovery.status, StatusCode::OK, "{:?}", recovery.body);
+    let sign_in = recovery.body["mfa_token"].as_str().unwrap();
+    let refused =
+        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[(STEP_UP, sign_in)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    let token = recovery.body["step_up_token"].as_str().unwrap();
     let added =
-        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[("MFA-Token", token)]).await;
+        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[(STEP_UP, token)]).await;
     assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    let again =
+        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[(STEP_UP, token)]).await;
+    assert_eq!(again.status, StatusCode::FORBIDDEN, "used once: {:?}", again.body);
     let id = added.body["factor"]["id"].as_str().unwrap();
     let uri = added.body["otpauth_uri"].as_str().unwrap();
     let activated = s
@@ -301,14 +318,24 @@ async fn the_audit_log_tells_an_administrator_what_happened() {
     assert_eq!(service_key.status, StatusCode::UNAUTHORIZED);
 }
 
-/// A fresh MFA token from the TOTP factor `factor` (a code of the next step: enrolling used the
-/// current one).
-async fn totp_token(s: &Stack, user: &str, factor: &str, uri: &str) -> String {
-    let login_id = login(s, user).await["login_id"].as_str().unwrap().to_owned();
-    let c = challenge(s, user, &login_id, factor).await;
-    let ok = s.verify(user, &c, &code_from_uri(uri, now() + STEP)).await;
+/// A step-up token for `operation` (to `target`) proved by the TOTP factor `factor`, with a
+/// code of the next step (enrolling used the current one).
+async fn totp_step_up(
+    s: &Stack,
+    user: &str,
+    operation: &str,
+    target: Option<&str>,
+    factor: &str,
+    uri: &str,
+) -> String {
+    let started = s.step_up(user, operation, target, factor).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    assert_eq!(started.body["delivery"], "totp");
+    let id = started.body["challenge_id"].as_str().unwrap();
+    let code = json!({"code": code_from_uri(uri, now() + STEP)});
+    let ok = s.finish_step_up(user, id, code).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
-    ok.body["mfa_token"].as_str().unwrap().to_owned()
+    ok.body["step_up_token"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
@@ -321,23 +348,60 @@ async fn deleting_a_factor_needs_a_token_from_that_factor() {
     let none = s.send(Method::DELETE, Manage, &path, None, None, &[]).await;
     assert_eq!(none.status, StatusCode::FORBIDDEN, "{:?}", none.body);
 
-    // A recovery-code token is not a token from this factor.
-    let recovery = s
-        .post(Verify, &format!("/v1/users/{user}/recovery-codes/verify"), json!({"code": codes[0]}))
-        .await;
-    let recovery_token = recovery.body["mfa_token"].as_str().unwrap().to_owned();
-    let wrong =
-        s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &recovery_token)]).await;
-    assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{:?}", wrong.body);
+    // A recovery code proves adding a factor, not deleting one.
+    let recovery_path = format!("/v1/users/{user}/recovery-codes/verify");
+    let asked = json!({"code": codes[0], "step_up": "delete_factor"});
+    let refused = s.post(Verify, &recovery_path, asked).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{:?}", refused.body);
+    let asked = json!({"code": codes[0], "step_up": "add_factor"});
+    let recovery = s.post(Verify, &recovery_path, asked).await;
+    let for_adding = recovery.body["step_up_token"].as_str().unwrap().to_owned();
+    let wrong = s.send(Method::DELETE, Manage, &path, None, None, &[(STEP_UP, &for_adding)]).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN, "another change: {:?}", wrong.body);
+    // Only this factor proves its own deletion.
+    let elsewhere = s.step_up(&user, "delete_factor", Some(&factor), "fac_other").await;
+    assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST, "{:?}", elsewhere.body);
 
-    let token = totp_token(&s, &user, &factor, &uri).await;
-    let deleted = s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &token)]).await;
+    let token = totp_step_up(&s, &user, "delete_factor", Some(&factor), &factor, &uri).await;
+    let deleted = s.send(Method::DELETE, Manage, &path, None, None, &[(STEP_UP, &token)]).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
     let listed =
         s.send(Method::GET, Manage, &format!("/v1/users/{user}/factors"), None, None, &[]).await;
     assert_eq!(listed.body["factors"], json!([]));
-    let gone = s.send(Method::DELETE, Manage, &path, None, None, &[("MFA-Token", &token)]).await;
+    let gone = s.send(Method::DELETE, Manage, &path, None, None, &[(STEP_UP, &token)]).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{:?}", gone.body);
+}
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn a_step_up_token_dies_with_the_factor_that_earned_it() {
+    let s = stack();
+    let user = unique_user("reset-step-up");
+    let (phone, phone_uri, codes) = enroll_active(&s, &user).await;
+    let factors = format!("/v1/users/{user}/factors");
+    // A second factor, added with a recovery code's step-up.
+    let asked = json!({"code": codes[0], "step_up": "add_factor"});
+    let recovery = s.post(Verify, &format!("/v1/users/{user}/recovery-codes/verify"), asked).await;
+    let token = recovery.body["step_up_token"].as_str().unwrap();
+    let tablet = json!({"type":"totp","label":"Tablet"});
+    let added =
+        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[(STEP_UP, token)]).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.body);
+    let (id, uri) =
+        (added.body["factor"]["id"].as_str().unwrap(), added.body["otpauth_uri"].as_str().unwrap());
+    let activate = json!({"code": code_from_uri(uri, now())});
+    let activated = s.post(Enroll, &format!("{factors}/{id}/activate"), activate).await;
+    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
+
+    // The phone earns a step-up token, then an administrator resets the phone.
+    let token = totp_step_up(&s, &user, "add_factor", None, &phone, &phone_uri).await;
+    let reset = format!("/v1/admin/users/{user}/factors/{phone}");
+    let reset = s.send(Method::DELETE, Admin, &reset, None, None, &[]).await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{:?}", reset.body);
+    let refused =
+        s.send(Method::POST, Enroll, &factors, Some(&tablet), None, &[(STEP_UP, &token)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("gone"), "{:?}", refused.body);
 }
 
 #[tokio::test]

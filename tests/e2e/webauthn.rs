@@ -18,7 +18,7 @@ async fn enroll_key(
 ) -> (String, Value) {
     let path = format!("/v1/users/{user}/factors");
     let body = json!({"type": "webauthn", "kind": kind, "label": "Blue key"});
-    let headers: Vec<(&str, &str)> = token.map(|t| ("mfa-token", t)).into_iter().collect();
+    let headers: Vec<(&str, &str)> = token.map(|t| ("step-up-token", t)).into_iter().collect();
     let enrolled = s.send(reqwest::Method::POST, Enroll, &path, Some(&body), None, &headers).await;
     assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
     assert_eq!(enrolled.body["factor"]["type"], "webauthn");
@@ -81,7 +81,20 @@ async fn security_key_and_passkey_enroll_and_sign_in() {
     let replayed = s.verify_credential(&user, &challenge_id, assertion).await;
     assert_problem(&replayed, StatusCode::CONFLICT, "conflict");
 
-    let (passkey_factor, _) = enroll_key(&s, &user, "passkey", &mut phone, Some(&token)).await;
+    // A sign-in's token doesn't add a factor; a step-up for adding one, proved by the key, does.
+    let path = format!("/v1/users/{user}/factors");
+    let body = json!({"type": "webauthn", "kind": "passkey"});
+    let headers = [("step-up-token", token.as_str())];
+    let refused = s.send(reqwest::Method::POST, Enroll, &path, Some(&body), None, &headers).await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "step-up-required");
+    let started = s.step_up(&user, "add_factor", None, &key_factor).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let assertion = assert(&mut key, &s.webauthn_origin, &started.body["request_options"]);
+    let id = started.body["challenge_id"].as_str().unwrap();
+    let proved = s.finish_step_up(&user, id, json!({"credential": assertion})).await;
+    assert_eq!(proved.status, StatusCode::OK, "{:?}", proved.body);
+    let step_up = proved.body["step_up_token"].as_str().unwrap();
+    let (passkey_factor, _) = enroll_key(&s, &user, "passkey", &mut phone, Some(step_up)).await;
     let (challenge_id, options) = challenge(&s, &user, &passkey_factor).await;
     assert_eq!(options["publicKey"]["allowCredentials"].as_array().unwrap().len(), 2);
     let assertion = assert(&mut phone, &s.webauthn_origin, &options);

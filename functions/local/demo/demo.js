@@ -41,7 +41,7 @@ async function api(method, path, body, token) {
 
 async function call(method, url, body, token) {
   const headers = { 'content-type': 'application/json' };
-  if (token) headers['mfa-token'] = token;
+  if (token) headers['step-up-token'] = token;
   const response = await fetch(url, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -80,7 +80,7 @@ function ask(label, testid, button, onSubmit, type = 'text') {
 // --- Sign in -----------------------------------------------------------------------------------
 
 function signInScreen() {
-  state.loginId = null; state.token = null; state.tokenFrom = null;
+  state.loginId = null; state.token = null; state.tokenFrom = null; state.recoveryStepUp = null;
   say('Sign in: the password is taken as right.');
   show(h('h2', {}, 'Sign in'), ask('User name', 'user', 'Continue', async (user) => {
     if (!user) throw new Error('Name a user.');
@@ -126,39 +126,79 @@ function chooseFactor(factors, reason) {
 
 /** Proves `factor` in the current login, then hands the MFA token to `then`. */
 async function challenge(factor, then) {
+  const start = () => api('POST', '/challenges', { login_id: state.loginId, factor_id: factor.id });
+  const answer = await prove(factor, start, (id) => `/challenges/${id}/verify`, login);
+  if (answer) await then(answer.mfa_token, factor);
+}
+
+/**
+ * Proves `factor`: `start()` makes its challenge, which is answered at `verifyPath(id)` with the
+ * key's assertion or the code the user types. Resolves to the answer, or to nothing when the
+ * user goes `back` instead.
+ */
+async function prove(factor, start, verifyPath, back) {
   let challenged;
   try {
-    challenged = await api('POST', '/challenges', { login_id: state.loginId, factor_id: factor.id });
+    challenged = await start();
   } catch (e) {
     if (e.problem?.other_factors) return chooseFactor(e.problem.other_factors, e.message);
     throw e;
   }
-  const verify = (proof) => api('POST', `/challenges/${challenged.challenge_id}/verify`, proof);
+  const verify = (proof) => api('POST', verifyPath(challenged.challenge_id), proof);
   if (challenged.delivery === 'webauthn') {
     say(`Use your ${describe(factor).toLowerCase()}.`);
     const options = PublicKeyCredential.parseRequestOptionsFromJSON(challenged.request_options.publicKey);
     const assertion = await navigator.credentials.get({ publicKey: options });
-    const answer = await verify({ credential: assertion.toJSON() });
-    return then(answer.mfa_token, factor);
+    return verify({ credential: assertion.toJSON() });
   }
   const where = { totp: 'your authenticator app shows', sms: 'we texted you', email: 'we emailed you' };
   say(`Enter the code ${where[challenged.delivery]}.`);
-  show(h('h2', {}, describe(factor)), ask('Code', 'code', 'Verify', async (code) => {
-    const answer = await verify({ code });
-    await then(answer.mfa_token, factor);
-  }), h('p', {}, h('button', { 'data-testid': 'different-method', onclick: () => guarded(login) }, 'Use a different method')));
+  // A refused code is shown by `ask` and may be typed again; the promise waits for a right one.
+  return new Promise((resolve) => {
+    show(h('h2', {}, describe(factor)), ask('Code', 'code', 'Verify', async (code) => resolve(await verify({ code }))),
+      h('p', {}, h('button', { 'data-testid': 'different-method', onclick: () => { resolve(null); guarded(back); } }, 'Use a different method')));
+  });
+}
+
+/**
+ * A step-up token for `operation`, handed to `then`. A change to one factor is proved by that
+ * factor; adding a factor by the recovery code the user signed in with, or by a factor they pick.
+ */
+async function stepUp(operation, target, then) {
+  const proveWith = async (factor) => {
+    const start = () => api('POST', '/step-ups', { operation, factor_id: target?.id, with_factor_id: factor.id });
+    const answer = await prove(factor, start, (id) => `/step-ups/${id}/verify`, () => signedIn('Nothing changed.'));
+    if (answer) await then(answer.step_up_token);
+  };
+  if (target) return proveWith(target);
+  if (state.recoveryStepUp) {
+    const token = state.recoveryStepUp;
+    state.recoveryStepUp = null;
+    return then(token);
+  }
+  const active = (await api('GET', '/factors')).factors.filter((f) => f.status === 'active');
+  if (active.length === 1) return proveWith(active[0]);
+  say("Confirm it's you with one of your methods.");
+  show(h('h2', {}, "Confirm it's you"),
+    h('ul', { class: 'factors' }, active.map((f) => h('li', {},
+      describe(f),
+      h('button', { 'data-testid': `confirm-${f.type}${f.webauthn_kind ? `-${f.webauthn_kind}` : ''}`,
+        onclick: () => guarded(() => proveWith(f)) }, 'Use this')))));
 }
 
 function recoveryScreen() {
   say('Enter one of your recovery codes: each works once.');
   show(h('h2', {}, 'Recovery code'), ask('Recovery code', 'recovery-code', 'Sign in', async (code) => {
-    const answer = await api('POST', '/recovery-codes/verify', { code, login_id: state.loginId });
+    // The same code also earns a step-up token to add a factor: the way back after a lost device.
+    const answer = await api('POST', '/recovery-codes/verify', { code, login_id: state.loginId, step_up: 'add_factor' });
     await signedInWith(answer.mfa_token, null, `${answer.remaining} recovery codes left.`);
+    state.recoveryStepUp = answer.step_up_token;
   }));
 }
 
 async function signedInWith(token, factor, extra = '') {
   state.token = token;
+  state.recoveryStepUp = null;
   state.tokenFrom = factor ? describe(factor) : 'a recovery code';
   await signedIn(`Signed in with ${state.tokenFrom}. ${extra}`);
 }
@@ -192,17 +232,15 @@ function enrollTo(type, label, field) {
   show(h('h2', {}, `Add ${label.toLowerCase()}`), ask(label, field, 'Send a code', (value) => enroll({ type, [field]: value })));
 }
 
+/** Adding a method next to an active one needs a step-up for it. */
 async function enroll(body) {
-  let enrolled;
-  try {
-    enrolled = await api('POST', '/factors', body, state.token);
-  } catch (e) {
-    if (e.problem?.status === 403) {
-      say(`${e.message}. Sign in again to add a method.`, 'error');
-      return;
-    }
-    throw e;
-  }
+  const { factors } = await api('GET', '/factors');
+  if (factors.some((f) => f.status === 'active')) return stepUp('add_factor', null, (token) => enrollWith(body, token));
+  return enrollWith(body);
+}
+
+async function enrollWith(body, token) {
+  const enrolled = await api('POST', '/factors', body, token);
   const factor = enrolled.factor;
   const activate = async (proof) => {
     const activated = await api('POST', `/factors/${factor.id}/activate`, proof);
@@ -240,30 +278,26 @@ function showRecoveryCodes(codes, what) {
     h('button', { class: 'primary', 'data-testid': 'codes-saved', onclick: () => guarded(() => signedIn('Signed in.')) }, 'I saved them'));
 }
 
-/** Removing a factor needs a fresh token from that same factor: prove it, then delete. */
+/** Removing a factor needs a step-up proved by that same factor. */
 async function remove(factor) {
-  const decision = await api('POST', '/login', { auth_method: 'password' });
-  state.loginId = decision.login_id;
-  await challenge(factor, async (token) => {
+  await stepUp('delete_factor', factor, async (token) => {
     await api('DELETE', `/factors/${factor.id}`, undefined, token);
     await signedIn(`${describe(factor)} removed.`);
   });
 }
 
-/** A new number: a code to the old number first, then one to the new number. */
+/** A new number: a step-up proved by a code to the old number, then a code to the new number. */
 function changePhone(factor) {
   say('Changing your number needs a code sent to your current number first.');
   show(h('h2', {}, 'Change number'), ask('New phone number', 'new-phone', 'Continue', async (phone) => {
-    const first = await api('POST', `/factors/${factor.id}/phone-change`, { phone });
-    const next = async (challengeId, prompt) => {
-      say(prompt);
+    await stepUp('change_phone', factor, async (token) => {
+      const started = await api('POST', `/factors/${factor.id}/phone-change`, { phone }, token);
+      say('Now enter the code we texted to your new number.');
       show(h('h2', {}, 'Change number'), ask('Code', 'code', 'Verify', async (code) => {
-        const answer = await api('POST', `/factors/${factor.id}/phone-change/${challengeId}`, { code });
-        if (answer.step === 'changed') return signedIn(`Your number is now ${answer.factor.hint}.`);
-        return next(answer.challenge_id, 'Now enter the code we texted to your new number.');
+        const answer = await api('POST', `/factors/${factor.id}/phone-change/${started.challenge_id}`, { code });
+        await signedIn(`Your number is now ${answer.factor.hint}.`);
       }));
-    };
-    await next(first.challenge_id, `Enter the code we texted to ${factor.hint}.`);
+    });
   }));
 }
 

@@ -94,8 +94,8 @@ async fn forward(
         .bearer_auth(&backend.api.api_key)
         .header(header::CONTENT_TYPE, "application/json")
         .body(body);
-    if let Some(token) = headers.get("mfa-token") {
-        request = request.header("mfa-token", token);
+    if let Some(token) = headers.get("step-up-token") {
+        request = request.header("step-up-token", token);
     }
     match request.send().await {
         Ok(answer) => {

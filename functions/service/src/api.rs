@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus, WebauthnKind};
+use crate::model::{
+    AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus, Operation, WebauthnKind,
+};
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -112,8 +114,6 @@ pub struct PhoneChangeRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneChangeStep {
-    /// A code went to the old number: verify it.
-    VerifyOldNumber,
     /// A code went to the new number: verify it.
     VerifyNewNumber,
     /// The factor now uses the new number.
@@ -247,6 +247,11 @@ pub struct RecoveryVerifyRequest {
     /// The login it is used in, if any.
     #[serde(default)]
     pub login_id: Option<String>,
+    /// `add_factor`: also return a step-up token to enroll a new factor, proved by this same
+    /// code (the way back after losing a device). No other operation is proved by a recovery
+    /// code.
+    #[serde(default)]
+    pub step_up: Option<Operation>,
 }
 
 /// `200` of a recovery code.
@@ -258,6 +263,34 @@ pub struct RecoveryVerifyResponse {
     pub expires_at: u64,
     /// Codes left in the set.
     pub remaining: usize,
+    /// With `step_up`: the step-up token for `add_factor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up_token: Option<String>,
+}
+
+/// `POST /v1/users/{user}/step-ups`: a step-up for one change.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRequest {
+    /// The change: `add_factor`, `delete_factor`, `new_recovery_codes` or `change_phone`.
+    pub operation: Operation,
+    /// The factor the change is to: required for `delete_factor` and `change_phone`, refused
+    /// otherwise.
+    #[serde(default)]
+    pub factor_id: Option<String>,
+    /// The active factor that proves it. For `delete_factor` and `change_phone`, the same
+    /// factor as `factor_id`.
+    pub with_factor_id: String,
+}
+
+/// `200` of an answered step-up.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepUpResponse {
+    /// The step-up token (EdDSA JWT, `typ` `step-up+jwt`): send it in the `Step-Up-Token`
+    /// header of the one change it was asked for. Used once.
+    pub step_up_token: String,
+    /// When it expires (Unix seconds), 5 minutes after it was issued.
+    pub expires_at: u64,
 }
 
 /// `201` of a new set of recovery codes.

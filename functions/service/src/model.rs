@@ -319,16 +319,51 @@ pub enum ChallengePurpose {
     },
     /// The first code of a new SMS or email factor.
     Activation,
-    /// A phone change, first step: a code sent to the old number.
-    PhoneChangeOld {
+    /// A phone change, after the step-up from the old number: a code sent to the new number.
+    PhoneChange {
         /// The number to change to (E.164).
         new_phone: String,
     },
-    /// A phone change, second step: a code sent to the new number.
-    PhoneChangeNew {
-        /// The number to change to (E.164).
-        new_phone: String,
+    /// A step-up: a fresh proof of a factor, asked for one change.
+    StepUp {
+        /// The change it allows.
+        operation: Operation,
+        /// The factor the change is to (deleting a factor, changing its number).
+        target: Option<FactorId>,
     },
+}
+
+/// The changes that need a step-up: a fresh proof of a factor, asked for that change alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Enroll a factor next to an active one: proved by any active factor, or a recovery code
+    /// (the way back after losing a device).
+    AddFactor,
+    /// Delete an active factor: proved by that factor.
+    DeleteFactor,
+    /// Replace the recovery codes: proved by any active factor, not a recovery code (the new
+    /// set ends the old).
+    NewRecoveryCodes,
+    /// Change an SMS factor's number: proved by that factor (a code to the old number).
+    ChangePhone,
+}
+
+impl Operation {
+    /// Whether the operation is to one factor, which must then be named.
+    pub fn has_target(self) -> bool {
+        matches!(self, Self::DeleteFactor | Self::ChangePhone)
+    }
+
+    /// Whether the proof must come from the target factor itself.
+    pub fn proved_by_target(self) -> bool {
+        self.has_target()
+    }
+
+    /// Whether a recovery code may prove it.
+    pub fn recovery_code_may_prove(self) -> bool {
+        self == Self::AddFactor
+    }
 }
 
 /// What answers a challenge.
@@ -381,8 +416,8 @@ enum PurposeName {
     #[default]
     Login,
     Activation,
-    PhoneChangeOld,
     PhoneChangeNew,
+    StepUp,
 }
 
 /// A [`Challenge`] as both stores keep it: flat, as it was before the typed model (`login_id`
@@ -408,20 +443,26 @@ pub struct ChallengeRecord {
     new_phone: Option<String>,
     #[serde(default)]
     webauthn_state: Option<String>,
+    #[serde(default)]
+    operation: Option<Operation>,
+    #[serde(default)]
+    target_factor_id: Option<FactorId>,
 }
 
 impl From<Challenge> for ChallengeRecord {
     fn from(c: Challenge) -> Self {
+        let (mut operation, mut target_factor_id) = (None, None);
         let (purpose, login_id, new_phone) = match c.purpose {
             ChallengePurpose::Login { login_id } => {
                 (PurposeName::Login, login_id.as_str().to_owned(), None)
             }
             ChallengePurpose::Activation => (PurposeName::Activation, String::new(), None),
-            ChallengePurpose::PhoneChangeOld { new_phone } => {
-                (PurposeName::PhoneChangeOld, String::new(), Some(new_phone))
-            }
-            ChallengePurpose::PhoneChangeNew { new_phone } => {
+            ChallengePurpose::PhoneChange { new_phone } => {
                 (PurposeName::PhoneChangeNew, String::new(), Some(new_phone))
+            }
+            ChallengePurpose::StepUp { operation: op, target } => {
+                (operation, target_factor_id) = (Some(op), target);
+                (PurposeName::StepUp, String::new(), None)
             }
         };
         ChallengeRecord {
@@ -443,6 +484,8 @@ impl From<Challenge> for ChallengeRecord {
             },
             attempts: c.attempts,
             new_phone,
+            operation,
+            target_factor_id,
         }
     }
 }
@@ -457,17 +500,25 @@ impl TryFrom<ChallengeRecord> for Challenge {
                 login_id: LoginId::parse(&r.login_id).map_err(|_| missing("login id"))?,
             },
             PurposeName::Activation => ChallengePurpose::Activation,
-            PurposeName::PhoneChangeOld => ChallengePurpose::PhoneChangeOld {
+            PurposeName::PhoneChangeNew => ChallengePurpose::PhoneChange {
                 new_phone: r.new_phone.clone().ok_or_else(|| missing("new number"))?,
             },
-            PurposeName::PhoneChangeNew => ChallengePurpose::PhoneChangeNew {
-                new_phone: r.new_phone.clone().ok_or_else(|| missing("new number"))?,
+            PurposeName::StepUp => ChallengePurpose::StepUp {
+                operation: r.operation.ok_or_else(|| missing("operation"))?,
+                target: r.target_factor_id.clone(),
             },
         };
         let answer = match (r.code_hash, r.webauthn_state) {
             (Some(hash), None) => Answer::SentCode { hash },
             (None, Some(state)) => Answer::Webauthn { state },
-            (None, None) if matches!(purpose, ChallengePurpose::Login { .. }) => Answer::AppCode,
+            (None, None)
+                if matches!(
+                    purpose,
+                    ChallengePurpose::Login { .. } | ChallengePurpose::StepUp { .. }
+                ) =>
+            {
+                Answer::AppCode
+            }
             (None, None) => return Err(missing("code hash")),
             (Some(_), Some(_)) => return Err(format!("challenge {} has two answers", r.id)),
         };
@@ -584,6 +635,28 @@ pub enum AuditAction {
     /// A WebAuthn key answered with a signature counter below the one stored: refused, as the
     /// key may have been cloned.
     WebauthnCounterRegressed,
+    /// A step-up token was issued for one change.
+    SteppedUp,
+}
+
+/// The two failure budgets of an account: failed guesses at one don't lock the other, so that
+/// someone with the password can't lock the owner out of both their factor and their way back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Budget {
+    /// Second factors: TOTP, SMS and email codes, WebAuthn assertions.
+    SecondFactor,
+    /// Recovery codes.
+    RecoveryCodes,
+}
+
+impl Budget {
+    /// The sort key of the budget's throttle record, next to the user's other records.
+    pub fn sort_key(self) -> &'static str {
+        match self {
+            Self::SecondFactor => "THROTTLE",
+            Self::RecoveryCodes => "THROTTLE#RECOVERY",
+        }
+    }
 }
 
 /// The answer of [`crate::ports::ThrottleStore::begin_attempt`].
@@ -623,13 +696,13 @@ mod tests {
         let code: Challenge = serde_json::from_str(
             r#"{"id":"chl_9","user":"ada","login_id":"","factor_id":"fac_1",
                 "created_at":1700000000,"expires_at":1700000300,"consumed_at":null,
-                "purpose":"phone_change_old","code_hash":"ab12","attempts":2,
+                "purpose":"phone_change_new","code_hash":"ab12","attempts":2,
                 "new_phone":"+12015550199"}"#,
         )
         .unwrap();
         assert_eq!(
             code.purpose,
-            ChallengePurpose::PhoneChangeOld { new_phone: "+12015550199".into() }
+            ChallengePurpose::PhoneChange { new_phone: "+12015550199".into() }
         );
         assert_eq!((code.answer, code.attempts), (Answer::SentCode { hash: "ab12".into() }, 2));
     }

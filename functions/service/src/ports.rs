@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, Login, OrgPolicy, PasskeySignIn, RecoverySet,
+    Attempt, AuditEvent, Budget, Challenge, Factor, Login, OrgPolicy, PasskeySignIn, RecoverySet,
     WebauthnKey,
 };
 
@@ -174,17 +174,25 @@ pub trait PhoneStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
-/// Per-account throttling of second-factor attempts (see `mfa_core::throttle`).
+/// Per-account throttling of attempts (see `mfa_core::throttle`), one count per [`Budget`].
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
-    /// Counts an attempt as a failure before it is checked, unless the account is locked at
-    /// `now`, and locks the account by `mfa_core::throttle::locked_until` for the new count.
+    /// Counts an attempt as a failure of `budget` before it is checked, unless that budget is
+    /// locked at `now`, and locks it by `mfa_core::throttle::locked_until` for the new count.
     /// Counting first means concurrent guesses can't slip past the lock.
-    async fn begin_attempt(&self, user: &UserId, now: u64) -> StoreResult<Attempt>;
-    /// The attempt succeeded: the count of consecutive failures goes back to zero.
-    async fn succeed(&self, user: &UserId) -> StoreResult<()>;
-    /// Consecutive failures so far (for tests and the admin view).
-    async fn failures(&self, user: &UserId) -> StoreResult<u32>;
+    async fn begin_attempt(&self, user: &UserId, budget: Budget, now: u64) -> StoreResult<Attempt>;
+    /// The attempt succeeded: the budget's count of consecutive failures goes back to zero.
+    async fn succeed(&self, user: &UserId, budget: Budget) -> StoreResult<()>;
+    /// Consecutive failures of `budget` so far (for tests and the admin view).
+    async fn failures(&self, user: &UserId, budget: Budget) -> StoreResult<u32>;
+}
+
+/// Step-up tokens, each taken once.
+#[async_trait]
+pub trait StepUpStore: Send + Sync {
+    /// Takes the step-up token `jti` (which expires at `expires_at`): `false` if it was taken
+    /// before. One conditional write, so of two requests with one token only one goes ahead.
+    async fn take_step_up(&self, jti: &str, expires_at: u64) -> StoreResult<bool>;
 }
 
 /// Organisation policies.
@@ -218,6 +226,7 @@ pub trait Store:
     + LoginStore
     + PasskeyStore
     + ThrottleStore
+    + StepUpStore
     + PolicyStore
     + PhoneStore
     + AuditLog
@@ -230,6 +239,7 @@ impl<T> Store for T where
         + LoginStore
         + PasskeyStore
         + ThrottleStore
+        + StepUpStore
         + PolicyStore
         + PhoneStore
         + AuditLog

@@ -1,16 +1,34 @@
-//! MFA tokens: short-lived EdDSA (Ed25519) JWTs that prove a second factor, and the JWKS that
-//! lets every app of the same SaaS check them.
+//! Tokens: short-lived EdDSA (Ed25519) JWTs, and the JWKS that lets every app of the same SaaS
+//! check them. Two kinds, which can't stand in for each other (each has its own `typ` header and
+//! audience, and each is checked for both):
 //!
-//! Claims: `iss`, `sub` (the user), `aud` (the configured audiences), `amr` (RFC 8176 values,
-//! e.g. `otp`), `auth_time`, `iat`, `exp`, `fid` (the factor that was used) and `jti`. Signing
-//! keys come from configuration, each with a key id (`kid` in the header and the JWKS): the first
-//! key signs, all of them verify, which is how keys rotate.
+//! - **MFA tokens** (`typ` `JWT`) say who signed in, how and when. Claims: `iss`, `sub` (the
+//!   user), `aud` (the configured audiences), `amr` (RFC 8176 values, e.g. `otp`), `auth_time`,
+//!   `iat`, `exp`, `fid` (the factor that was used) and `jti`.
+//! - **Step-up tokens** (`typ` `step-up+jwt`, `aud` [`STEP_UP_AUDIENCE`]) allow one change: the
+//!   same claims plus `op` (the [`Operation`]) and `tfid` (the factor the change is to, if any).
+//!   The service takes each one once, by its `jti` ([`crate::ports::StepUpStore`]).
+//!
+//! Signing keys come from configuration, each with a key id (`kid` in the header and the JWKS):
+//! the first key signs, all of them verify, which is how keys rotate.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::signature::{Ed25519KeyPair, KeyPair};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::model::Operation;
+
+/// The `typ` header of an MFA token.
+const MFA_TYP: &str = "JWT";
+/// The `typ` header of a step-up token.
+const STEP_UP_TYP: &str = "step-up+jwt";
+/// The audience of every step-up token: this service only.
+pub const STEP_UP_AUDIENCE: &str = "mfa-step-up";
+/// How long a step-up token lives, in seconds.
+pub const STEP_UP_TTL: u64 = 300;
 
 /// The claims of an MFA token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +53,34 @@ pub struct MfaClaims {
     pub jti: String,
 }
 
+/// The claims of a step-up token: one change, by one user, proved by one factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUpClaims {
+    /// Issuer.
+    pub iss: String,
+    /// The user.
+    pub sub: String,
+    /// Always [`STEP_UP_AUDIENCE`].
+    pub aud: String,
+    /// Authentication methods of the proof (RFC 8176).
+    pub amr: Vec<String>,
+    /// When the factor was verified (Unix seconds).
+    pub auth_time: u64,
+    /// Issued at.
+    pub iat: u64,
+    /// Expires at ([`STEP_UP_TTL`] after `iat`).
+    pub exp: u64,
+    /// The factor that proved it (`recovery_code` for a recovery code).
+    pub fid: String,
+    /// The change it allows.
+    pub op: Operation,
+    /// The factor the change is to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tfid: Option<String>,
+    /// Token id: the service takes each step-up token once.
+    pub jti: String,
+}
+
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -44,6 +90,23 @@ pub enum TokenError {
     /// Valid once, expired now.
     #[error("the MFA token has expired")]
     Expired,
+}
+
+/// What a step-up token grants, and to whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepUpGrant {
+    /// The user.
+    pub user: String,
+    /// The factor that proved it (`recovery_code` for a recovery code).
+    pub factor_id: String,
+    /// Its authentication methods (RFC 8176).
+    pub amr: Vec<String>,
+    /// The change it allows.
+    pub operation: Operation,
+    /// The factor the change is to, if any.
+    pub target: Option<String>,
+    /// Token id.
+    pub jti: String,
 }
 
 /// One signing key pair.
@@ -110,7 +173,6 @@ impl TokenKeys {
         now: u64,
         jti: String,
     ) -> Result<(String, MfaClaims), TokenError> {
-        let key = self.keys.first().ok_or_else(|| TokenError::Invalid("no signing key".into()))?;
         let claims = MfaClaims {
             iss: self.issuer.clone(),
             sub: user.to_owned(),
@@ -122,17 +184,71 @@ impl TokenKeys {
             fid: factor_id.to_owned(),
             jti,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        Ok((token, claims))
+        Ok((self.sign(MFA_TYP, &claims)?, claims))
     }
 
-    /// Checks signature, issuer, audience and expiry at `now`, and returns the claims.
+    /// Checks an MFA token's signature, `typ`, issuer, audience and expiry at `now`, and returns
+    /// the claims.
     pub fn verify(&self, token: &str, now: u64) -> Result<MfaClaims, TokenError> {
+        let claims: MfaClaims = self.check(token, MFA_TYP, &self.audience)?;
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Signs a step-up token: `claims` with this issuer, audience [`STEP_UP_AUDIENCE`], and
+    /// `iat` = `auth_time` = `now`, `exp` = `now` + [`STEP_UP_TTL`].
+    pub fn issue_step_up(&self, grant: StepUpGrant, now: u64) -> Result<String, TokenError> {
+        let claims = StepUpClaims {
+            iss: self.issuer.clone(),
+            sub: grant.user,
+            aud: STEP_UP_AUDIENCE.to_owned(),
+            amr: grant.amr,
+            auth_time: now,
+            iat: now,
+            exp: now + STEP_UP_TTL,
+            fid: grant.factor_id,
+            op: grant.operation,
+            tfid: grant.target,
+            jti: grant.jti,
+        };
+        self.sign(STEP_UP_TYP, &claims)
+    }
+
+    /// Checks a step-up token's signature, `typ`, issuer, audience and expiry at `now`, and
+    /// returns its claims (what it allows is the caller's to check).
+    pub fn verify_step_up(&self, token: &str, now: u64) -> Result<StepUpClaims, TokenError> {
+        let claims: StepUpClaims =
+            self.check(token, STEP_UP_TYP, &[STEP_UP_AUDIENCE.to_owned()])?;
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    fn sign(&self, typ: &str, claims: &impl Serialize) -> Result<String, TokenError> {
+        let key = self.keys.first().ok_or_else(|| TokenError::Invalid("no signing key".into()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
+    }
+
+    /// Checks signature, `typ`, issuer and audience (not expiry: the caller checks it against
+    /// the injected clock, not the system's).
+    fn check<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &[String],
+    ) -> Result<C, TokenError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if header.typ.as_deref() != Some(typ) {
+            return Err(TokenError::Invalid(format!("not a token of type {typ}")));
+        }
         let kid = header.kid.ok_or_else(|| TokenError::Invalid("no key id".into()))?;
         let key = self
             .keys
@@ -141,16 +257,12 @@ impl TokenKeys {
             .ok_or_else(|| TokenError::Invalid(format!("unknown key id {kid:?}")))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&self.audience);
-        // Expiry is checked below against the injected clock, not the system's.
+        validation.set_audience(audience);
         validation.validate_exp = false;
         validation.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<MfaClaims>(token, &key.decoding, &validation)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?;
-        if data.claims.exp <= now {
-            return Err(TokenError::Expired);
-        }
-        Ok(data.claims)
+        jsonwebtoken::decode::<C>(token, &key.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 
     /// The public keys as a JWKS document (RFC 7517, OKP keys per RFC 8037).
@@ -200,6 +312,48 @@ mod tests {
         let forged = B64.encode(br#"{"sub":"eve"}"#);
         parts[1] = &forged;
         assert!(matches!(old.verify(&parts.join("."), 1001), Err(TokenError::Invalid(_))));
+    }
+
+    fn grant(operation: Operation) -> StepUpGrant {
+        StepUpGrant {
+            user: "ada".into(),
+            factor_id: "fac_1".into(),
+            amr: vec!["otp".into()],
+            operation,
+            target: Some("fac_1".into()),
+            jti: "j".into(),
+        }
+    }
+
+    #[test]
+    fn step_up_tokens_live_five_minutes_and_carry_their_change() {
+        let k = keys(&[("k1", 1)]);
+        let token = k.issue_step_up(grant(Operation::DeleteFactor), 1000).unwrap();
+        let claims = k.verify_step_up(&token, 1299).unwrap();
+        assert_eq!(
+            (claims.op, claims.tfid.as_deref(), claims.exp),
+            (Operation::DeleteFactor, Some("fac_1"), 1300)
+        );
+        assert_eq!(claims.aud, STEP_UP_AUDIENCE);
+        assert_eq!(k.verify_step_up(&token, 1300), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_sign_in_token_and_a_step_up_token_never_stand_in_for_each_other() {
+        let k = keys(&[("k1", 1)]);
+        let (sign_in, _) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into()).unwrap();
+        assert!(matches!(k.verify_step_up(&sign_in, 1001), Err(TokenError::Invalid(_))));
+        let step_up = k.issue_step_up(grant(Operation::AddFactor), 1000).unwrap();
+        assert!(matches!(k.verify(&step_up, 1001), Err(TokenError::Invalid(_))));
+        // Not even an app whose configured audience names the step-up audience takes one.
+        let wide = TokenKeys::new(
+            &[("k1".into(), [1; 32])],
+            "mfa".into(),
+            vec!["app".into(), STEP_UP_AUDIENCE.into()],
+            600,
+        )
+        .unwrap();
+        assert!(matches!(wide.verify(&step_up, 1001), Err(TokenError::Invalid(_))));
     }
 
     #[test]

@@ -16,9 +16,9 @@ use base64::Engine;
 use mfa_e2e::browser::{assert, passkey, register, security_key, Authenticator};
 use mfa_service::config::Config;
 use mfa_service::domain::answers::IssuedToken;
-use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof};
+use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof, StepUpFor};
 use mfa_service::ids::{ChallengeId, FactorId, LoginId, UserId};
-use mfa_service::model::{AuditAction, AuthMethod, Method, WebauthnKind};
+use mfa_service::model::{AuditAction, AuthMethod, Budget, Method, Operation, WebauthnKind};
 use mfa_service::ports::{Clock, Email, EmailSender, SendError, SmsSender, Store};
 use mfa_service::store::dynamo::DynamoStore;
 use mfa_service::store::embedded::EmbeddedStore;
@@ -183,6 +183,23 @@ impl Rig {
         self.mfa.verify(user, &challenge, &Proof::Credential(assertion)).await
     }
 
+    /// A step-up token for `operation` (to `target`), proved by `authenticator` answering a
+    /// step-up challenge of `with`.
+    async fn step_up(
+        &self,
+        user: &UserId,
+        operation: Operation,
+        target: Option<&FactorId>,
+        with: &FactorId,
+        authenticator: &mut Authenticator,
+    ) -> IssuedToken {
+        let wanted = StepUpFor { operation, target: target.cloned() };
+        let challenged = self.mfa.start_step_up(user, wanted, with).await.unwrap();
+        let assertion = assert(authenticator, ORIGIN, &challenged.request_options.unwrap());
+        let proof = Proof::Credential(assertion);
+        self.mfa.finish_step_up(user, &challenged.challenge_id, &proof).await.unwrap()
+    }
+
     async fn key_of(&self, user: &UserId, factor: &FactorId) -> Value {
         let stored = self.store.get_factor(user, factor).await.unwrap().unwrap();
         match stored.method {
@@ -256,7 +273,9 @@ async fn a_passkey_verifies_the_user_and_says_so(rig: Rig) {
     assert_eq!(claims(&token)["amr"], serde_json::json!(["hwk", "user", "pin"]));
 
     // An authenticator that can't verify the user can't register a passkey.
-    let pending = rig.enroll(&user, WebauthnKind::Passkey, Some(&token.token)).await;
+    let add = Operation::AddFactor;
+    let step_up = rig.step_up(&user, add, None, &pending.factor, &mut authenticator).await;
+    let pending = rig.enroll(&user, WebauthnKind::Passkey, Some(&step_up.token)).await;
     let options: CreationChallengeResponse = serde_json::from_value({
         let mut o = pending.options.clone();
         o["publicKey"]["authenticatorSelection"]["residentKey"] = "discouraged".into();
@@ -272,7 +291,7 @@ async fn one_challenge_allows_every_key_of_the_user(rig: Rig) {
     let user = new_user();
     let (mut blue, mut phone) = (security_key(), passkey());
     let first = rig.key(&user, WebauthnKind::SecurityKey, &mut blue, None).await;
-    let token = rig.sign_in(&user, &first, &mut blue).await.unwrap();
+    let token = rig.step_up(&user, Operation::AddFactor, None, &first, &mut blue).await;
     let second = rig.key(&user, WebauthnKind::Passkey, &mut phone, Some(&token.token)).await;
     let (_, options) = rig.challenge(&user, &first).await;
     let allowed: Vec<&str> = options["publicKey"]["allowCredentials"]
@@ -295,9 +314,15 @@ async fn a_second_key_needs_a_step_up_and_the_first_is_excluded(rig: Rig) {
     let mut blue = security_key();
     let first = rig.key(&user, WebauthnKind::SecurityKey, &mut blue, None).await;
     let new = NewFactor::Webauthn { kind: WebauthnKind::SecurityKey, label: None };
-    let refused = rig.mfa.enroll(&user, new, None).await;
+    let refused = rig.mfa.enroll(&user, new.clone(), None).await;
     assert!(matches!(refused, Err(Error::StepUpRequired(_))), "{refused:?}");
-    let token = rig.sign_in(&user, &first, &mut blue).await.unwrap();
+    // A sign-in's token is not a step-up token.
+    let signed_in = rig.sign_in(&user, &first, &mut blue).await.unwrap();
+    let refused = rig.mfa.enroll(&user, new, Some(&signed_in.token)).await;
+    assert!(matches!(refused, Err(Error::StepUpRequired(_))), "{refused:?}");
+    let token = rig.step_up(&user, Operation::AddFactor, None, &first, &mut blue).await;
+    assert_eq!(claims(&token)["op"], "add_factor");
+    assert_eq!(claims(&token)["aud"], "mfa-step-up");
     let pending = rig.enroll(&user, WebauthnKind::SecurityKey, Some(&token.token)).await;
     let excluded = pending.options["publicKey"]["excludeCredentials"].as_array().unwrap().len();
     assert_eq!(excluded, 1, "the key the user holds can't be registered twice");
@@ -464,7 +489,8 @@ async fn malformed_credentials_are_bad_requests_that_change_nothing(rig: Rig) {
     }
     let code = rig.mfa.activate(&user, &pending.factor, &Proof::Code("123456".into())).await;
     assert!(matches!(code, Err(Error::BadRequest(_))), "{code:?}");
-    assert_eq!(rig.store.failures(&user).await.unwrap(), 0, "nothing counted");
+    let counted = rig.store.failures(&user, Budget::SecondFactor).await.unwrap();
+    assert_eq!(counted, 0, "nothing counted");
     let credential = Proof::Credential(register(&mut key, ORIGIN, &pending.options));
     rig.mfa.activate(&user, &pending.factor, &credential).await.unwrap();
 
@@ -481,12 +507,22 @@ async fn deleting_a_key_needs_its_own_token(rig: Rig) {
     let user = new_user();
     let (mut blue, mut red) = (security_key(), security_key());
     let first = rig.key(&user, WebauthnKind::SecurityKey, &mut blue, None).await;
-    let token = rig.sign_in(&user, &first, &mut blue).await.unwrap();
+    let token = rig.step_up(&user, Operation::AddFactor, None, &first, &mut blue).await;
     let second = rig.key(&user, WebauthnKind::SecurityKey, &mut red, Some(&token.token)).await;
-    let by_blue = rig.sign_in(&user, &first, &mut blue).await.unwrap();
+    // Blue can't prove red's deletion: not by a step-up of its own...
+    let wanted = StepUpFor { operation: Operation::DeleteFactor, target: Some(second.clone()) };
+    let refused = rig.mfa.start_step_up(&user, wanted, &first).await;
+    assert!(matches!(refused, Err(Error::BadRequest(_))), "{refused:?}");
+    let by_blue =
+        rig.step_up(&user, Operation::DeleteFactor, Some(&first), &first, &mut blue).await;
     let refused = rig.mfa.delete(&user, &second, Some(&by_blue.token)).await;
     assert!(matches!(refused, Err(Error::StepUpRequired(_))), "{refused:?}");
-    let by_red = rig.sign_in(&user, &second, &mut red).await.unwrap();
+    // ...nor a sign-in with red's own token.
+    let signed_in = rig.sign_in(&user, &second, &mut red).await.unwrap();
+    let refused = rig.mfa.delete(&user, &second, Some(&signed_in.token)).await;
+    assert!(matches!(refused, Err(Error::StepUpRequired(_))), "{refused:?}");
+    let by_red =
+        rig.step_up(&user, Operation::DeleteFactor, Some(&second), &second, &mut red).await;
     let reds_id = rig.key_of(&user, &second).await["cred_id"].clone();
     rig.mfa.delete(&user, &second, Some(&by_red.token)).await.unwrap();
     // A deleted key is no longer allowed, and signs in no more even when offered.

@@ -77,6 +77,8 @@ pub struct RecoveryUsed {
     pub token: IssuedToken,
     /// Codes left in the set.
     pub remaining: usize,
+    /// When asked for: a step-up token to add a factor, proved by the same code.
+    pub step_up: Option<IssuedToken>,
 }
 
 /// A passwordless sign-in started.
@@ -103,13 +105,6 @@ pub struct PasskeySignedIn {
 /// Where a phone change stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneChange {
-    /// A code went to the old number: verify it with this challenge.
-    VerifyOldNumber {
-        /// The challenge.
-        challenge_id: ChallengeId,
-        /// When it expires.
-        expires_at: u64,
-    },
     /// A code went to the new number: verify it with this challenge.
     VerifyNewNumber {
         /// The challenge.

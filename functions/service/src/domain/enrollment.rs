@@ -7,11 +7,11 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use super::answers::{Activated, AppSetup, Enrolled};
 use super::oob::Destination;
-use super::{Error, Mfa, Proof, StepUp, RECOVERY_SET_SIZE, TOTP_WINDOW};
+use super::{Error, Mfa, Proof, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::ids::{FactorId, UserId};
 use crate::model::{
-    AuditAction, Challenge, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet,
-    WebauthnKind,
+    AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method, Operation,
+    RecoverySet, WebauthnKind,
 };
 
 /// The most characters of a label or account name.
@@ -90,17 +90,17 @@ impl Mfa {
     /// creation options for the browser, whose credential activates it.
     ///
     /// A user's first factor needs nothing more. Once the user has an active factor, adding
-    /// another needs a fresh MFA token (from a factor or a recovery code, the way back after
-    /// losing one): a password alone must not be enough to add a way in.
+    /// another needs a step-up token for `add_factor` (proved by a factor or a recovery code,
+    /// the way back after losing one): a password alone must not be enough to add a way in.
     pub async fn enroll(
         &self,
         user: &UserId,
         request: NewFactor,
-        mfa_token: Option<&str>,
+        step_up: Option<&str>,
     ) -> Result<Enrolled, Error> {
         let factors = self.store.list_factors(user).await?;
         if factors.iter().any(|f| f.status == FactorStatus::Active) {
-            self.check_step_up(user, mfa_token, StepUp::AnyProof)?;
+            self.redeem_step_up(user, step_up, Operation::AddFactor, None, &factors).await?;
         }
         match request {
             NewFactor::Totp { label, account_name } => {
@@ -240,11 +240,11 @@ impl Mfa {
         let now = self.now();
         let activated = match (&factor.method, proof) {
             (Method::Totp { secret, .. }, Proof::Code(code)) => {
-                self.begin_attempt(user).await?;
+                self.begin_attempt(user, Budget::SecondFactor).await?;
                 let secret = self.open_secret(&factor, secret)?;
                 let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
                     .ok_or(Error::CodeRejected)?;
-                self.store.succeed(user).await?;
+                self.store.succeed(user, Budget::SecondFactor).await?;
                 self.store.activate_factor(user, factor_id, Some(step), now).await?
             }
             (Method::Sms { .. } | Method::Email { .. }, Proof::Code(code)) => {
@@ -258,7 +258,7 @@ impl Mfa {
                 let key = self.finish_registration(&factor, credential).await?;
                 let activated =
                     self.store.register_webauthn_key(user, factor_id, &key, now).await?;
-                self.store.succeed(user).await?;
+                self.store.succeed(user, Budget::SecondFactor).await?;
                 activated
             }
             (Method::Webauthn { .. }, Proof::Code(_)) => {

@@ -1,9 +1,9 @@
 //! Managing factors: listing, deleting with step-up, new recovery codes, and administration
 //! (including the audit log's view).
 
-use super::{Error, Mfa, StepUp};
+use super::{Error, Mfa};
 use crate::ids::{FactorId, OrgId, UserId};
-use crate::model::{AuditAction, AuditEvent, Factor, FactorStatus, OrgPolicy};
+use crate::model::{AuditAction, AuditEvent, Budget, Factor, FactorStatus, Operation, OrgPolicy};
 
 /// How many events the admin audit view shows.
 const AUDIT_PAGE: usize = 100;
@@ -14,18 +14,20 @@ impl Mfa {
         Ok(self.store.list_factors(user).await?)
     }
 
-    /// Deletes a factor. Needs a fresh MFA token from that same factor: disabling a factor needs
-    /// the factor.
+    /// Deletes a factor. An active one needs a step-up token for `delete_factor` of it, proved
+    /// by that same factor: disabling a factor needs the factor.
     pub async fn delete(
         &self,
         user: &UserId,
         factor_id: &FactorId,
-        mfa_token: Option<&str>,
+        step_up: Option<&str>,
     ) -> Result<(), Error> {
+        let factors = self.store.list_factors(user).await?;
         let factor =
-            self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
+            factors.iter().find(|f| &f.id == factor_id).ok_or(Error::NotFound("factor"))?;
         if factor.status == FactorStatus::Active {
-            self.check_step_up(user, mfa_token, StepUp::ThisFactor(factor_id))?;
+            let target = Some(factor_id);
+            self.redeem_step_up(user, step_up, Operation::DeleteFactor, target, &factors).await?;
         }
         if !self.store.delete_factor(user, factor_id).await? {
             return Err(Error::NotFound("factor"));
@@ -34,14 +36,17 @@ impl Mfa {
         Ok(())
     }
 
-    /// Replaces the user's recovery codes. Needs a fresh MFA token from any of the user's factors:
-    /// not from a recovery code, since the new set ends the old one.
+    /// Replaces the user's recovery codes. Needs a step-up token for `new_recovery_codes`,
+    /// proved by any of the user's factors: not by a recovery code, since the new set ends the
+    /// old one.
     pub async fn new_recovery_codes(
         &self,
         user: &UserId,
-        mfa_token: Option<&str>,
+        step_up: Option<&str>,
     ) -> Result<Vec<String>, Error> {
-        self.check_step_up(user, mfa_token, StepUp::AnyFactor)?;
+        let factors = self.store.list_factors(user).await?;
+        let op = Operation::NewRecoveryCodes;
+        self.redeem_step_up(user, step_up, op, None, &factors).await?;
         let (set, codes) = self.make_recovery_set().await?;
         self.store.replace_recovery_set(user, &set).await?;
         self.audit(user, AuditAction::RecoveryCodesReplaced, None).await;
@@ -58,14 +63,15 @@ impl Mfa {
         if !self.store.delete_factor(user, factor_id).await? {
             return Err(Error::NotFound("factor"));
         }
-        self.store.succeed(user).await?;
+        self.store.succeed(user, Budget::SecondFactor).await?;
         self.audit(user, AuditAction::FactorReset, Some(factor_id)).await;
         Ok(())
     }
 
-    /// Administration: clears a user's lockout.
+    /// Administration: clears a user's lockouts, of second factors and of recovery codes.
     pub async fn admin_unlock(&self, user: &UserId) -> Result<(), Error> {
-        self.store.succeed(user).await?;
+        self.store.succeed(user, Budget::SecondFactor).await?;
+        self.store.succeed(user, Budget::RecoveryCodes).await?;
         self.audit(user, AuditAction::Unlocked, None).await;
         Ok(())
     }

@@ -11,6 +11,7 @@ pub mod messages;
 mod oob;
 mod phone_change;
 mod signin;
+mod step_up;
 mod webauthn;
 
 use std::sync::{Arc, Mutex};
@@ -20,32 +21,19 @@ use rand_core::CryptoRngCore;
 pub use enrollment::NewFactor;
 pub use error::Error;
 pub use inbound::{InboundOutcome, WebhookAnswer};
-use signin::RECOVERY_FACTOR_ID;
+pub use step_up::StepUpFor;
 
 use crate::config::{Config, ConfigError, SmsSettings};
 use crate::ids::{FactorId, UserId};
-use crate::model::{AuditAction, AuditEvent};
+use crate::model::{AuditAction, AuditEvent, Budget};
 use crate::ports::{Clock, EmailSender, SmsSender, Store};
 use crate::sealed::DataKeys;
-use crate::token::{MfaClaims, TokenKeys};
+use crate::token::TokenKeys;
 
-/// How old an MFA token may be to count as step-up proof for a sensitive change.
-pub const STEP_UP_MAX_AGE: u64 = 300;
 /// How many recovery codes a set holds.
 pub const RECOVERY_SET_SIZE: i64 = 10;
 /// Verification window for TOTP codes, in steps either side of now.
 pub const TOTP_WINDOW: u32 = 1;
-
-/// What a step-up token must have been earned with.
-#[derive(Debug, Clone, Copy)]
-enum StepUp<'a> {
-    /// This factor (disabling a factor needs the factor).
-    ThisFactor(&'a FactorId),
-    /// Any of the user's factors, not a recovery code (new recovery codes, which end the old).
-    AnyFactor,
-    /// Any factor or a recovery code (adding a factor: the way back after losing one).
-    AnyProof,
-}
 
 /// What proves a factor: a code typed, or a WebAuthn credential's JSON from the browser.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,38 +165,6 @@ impl Mfa {
         Ok(answers::IssuedToken { token, expires_at: claims.exp })
     }
 
-    /// Checks a step-up token: valid, for `user`, at most [`STEP_UP_MAX_AGE`] old, and earned
-    /// the way `proof` asks.
-    fn check_step_up(
-        &self,
-        user: &UserId,
-        token: Option<&str>,
-        proof: StepUp<'_>,
-    ) -> Result<MfaClaims, Error> {
-        let token =
-            token.ok_or(Error::StepUpRequired("send a fresh MFA token in the MFA-Token header"))?;
-        let now = self.now();
-        let claims = self
-            .tokens
-            .verify(token, now)
-            .map_err(|_| Error::StepUpRequired("the MFA token is not valid or has expired"))?;
-        if claims.sub != user.as_str() {
-            return Err(Error::StepUpRequired("the MFA token is for another user"));
-        }
-        if claims.auth_time.saturating_add(STEP_UP_MAX_AGE) < now {
-            return Err(Error::StepUpRequired("the MFA token is older than 5 minutes"));
-        }
-        match proof {
-            StepUp::ThisFactor(id) if id.as_str() != claims.fid => {
-                Err(Error::StepUpRequired("the MFA token must come from this same factor"))
-            }
-            StepUp::AnyFactor if claims.fid == RECOVERY_FACTOR_ID => Err(Error::StepUpRequired(
-                "the MFA token must come from a factor, not a recovery code",
-            )),
-            _ => Ok(claims),
-        }
-    }
-
     /// Records `action` in the user's audit log (and the service's log). The change it records
     /// has happened by then, so a failure to store the event is logged as an error, not returned.
     async fn audit(&self, user: &UserId, action: AuditAction, factor_id: Option<&FactorId>) {
@@ -225,10 +181,10 @@ impl Mfa {
         }
     }
 
-    /// Counts an attempt against the user's throttle before checking it.
-    async fn begin_attempt(&self, user: &UserId) -> Result<(), Error> {
+    /// Counts an attempt against the user's `budget` before checking it.
+    async fn begin_attempt(&self, user: &UserId, budget: Budget) -> Result<(), Error> {
         let now = self.now();
-        match self.store.begin_attempt(user, now).await? {
+        match self.store.begin_attempt(user, budget, now).await? {
             crate::model::Attempt::Allowed => Ok(()),
             crate::model::Attempt::Locked { until } => {
                 Err(Error::Locked { until, retry_after: until.saturating_sub(now).max(1) })

@@ -8,7 +8,7 @@ use mfa_core::oob_code;
 
 use super::{messages, Error, Mfa};
 use crate::ids::{ChallengeId, FactorId, UserId};
-use crate::model::{Answer, Challenge, ChallengePurpose, Factor, FactorStatus, Method};
+use crate::model::{Answer, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method};
 
 /// How long an SMS code is valid.
 pub const SMS_CODE_TTL: u64 = 5 * 60;
@@ -137,7 +137,7 @@ impl Mfa {
         if challenge.expires_at <= self.now() {
             return Err(Error::Expired("code"));
         }
-        self.begin_attempt(&challenge.user).await?;
+        self.begin_attempt(&challenge.user, Budget::SecondFactor).await?;
         if !self.store.record_challenge_attempt(&challenge.id, MAX_CODE_ATTEMPTS).await? {
             return Err(Error::Conflict("this code has no attempts left: ask for a new code"));
         }
@@ -150,7 +150,7 @@ impl Mfa {
         if !self.store.consume_challenge(&challenge.id, self.now()).await? {
             return Err(Error::Conflict("the challenge has already been answered"));
         }
-        self.store.succeed(&challenge.user).await?;
+        self.store.succeed(&challenge.user, Budget::SecondFactor).await?;
         Ok(())
     }
 }

@@ -8,12 +8,21 @@ use super::oob::Destination;
 use super::{Error, Mfa, Proof, TOTP_WINDOW};
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Answer, AuditAction, AuthMethod, Challenge, ChallengePurpose, Decision, Factor, FactorStatus,
-    Login, Method,
+    Answer, AuditAction, AuthMethod, Budget, Challenge, ChallengePurpose, Decision, Factor,
+    FactorStatus, Login, Method, Operation,
 };
 
 /// The `fid` claim of a token earned with a recovery code.
 pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
+
+/// What answered a challenge: the factor, and its authentication methods (RFC 8176).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Proven {
+    /// The factor.
+    pub factor_id: FactorId,
+    /// `otp`, `sms`, or `hwk` (with `user` and `pin` when a key verified its user).
+    pub amr: Vec<&'static str>,
+}
 
 impl Mfa {
     /// Decides what the login backend does after the password: allow, challenge, or enroll.
@@ -177,15 +186,31 @@ impl Mfa {
         })
     }
 
-    /// Verifies a code (or a WebAuthn assertion) for a challenge and returns an MFA token. A
-    /// wrong code, a replayed time step, or an answered challenge count as failures against the
-    /// user's throttle.
+    /// Verifies a code (or a WebAuthn assertion) for a sign-in challenge and returns an MFA
+    /// token. A wrong code, a replayed time step, or an answered challenge count as failures
+    /// against the user's throttle.
     pub async fn verify(
         &self,
         user: &UserId,
         challenge_id: &ChallengeId,
         proof: &Proof,
     ) -> Result<IssuedToken, Error> {
+        let is_login = |p: &ChallengePurpose| matches!(p, ChallengePurpose::Login { .. });
+        let (_, proven) = self.prove(user, challenge_id, proof, is_login).await?;
+        let token = self.issue_token(user, proven.factor_id.as_str(), &proven.amr)?;
+        self.audit(user, AuditAction::Verified, Some(&proven.factor_id)).await;
+        Ok(token)
+    }
+
+    /// Checks `proof` against the user's challenge `challenge_id`, which must be unanswered,
+    /// unexpired and `for_purpose`, from an active factor; uses the challenge up.
+    pub(super) async fn prove(
+        &self,
+        user: &UserId,
+        challenge_id: &ChallengeId,
+        proof: &Proof,
+        for_purpose: impl Fn(&ChallengePurpose) -> bool,
+    ) -> Result<(Challenge, Proven), Error> {
         let params = TotpParams::default();
         if let Proof::Code(code) = proof {
             check_code_shape(code, &params)?;
@@ -194,7 +219,7 @@ impl Mfa {
             .store
             .get_challenge(challenge_id)
             .await?
-            .filter(|c| &c.user == user && matches!(c.purpose, ChallengePurpose::Login { .. }))
+            .filter(|c| &c.user == user && for_purpose(&c.purpose))
             .ok_or(Error::NotFound("challenge"))?;
         if challenge.consumed_at.is_some() {
             return Err(Error::Conflict("the challenge has already been answered"));
@@ -210,7 +235,8 @@ impl Mfa {
             .ok_or(Error::NotFound("factor"))?;
         let code = match (&factor.method, proof) {
             (Method::Webauthn { .. }, Proof::Credential(assertion)) => {
-                return self.finish_assertion(&challenge, assertion).await;
+                let proven = self.finish_assertion(&challenge, assertion).await?;
+                return Ok((challenge, proven));
             }
             (Method::Webauthn { .. }, Proof::Code(_)) => {
                 return Err(Error::BadRequest(
@@ -238,13 +264,11 @@ impl Mfa {
             if !self.store.consume_challenge(challenge_id, self.now()).await? {
                 return Err(Error::Conflict("the challenge has already been answered"));
             }
-            self.store.succeed(user).await?;
+            self.store.succeed(user, Budget::SecondFactor).await?;
         }
         // RFC 8176: a one-time password, or a code by text message.
-        let amr: &[&str] = if let Method::Sms { .. } = factor.method { &["sms"] } else { &["otp"] };
-        let token = self.issue_token(user, factor.id.as_str(), amr)?;
-        self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
-        Ok(token)
+        let amr = if let Method::Sms { .. } = factor.method { vec!["sms"] } else { vec!["otp"] };
+        Ok((challenge, Proven { factor_id: factor.id, amr }))
     }
 
     /// Checks a TOTP code against the throttle and the replay guard.
@@ -256,7 +280,7 @@ impl Mfa {
         code: &str,
         params: &TotpParams,
     ) -> Result<(), Error> {
-        self.begin_attempt(&factor.user).await?;
+        self.begin_attempt(&factor.user, Budget::SecondFactor).await?;
         let secret = self.open_secret(factor, sealed)?;
         let step = match_step(&secret, code, self.now(), TOTP_WINDOW, params, last_step)
             .ok_or(Error::CodeRejected)?;
@@ -274,12 +298,18 @@ impl Mfa {
         user: &UserId,
         code: &str,
         login_id: Option<&LoginId>,
+        step_up: Option<Operation>,
     ) -> Result<RecoveryUsed, Error> {
         let code = mfa_core::recovery::normalize(code).ok_or_else(|| {
             Error::BadRequest(
                 "a recovery code is 16 letters and digits, like XXXX-XXXX-XXXX-XXXX".into(),
             )
         })?;
+        if step_up.is_some_and(|op| !op.recovery_code_may_prove()) {
+            return Err(Error::BadRequest(
+                "a recovery code proves a step-up for add_factor only".into(),
+            ));
+        }
         if let Some(login_id) = login_id {
             self.store
                 .get_login(login_id)
@@ -287,7 +317,7 @@ impl Mfa {
                 .filter(|l| &l.user == user)
                 .ok_or(Error::NotFound("login"))?;
         }
-        self.begin_attempt(user).await?;
+        self.begin_attempt(user, Budget::RecoveryCodes).await?;
         let set = self.store.get_recovery_set(user).await?.ok_or(Error::CodeRejected)?;
         let unused: Vec<(u32, String)> = (0u32..)
             .zip(set.hashes.iter())
@@ -309,9 +339,15 @@ impl Mfa {
             self.audit(user, AuditAction::VerifyFailed, None).await;
             return Err(Error::CodeRejected);
         }
-        self.store.succeed(user).await?;
+        self.store.succeed(user, Budget::RecoveryCodes).await?;
         let token = self.issue_token(user, RECOVERY_FACTOR_ID, &["otp"])?;
         self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
-        Ok(RecoveryUsed { token, remaining: set.remaining().saturating_sub(1) })
+        let step_up = match step_up {
+            Some(operation) => {
+                Some(self.grant_step_up(user, RECOVERY_FACTOR_ID, &["otp"], operation, None).await?)
+            }
+            None => None,
+        };
+        Ok(RecoveryUsed { token, remaining: set.remaining().saturating_sub(1), step_up })
     }
 }

@@ -30,13 +30,14 @@ use webauthn_rs::prelude::{
     WebauthnBuilder, WebauthnError,
 };
 
-use super::answers::{IssuedToken, PasskeyChallenge, PasskeySignedIn};
+use super::answers::{PasskeyChallenge, PasskeySignedIn};
+use super::signin::Proven;
 use super::{Error, Mfa};
 use crate::config::WebauthnSettings;
 use crate::ids::{ChallengeId, FactorId, UserId};
 use crate::model::{
-    Answer, AuditAction, Challenge, ChallengePurpose, Factor, FactorStatus, Method, PasskeySignIn,
-    WebauthnKey, WebauthnKind,
+    Answer, AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method,
+    PasskeySignIn, WebauthnKey, WebauthnKind,
 };
 
 /// The relying party of a deployment, from its settings; `challenge_ttl` (seconds) is also the
@@ -227,7 +228,7 @@ impl Mfa {
         if challenge.expires_at <= self.now() {
             return Err(Error::Expired("registration"));
         }
-        self.begin_attempt(&factor.user).await?;
+        self.begin_attempt(&factor.user, Budget::SecondFactor).await?;
         let registered: Result<Credential, WebauthnError> =
             match serde_json::from_str(state).map_err(internal)? {
                 RegistrationState::SecurityKey(state) => {
@@ -296,15 +297,15 @@ impl Mfa {
         Ok((challenge, serde_json::to_value(options).map_err(internal)?))
     }
 
-    /// Checks an assertion against a sign-in challenge (already checked to be this user's,
-    /// unanswered and unexpired), uses the challenge up, stores the key's new counter and backup
-    /// state, and issues the MFA token: `amr` `hwk`, plus `user` and `pin` when the authenticator
+    /// Checks an assertion against a challenge (already checked to be this user's, unanswered
+    /// and unexpired), uses the challenge up, stores the key's new counter and backup state, and
+    /// says which factor answered: `amr` `hwk`, plus `user` and `pin` when the authenticator
     /// verified the user.
     pub(super) async fn finish_assertion(
         &self,
         challenge: &Challenge,
         assertion: &serde_json::Value,
-    ) -> Result<IssuedToken, Error> {
+    ) -> Result<Proven, Error> {
         let rp = self.webauthn()?;
         let user = &challenge.user;
         let assertion: PublicKeyCredential = parse_json(assertion, "a WebAuthn assertion")?;
@@ -314,7 +315,7 @@ impl Mfa {
             ));
         };
         let state: AssertionState = serde_json::from_str(state).map_err(internal)?;
-        self.begin_attempt(user).await?;
+        self.begin_attempt(user, Budget::SecondFactor).await?;
         let finished = match &state {
             AssertionState::SecurityKey(s) => rp.finish_securitykey_authentication(&assertion, s),
             AssertionState::Passkey(s) => rp.finish_passkey_authentication(&assertion, s),
@@ -332,7 +333,7 @@ impl Mfa {
         if !self.store.consume_challenge(&challenge.id, self.now()).await? {
             return Err(Error::Conflict("the challenge has already been answered"));
         }
-        self.signed_in_with(factor, key, &result).await
+        self.accepted(factor, key, &result).await
     }
 
     /// Records a refused assertion (a regressed counter as such) and says why it was refused.
@@ -347,13 +348,13 @@ impl Mfa {
     }
 
     /// After an accepted assertion of `factor`'s `key` (its ceremony used up): stores the key's
-    /// new counter and backup state, and issues the MFA token.
-    async fn signed_in_with(
+    /// new counter and backup state, and says what was proved.
+    async fn accepted(
         &self,
         factor: &Factor,
         key: &WebauthnKey,
         result: &AuthenticationResult,
-    ) -> Result<IssuedToken, Error> {
+    ) -> Result<Proven, Error> {
         let user = &factor.user;
         let mut stored = SecurityKey::from(parse_credential(key)?);
         if stored.update_credential(result) == Some(true) {
@@ -362,11 +363,9 @@ impl Mfa {
                 tracing::warn!(user = %user, factor = %factor.id, "WebAuthn counter not stored: the key was used meanwhile");
             }
         }
-        self.store.succeed(user).await?;
-        let amr: &[&str] = if result.user_verified() { &["hwk", "user", "pin"] } else { &["hwk"] };
-        let token = self.issue_token(user, factor.id.as_str(), amr)?;
-        self.audit(user, AuditAction::Verified, Some(&factor.id)).await;
-        Ok(token)
+        self.store.succeed(user, Budget::SecondFactor).await?;
+        let amr = if result.user_verified() { vec!["hwk", "user", "pin"] } else { vec!["hwk"] };
+        Ok(Proven { factor_id: factor.id.clone(), amr })
     }
 
     /// Starts a passwordless sign-in: a ceremony that any discoverable passkey of this site may
@@ -417,7 +416,7 @@ impl Mfa {
         let factors = self.store.list_factors(&user).await?;
         let (factor, key) =
             active_keys(&factors).find(|(_, key)| key.credential_id == used).ok_or_else(unknown)?;
-        self.begin_attempt(&user).await?;
+        self.begin_attempt(&user, Budget::SecondFactor).await?;
         let state: DiscoverableAuthentication =
             serde_json::from_str(&sign_in.state).map_err(internal)?;
         let passkey = Passkey::from(parse_credential(key)?);
@@ -428,7 +427,9 @@ impl Mfa {
         if !self.store.consume_passkey_sign_in(id, self.now()).await? {
             return Err(Error::Conflict("the passkey sign-in has already been answered"));
         }
-        let token = self.signed_in_with(factor, key, &result).await?;
+        let proven = self.accepted(factor, key, &result).await?;
+        let token = self.issue_token(&user, proven.factor_id.as_str(), &proven.amr)?;
+        self.audit(&user, AuditAction::Verified, Some(&proven.factor_id)).await;
         Ok(PasskeySignedIn { user, token })
     }
 }

@@ -24,16 +24,16 @@ type Shared = State<Arc<AppState>>;
 type Answer<T> = Result<T, ApiError>;
 
 /// The step-up token header.
-pub const MFA_TOKEN_HEADER: &str = "mfa-token";
+pub const STEP_UP_HEADER: &str = "step-up-token";
 
-fn mfa_token(headers: &HeaderMap) -> Option<&str> {
-    headers.get(MFA_TOKEN_HEADER).and_then(|v| v.to_str().ok())
+fn step_up_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get(STEP_UP_HEADER).and_then(|v| v.to_str().ok())
 }
 
-/// Enroll a factor; next to an active one, only with a fresh MFA token.
+/// Enroll a factor; next to an active one, only with a step-up token for `add_factor`.
 #[utoipa::path(post, path = "/v1/users/{user}/factors", tag = "enroll",
     params(("user" = String, Path, description = "your user id"),
-        ("MFA-Token" = Option<String>, Header, description = "when the user has an active factor: a token from any factor or a recovery code, at most 5 minutes old")),
+        ("Step-Up-Token" = Option<String>, Header, description = "when the user has an active factor: a step-up token for `add_factor`, proved by any active factor or a recovery code; used once")),
     request_body = EnrollRequest,
     responses(
         (status = 201, description = "the pending factor", body = EnrollResponse),
@@ -47,7 +47,7 @@ pub async fn enroll(
     headers: HeaderMap,
     ApiJson(body): ApiJson<EnrollRequest>,
 ) -> Answer<(StatusCode, Json<EnrollResponse>)> {
-    let enrolled = s.mfa.enroll(&p.user()?, body.into(), mfa_token(&headers)).await?;
+    let enrolled = s.mfa.enroll(&p.user()?, body.into(), step_up_token(&headers)).await?;
     Ok((StatusCode::CREATED, Json(enrolled.into())))
 }
 
@@ -80,10 +80,11 @@ pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Jso
     Ok(Json(FactorList { factors: wire::factor_views(&factors) }))
 }
 
-/// Delete a factor; an active one needs a fresh MFA token from itself.
+/// Delete a factor; an active one needs a step-up token for `delete_factor` of it, proved by
+/// itself.
 #[utoipa::path(delete, path = "/v1/users/{user}/factors/{id}", tag = "manage",
     params(("user" = String, Path), ("id" = String, Path),
-        ("MFA-Token" = Option<String>, Header, description = "a token from this factor, at most 5 minutes old")),
+        ("Step-Up-Token" = Option<String>, Header, description = "for an active factor: a step-up token for `delete_factor` of this factor, proved by this factor; used once")),
     responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 pub async fn delete(
@@ -92,14 +93,14 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Answer<StatusCode> {
     let (user, id) = p.factor()?;
-    s.mfa.delete(&user, &id, mfa_token(&headers)).await?;
+    s.mfa.delete(&user, &id, step_up_token(&headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Replace the user's recovery codes; needs a fresh MFA token.
+/// Replace the user's recovery codes; needs a step-up token for `new_recovery_codes`.
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes", tag = "manage",
     params(("user" = String, Path),
-        ("MFA-Token" = Option<String>, Header, description = "a token from any factor (not a recovery code), at most 5 minutes old")),
+        ("Step-Up-Token" = Option<String>, Header, description = "a step-up token for `new_recovery_codes`, proved by any active factor (not a recovery code); used once")),
     responses((status = 201, body = RecoveryCodesResponse), (status = 403, body = Problem)),
     security(("api_key" = [])))]
 pub async fn new_recovery_codes(
@@ -107,27 +108,32 @@ pub async fn new_recovery_codes(
     ApiPath(p): ApiPath<UserPath>,
     headers: HeaderMap,
 ) -> Answer<(StatusCode, Json<RecoveryCodesResponse>)> {
-    let codes = s.mfa.new_recovery_codes(&p.user()?, mfa_token(&headers)).await?;
+    let codes = s.mfa.new_recovery_codes(&p.user()?, step_up_token(&headers)).await?;
     Ok((StatusCode::CREATED, Json(RecoveryCodesResponse { recovery_codes: codes })))
 }
 
-/// Start changing an SMS factor's number: a code goes to the old number.
+/// Start changing an SMS factor's number, with a step-up token for `change_phone` of it (proved
+/// by a code to the old number): a code goes to the new number.
 #[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/phone-change", tag = "manage",
-    params(("user" = String, Path), ("id" = String, Path, description = "SMS factor id")),
+    params(("user" = String, Path), ("id" = String, Path, description = "SMS factor id"),
+        ("Step-Up-Token" = Option<String>, Header, description = "a step-up token for `change_phone` of this factor, proved by this factor; used once")),
     request_body = PhoneChangeRequest,
-    responses((status = 202, body = PhoneChangeResponse), (status = 400, body = Problem), (status = 409, body = Problem)),
+    responses((status = 202, body = PhoneChangeResponse), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = [])))]
 pub async fn start_phone_change(
     State(s): Shared,
     ApiPath(p): ApiPath<UserItemPath>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<PhoneChangeRequest>,
 ) -> Answer<(StatusCode, Json<PhoneChangeResponse>)> {
     let (user, id) = p.factor()?;
-    let started = s.mfa.start_phone_change(&user, &id, &body.phone).await?;
+    let token = step_up_token(&headers);
+    let started = s.mfa.start_phone_change(&user, &id, &body.phone, token).await?;
     Ok((StatusCode::ACCEPTED, Json(started.into())))
 }
 
-/// Continue a phone change with the code of its current step.
+/// Finish a phone change with the code sent to the new number.
 #[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/phone-change/{challenge}", tag = "manage",
     params(("user" = String, Path), ("id" = String, Path), ("challenge" = String, Path)),
     request_body = CodeRequest,
@@ -220,7 +226,43 @@ pub async fn verify_recovery(
     ApiJson(body): ApiJson<RecoveryVerifyRequest>,
 ) -> Answer<Json<RecoveryVerifyResponse>> {
     let login = body.login_id.as_deref().map(LoginId::parse).transpose()?;
-    Ok(Json(s.mfa.verify_recovery(&p.user()?, &body.code, login.as_ref()).await?.into()))
+    let used = s.mfa.verify_recovery(&p.user()?, &body.code, login.as_ref(), body.step_up).await?;
+    Ok(Json(used.into()))
+}
+
+/// Start a step-up for one change: a challenge of the factor that proves it.
+#[utoipa::path(post, path = "/v1/users/{user}/step-ups", tag = "verify",
+    params(("user" = String, Path)),
+    request_body = StepUpRequest,
+    responses((status = 201, body = ChallengeResponse), (status = 400, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn start_step_up(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<StepUpRequest>,
+) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
+    let (wanted, with) = wire::step_up(body)?;
+    let challenged = s.mfa.start_step_up(&p.user()?, wanted, &with).await?;
+    Ok((StatusCode::CREATED, Json(challenged.into())))
+}
+
+/// Answer a step-up challenge: the step-up token for its change.
+#[utoipa::path(post, path = "/v1/users/{user}/step-ups/{id}/verify", tag = "verify",
+    params(("user" = String, Path), ("id" = String, Path, description = "step-up challenge id")),
+    request_body = ProofRequest,
+    responses(
+        (status = 200, body = StepUpResponse), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem),
+    ),
+    security(("api_key" = [])))]
+pub async fn finish_step_up(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserItemPath>,
+    ApiJson(body): ApiJson<ProofRequest>,
+) -> Answer<Json<StepUpResponse>> {
+    let (user, id) = p.challenge()?;
+    Ok(Json(s.mfa.finish_step_up(&user, &id, &wire::proof(body)?).await?.into()))
 }
 
 /// Start a passwordless sign-in: any discoverable passkey of this site may answer.

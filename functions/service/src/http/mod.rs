@@ -5,7 +5,7 @@
 //! | group | routes |
 //! |---|---|
 //! | enroll | `POST /v1/users/{user}/factors`, `POST /v1/users/{user}/factors/{id}/activate` |
-//! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `POST /v1/passkey-sign-ins[/{id}/verify]`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
+//! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `POST .../step-ups[/{id}/verify]`, `POST /v1/passkey-sign-ins[/{id}/verify]`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
 //! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes`, `POST .../factors/{id}/phone-change[/{challenge}]` |
 //! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET /v1/admin/users/{user}/audit`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
 //! | sms webhook | `POST /v1/webhooks/sms`: inbound texts from SNS, authenticated by SNS's signature, not an API key |
@@ -79,6 +79,8 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
             .route("/v1/users/{user}/challenges", post(h::challenge))
             .route("/v1/users/{user}/challenges/{id}/verify", post(h::verify))
             .route("/v1/users/{user}/recovery-codes/verify", post(h::verify_recovery))
+            .route("/v1/users/{user}/step-ups", post(h::start_step_up))
+            .route("/v1/users/{user}/step-ups/{id}/verify", post(h::finish_step_up))
             .route("/v1/passkey-sign-ins", post(h::start_passkey_sign_in))
             .route("/v1/passkey-sign-ins/{id}/verify", post(h::verify_passkey_sign_in))
             .route("/v1/openapi.json", get(openapi::serve))

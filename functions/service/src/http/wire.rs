@@ -4,13 +4,14 @@
 use crate::api::{
     ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, LoginResponse,
     PasskeySignInResponse, PasskeySignedInResponse, PhoneChangeResponse, PhoneChangeStep,
-    PolicyBody, ProofRequest, RecoveryVerifyResponse, TokenResponse,
+    PolicyBody, ProofRequest, RecoveryVerifyResponse, StepUpRequest, StepUpResponse, TokenResponse,
 };
 use crate::domain::answers::{
     Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PasskeyChallenge, PasskeySignedIn,
     PhoneChange, RecoveryUsed,
 };
-use crate::domain::{Error, NewFactor, Proof};
+use crate::domain::{Error, NewFactor, Proof, StepUpFor};
+use crate::ids::{BadId, FactorId};
 use crate::model::{Factor, Method, OrgPolicy};
 
 /// The proof in an activate or verify body: a code or a credential, not both, not neither.
@@ -140,8 +141,26 @@ impl From<IssuedToken> for TokenResponse {
 
 impl From<RecoveryUsed> for RecoveryVerifyResponse {
     fn from(r: RecoveryUsed) -> Self {
-        Self { mfa_token: r.token.token, expires_at: r.token.expires_at, remaining: r.remaining }
+        Self {
+            mfa_token: r.token.token,
+            expires_at: r.token.expires_at,
+            remaining: r.remaining,
+            step_up_token: r.step_up.map(|t| t.token),
+        }
     }
+}
+
+impl From<IssuedToken> for StepUpResponse {
+    fn from(t: IssuedToken) -> Self {
+        Self { step_up_token: t.token, expires_at: t.expires_at }
+    }
+}
+
+/// What a step-up request asks for, and the factor that proves it.
+pub fn step_up(body: StepUpRequest) -> Result<(StepUpFor, FactorId), BadId> {
+    let target = body.factor_id.as_deref().map(FactorId::parse).transpose()?;
+    let with = FactorId::parse(&body.with_factor_id)?;
+    Ok((StepUpFor { operation: body.operation, target }, with))
 }
 
 impl From<PasskeyChallenge> for PasskeySignInResponse {
@@ -163,12 +182,6 @@ impl From<PasskeySignedIn> for PasskeySignedInResponse {
 impl From<PhoneChange> for PhoneChangeResponse {
     fn from(change: PhoneChange) -> Self {
         match change {
-            PhoneChange::VerifyOldNumber { challenge_id, expires_at } => Self {
-                step: PhoneChangeStep::VerifyOldNumber,
-                challenge_id: Some(challenge_id.to_string()),
-                expires_at: Some(expires_at),
-                factor: None,
-            },
             PhoneChange::VerifyNewNumber { challenge_id, expires_at } => Self {
                 step: PhoneChangeStep::VerifyNewNumber,
                 challenge_id: Some(challenge_id.to_string()),

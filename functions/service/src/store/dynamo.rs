@@ -34,12 +34,12 @@ use serde_json::{Map, Number, Value};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
+    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
     RecoverySet, WebauthnKey,
 };
 use crate::ports::{
     AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore, RecoveryStore,
-    StoreError, StoreResult, ThrottleStore, AUDIT_RETENTION,
+    StepUpStore, StoreError, StoreResult, ThrottleStore, AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -635,8 +635,8 @@ impl PhoneStore for DynamoStore {
 
 #[async_trait]
 impl ThrottleStore for DynamoStore {
-    async fn begin_attempt(&self, user: &UserId, now: u64) -> StoreResult<Attempt> {
-        let key = throttle_key(user);
+    async fn begin_attempt(&self, user: &UserId, budget: Budget, now: u64) -> StoreResult<Attempt> {
+        let key = throttle_key(user, budget);
         let record = describe_key(&key);
         // Compare-and-set on the count: the new count and the lock it brings are one write,
         // conditional on the count read, so no attempt can slip in between a count and its lock.
@@ -673,8 +673,8 @@ impl ThrottleStore for DynamoStore {
         )))
     }
 
-    async fn succeed(&self, user: &UserId) -> StoreResult<()> {
-        let key = throttle_key(user);
+    async fn succeed(&self, user: &UserId, budget: Budget) -> StoreResult<()> {
+        let key = throttle_key(user, budget);
         let record = describe_key(&key);
         self.update(key)
             .update_expression("SET failures = :zero REMOVE locked_until")
@@ -685,11 +685,21 @@ impl ThrottleStore for DynamoStore {
         Ok(())
     }
 
-    async fn failures(&self, user: &UserId) -> StoreResult<u32> {
-        let key = throttle_key(user);
+    async fn failures(&self, user: &UserId, budget: Budget) -> StoreResult<u32> {
+        let key = throttle_key(user, budget);
         let record = describe_key(&key);
         let item = self.get_item(key).await?.unwrap_or_default();
         Ok(read_number(&item, "failures", &record)?.unwrap_or(0))
+    }
+}
+
+#[async_trait]
+impl StepUpStore for DynamoStore {
+    async fn take_step_up(&self, jti: &str, expires_at: u64) -> StoreResult<bool> {
+        let mut item = key(format!("STEPUP#{jti}"), "TAKEN");
+        item.insert("expires_at".into(), number(expires_at));
+        item.insert("ttl".into(), expiry(expires_at));
+        self.put_new(item).await
     }
 }
 
@@ -769,8 +779,8 @@ fn recovery_key(user: &UserId) -> Item {
     key(user_pk(user), "RECOVERY")
 }
 
-fn throttle_key(user: &UserId) -> Item {
-    key(user_pk(user), "THROTTLE")
+fn throttle_key(user: &UserId, budget: Budget) -> Item {
+    key(user_pk(user), budget.sort_key())
 }
 
 fn login_key(id: &LoginId) -> Item {
@@ -1032,7 +1042,7 @@ mod tests {
             created_at: 1_700_000_000,
             expires_at: 1_700_000_300,
             consumed_at: None,
-            purpose: ChallengePurpose::PhoneChangeNew { new_phone: "+15555550101".into() },
+            purpose: ChallengePurpose::PhoneChange { new_phone: "+15555550101".into() },
             answer: Answer::SentCode { hash: "ab12".into() },
             attempts: 3,
         };

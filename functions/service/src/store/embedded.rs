@@ -14,12 +14,12 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy, PasskeySignIn,
-    RecoverySet, WebauthnKey,
+    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy,
+    PasskeySignIn, RecoverySet, WebauthnKey,
 };
 use crate::ports::{
     AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore, RecoveryStore,
-    StoreError, StoreResult, ThrottleStore,
+    StepUpStore, StoreError, StoreResult, ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -557,8 +557,8 @@ impl PhoneStore for EmbeddedStore {
 
 #[async_trait]
 impl ThrottleStore for EmbeddedStore {
-    async fn begin_attempt(&self, user: &UserId, now: u64) -> StoreResult<Attempt> {
-        let k = user_key(user, "THROTTLE");
+    async fn begin_attempt(&self, user: &UserId, budget: Budget, now: u64) -> StoreResult<Attempt> {
+        let k = user_key(user, budget.sort_key());
         self.write(move |t| {
             let mut record = get::<ThrottleRecord>(t, &k)?.unwrap_or_default();
             if let Some(until) = record.locked_until.filter(|until| *until > now) {
@@ -573,13 +573,33 @@ impl ThrottleStore for EmbeddedStore {
         .await
     }
 
-    async fn succeed(&self, user: &UserId) -> StoreResult<()> {
-        let k = user_key(user, "THROTTLE");
+    async fn succeed(&self, user: &UserId, budget: Budget) -> StoreResult<()> {
+        let k = user_key(user, budget.sort_key());
         self.write(move |t| put(t, &k, &ThrottleRecord::default())).await
     }
 
-    async fn failures(&self, user: &UserId) -> StoreResult<u32> {
-        Ok(self.read::<ThrottleRecord>(user_key(user, "THROTTLE")).await?.map_or(0, |r| r.failures))
+    async fn failures(&self, user: &UserId, budget: Budget) -> StoreResult<u32> {
+        let k = user_key(user, budget.sort_key());
+        Ok(self.read::<ThrottleRecord>(k).await?.map_or(0, |r| r.failures))
+    }
+}
+
+/// A taken step-up token.
+#[derive(Debug, Serialize, Deserialize)]
+struct TakenStepUp {
+    expires_at: u64,
+}
+
+#[async_trait]
+impl StepUpStore for EmbeddedStore {
+    async fn take_step_up(&self, jti: &str, expires_at: u64) -> StoreResult<bool> {
+        let k = key(&format!("STEPUP#{jti}"), "TAKEN");
+        self.write(move |t| match insert_new(t, &k, &TakenStepUp { expires_at }) {
+            Ok(()) => Ok(true),
+            Err(StoreError::AlreadyExists) => Ok(false),
+            Err(e) => Err(e),
+        })
+        .await
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use mfa_service::model::{Answer, Challenge, ChallengePurpose, Login};
+use mfa_service::ids::FactorId;
+use mfa_service::model::{Answer, Challenge, ChallengePurpose, Login, Operation};
 use mfa_service::ports::StoreError;
 
 use crate::support::*;
@@ -71,21 +72,29 @@ pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc
     };
     let full = Challenge {
         consumed_at: Some(NOW + 7),
-        purpose: ChallengePurpose::PhoneChangeNew { new_phone: unique_phone() },
+        purpose: ChallengePurpose::PhoneChange { new_phone: unique_phone() },
         answer: sent.clone(),
         attempts: 2,
         ..challenge(&texted)
     };
-    let purposes = [
-        ChallengePurpose::Activation,
-        ChallengePurpose::PhoneChangeOld { new_phone: unique_phone() },
-    ];
+    let step_up_of = |operation, target: Option<&str>| ChallengePurpose::StepUp {
+        operation,
+        target: target.map(|t| FactorId::parse(t).unwrap()),
+    };
+    let purposes =
+        [ChallengePurpose::Activation, step_up_of(Operation::DeleteFactor, Some("fac_target"))];
     let others =
         purposes.map(|purpose| Challenge { purpose, answer: sent.clone(), ..challenge(&texted) });
     let login_code = Challenge { answer: sent.clone(), ..challenge(&texted) };
+    // A step-up by an authenticator app: no code stored, the app's code answers.
+    let app_step_up = Challenge {
+        purpose: step_up_of(Operation::AddFactor, None),
+        answer: Answer::AppCode,
+        ..challenge(&texted)
+    };
     store.insert_login(&texted).await.unwrap();
     assert_eq!(store.get_login(&texted.id).await.unwrap(), Some(texted));
-    for challenge in [&full, &others[0], &others[1], &login_code] {
+    for challenge in [&full, &others[0], &others[1], &login_code, &app_step_up] {
         store.insert_challenge(challenge).await.unwrap();
         assert_eq!(store.get_challenge(&challenge.id).await.unwrap().as_ref(), Some(challenge));
     }
@@ -210,4 +219,21 @@ pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<
     })
     .await;
     assert_eq!(winners(answers), 1);
+}
+
+pub async fn step_up_token_is_taken_once<S: TestStore>(store: Arc<S>) {
+    let jti = format!("jti_{}", unique_user());
+    assert!(store.take_step_up(&jti, NOW + 300).await.unwrap());
+    assert!(!store.take_step_up(&jti, NOW + 300).await.unwrap());
+    assert!(store.take_step_up(&format!("{jti}x"), NOW + 300).await.unwrap(), "another token");
+}
+
+pub async fn step_up_token_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let jti = format!("jti_{}", unique_user());
+    let taken = concurrently(&store, RACERS, |store| {
+        let jti = jti.clone();
+        async move { store.take_step_up(&jti, NOW + 300).await.unwrap() }
+    })
+    .await;
+    assert_eq!(taken.iter().filter(|t| **t).count(), 1, "{taken:?}");
 }
