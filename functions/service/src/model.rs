@@ -85,6 +85,9 @@ pub struct Factor {
     pub created_at: u64,
     /// When it was activated.
     pub activated_at: Option<u64>,
+    /// Whether it was enrolled with a step-up token for `add_factor`. One enrolled without (the
+    /// user's first) is activated only while the user has no active factor.
+    pub enrolled_with_step_up: bool,
     /// How the factor proves the user, with what that needs.
     pub method: Method,
 }
@@ -182,6 +185,8 @@ pub struct FactorRecord {
     credential_id: Option<String>,
     #[serde(default)]
     credential: Option<String>,
+    #[serde(default)]
+    enrolled_with_step_up: bool,
 }
 
 impl From<Factor> for FactorRecord {
@@ -195,6 +200,7 @@ impl From<Factor> for FactorRecord {
             label: f.label,
             created_at: f.created_at,
             activated_at: f.activated_at,
+            enrolled_with_step_up: f.enrolled_with_step_up,
             secret: None,
             last_step: None,
             phone: None,
@@ -267,6 +273,7 @@ impl TryFrom<FactorRecord> for Factor {
             label: r.label,
             created_at: r.created_at,
             activated_at: r.activated_at,
+            enrolled_with_step_up: r.enrolled_with_step_up,
             method,
         })
     }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, Login, OrgPolicy, PasskeySignIn, RecoverySet,
-    WebauthnKey,
+    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
+    RecoverySet, WebauthnKey,
 };
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
@@ -30,6 +30,35 @@ pub enum StoreError {
 /// Results of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What activating a factor writes with it, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation<'a> {
+    /// TOTP: the step of the code that activated it, the first the replay guard holds.
+    pub step: Option<u64>,
+    /// WebAuthn: the registered key.
+    pub key: Option<&'a WebauthnKey>,
+    /// The user's recovery set.
+    pub recovery: RecoveryWrite<'a>,
+    /// When.
+    pub now: u64,
+}
+
+/// What an activation does to the user's recovery set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryWrite<'a> {
+    /// Nothing: the user has codes left.
+    Keep,
+    /// Stores the user's first set: only if the user has none.
+    Insert(&'a RecoverySet),
+    /// Replaces the used-up set whose id is `old`: only if it is still the current one.
+    Replace {
+        /// The id of the set read, all of whose codes were used.
+        old: &'a str,
+        /// The new set.
+        new: &'a RecoverySet,
+    },
+}
+
 /// Second factors, per user.
 #[async_trait]
 pub trait FactorStore: Send + Sync {
@@ -39,28 +68,22 @@ pub trait FactorStore: Send + Sync {
     async fn get_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<Option<Factor>>;
     /// All factors of `user`, oldest first.
     async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>>;
-    /// Pending to active, accepting TOTP step `step` (if any) as the last one used. `false` when
-    /// the factor is missing or not pending (so two concurrent activations can't both win).
+    /// Pending to active, with what `activation` writes, all in one transaction (so a failure
+    /// leaves neither a factor without its recovery set nor a set without its factor). `false`,
+    /// with nothing written, when the factor is missing or not pending, when it was enrolled
+    /// without a step-up ([`Factor::enrolled_with_step_up`]) and the user has an active factor
+    /// (checked against every activation, so two such factors can't both become active), or
+    /// when the recovery set is not what [`RecoveryWrite`] expects.
     async fn activate_factor(
         &self,
         user: &UserId,
         id: &FactorId,
-        step: Option<u64>,
-        now: u64,
+        activation: &Activation<'_>,
     ) -> StoreResult<bool>;
     /// The replay guard: records `step` as the factor's last TOTP step if the factor is active
     /// and `step` is newer than the last one. `false` means the step was already used.
     async fn advance_totp_step(&self, user: &UserId, id: &FactorId, step: u64)
         -> StoreResult<bool>;
-    /// Pending to active for a WebAuthn factor, storing its registered `key`. `false` when the
-    /// factor is missing or not pending.
-    async fn register_webauthn_key(
-        &self,
-        user: &UserId,
-        id: &FactorId,
-        key: &WebauthnKey,
-        now: u64,
-    ) -> StoreResult<bool>;
     /// Replaces an active WebAuthn factor's stored credential `old` (its JSON, exactly as
     /// stored) with `new` (a higher counter, a new backup state), only if it is still `old`.
     async fn update_webauthn_key(
@@ -70,8 +93,14 @@ pub trait FactorStore: Send + Sync {
         old: &str,
         new: &str,
     ) -> StoreResult<bool>;
-    /// Deletes a factor. `false` when there was none.
-    async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool>;
+    /// Deletes a factor that is still `status` (a pending factor is deleted without step-up only
+    /// while it is pending). `false` when there is none, or it is not `status`.
+    async fn delete_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        status: FactorStatus,
+    ) -> StoreResult<bool>;
     /// Switches an active SMS factor's number from `old` to `new`, only if it is still `old`.
     async fn change_phone(
         &self,
@@ -85,12 +114,6 @@ pub trait FactorStore: Send + Sync {
 /// Recovery codes: one current set per user.
 #[async_trait]
 pub trait RecoveryStore: Send + Sync {
-    /// Stores `set` only if the user has none; `false` if one exists.
-    async fn insert_recovery_set_if_absent(
-        &self,
-        user: &UserId,
-        set: &RecoverySet,
-    ) -> StoreResult<bool>;
     /// Replaces the user's set (the old codes stop working at once).
     async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()>;
     /// The user's current set.

@@ -13,6 +13,11 @@ use crate::model::{
     AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method, Operation,
     RecoverySet, WebauthnKind,
 };
+use crate::ports::{Activation, RecoveryWrite};
+
+/// Why a factor enrolled without a step-up can't be activated next to an active one.
+const ENROLL_AGAIN: &str =
+    "another factor was activated after this one was enrolled: enroll it again";
 
 /// The most characters of a label or account name.
 const MAX_LABEL: usize = 64;
@@ -99,19 +104,22 @@ impl Mfa {
         step_up: Option<&str>,
     ) -> Result<Enrolled, Error> {
         let factors = self.store.list_factors(user).await?;
-        if factors.iter().any(|f| f.status == FactorStatus::Active) {
+        let stepped_up = factors.iter().any(|f| f.status == FactorStatus::Active);
+        if stepped_up {
             self.redeem_step_up(user, step_up, Operation::AddFactor, None, &factors).await?;
         }
+        let new_factor = |label, method| self.new_factor(user, label, method, stepped_up);
         match request {
             NewFactor::Totp { label, account_name } => {
-                self.enroll_totp(user, check_text(label, "label")?, account_name).await
+                let label = check_text(label, "label")?;
+                self.enroll_totp(user, label, account_name, stepped_up).await
             }
             NewFactor::Sms { phone, label } => {
                 let phone = mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
                     .map_err(|e| Error::BadRequest(e.to_string()))?;
                 let label = check_text(label, "label")?;
                 let method = Method::Sms { phone: phone.as_str().to_owned(), activation: None };
-                let factor = self.new_factor(user, label, method);
+                let factor = new_factor(label, method);
                 self.check_sms_allowed(user, &factor.id, phone.as_str()).await?;
                 self.enroll_with_code(factor).await
             }
@@ -123,12 +131,12 @@ impl Mfa {
                 }
                 let label = check_text(label, "label")?;
                 let method = Method::Email { email: check_email(&email)?, activation: None };
-                self.enroll_with_code(self.new_factor(user, label, method)).await
+                self.enroll_with_code(new_factor(label, method)).await
             }
             NewFactor::Webauthn { kind, label } => {
                 let label = check_text(label, "label")?;
                 let method = Method::Webauthn { kind, key: None, activation: None };
-                let mut factor = self.new_factor(user, label, method);
+                let mut factor = new_factor(label, method);
                 let (challenge, options) = self.start_registration(&factor, kind, &factors).await?;
                 factor.method =
                     Method::Webauthn { kind, key: None, activation: Some(challenge.id) };
@@ -144,7 +152,13 @@ impl Mfa {
         }
     }
 
-    fn new_factor(&self, user: &UserId, label: Option<String>, method: Method) -> Factor {
+    fn new_factor(
+        &self,
+        user: &UserId,
+        label: Option<String>,
+        method: Method,
+        enrolled_with_step_up: bool,
+    ) -> Factor {
         Factor {
             id: self.with_rng(FactorId::generate),
             user: user.clone(),
@@ -152,6 +166,7 @@ impl Mfa {
             label,
             created_at: self.now(),
             activated_at: None,
+            enrolled_with_step_up,
             method,
         }
     }
@@ -182,6 +197,7 @@ impl Mfa {
         user: &UserId,
         label: Option<String>,
         account_name: Option<String>,
+        enrolled_with_step_up: bool,
     ) -> Result<Enrolled, Error> {
         let account =
             check_text(account_name, "account_name")?.unwrap_or_else(|| user.as_str().to_owned());
@@ -193,10 +209,8 @@ impl Mfa {
         let qr = qr_svg(&uri).map_err(|e| Error::BadRequest(e.to_string()))?;
         let aad = secret_aad(user, &id);
         let sealed = self.with_rng(|rng| self.data_keys.seal(secret.as_bytes(), &aad, rng));
-        let factor = Factor {
-            id,
-            ..self.new_factor(user, label, Method::Totp { secret: sealed, last_step: None })
-        };
+        let method = Method::Totp { secret: sealed, last_step: None };
+        let factor = Factor { id, ..self.new_factor(user, label, method, enrolled_with_step_up) };
         self.store.insert_factor(&factor).await?;
         self.audit(user, AuditAction::FactorEnrolled, Some(&factor.id)).await;
         let app_setup = AppSetup { secret: secret.to_base32(), otpauth_uri: uri, qr_svg: qr };
@@ -230,36 +244,31 @@ impl Mfa {
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
         }
-        // Enrolled before another factor became active, so without the step-up that enrolling
-        // next to an active factor needs: it must be enrolled again.
-        if factors.iter().any(|f| f.activated_at.is_some_and(|at| at > factor.created_at)) {
-            return Err(Error::Conflict(
-                "another factor was activated after this one was enrolled: enroll it again",
-            ));
+        if !factor.enrolled_with_step_up && factors.iter().any(|f| f.status == FactorStatus::Active)
+        {
+            return Err(Error::Conflict(ENROLL_AGAIN));
         }
         let now = self.now();
-        let activated = match (&factor.method, proof) {
+        let (step, key) = match (&factor.method, proof) {
             (Method::Totp { secret, .. }, Proof::Code(code)) => {
                 self.begin_attempt(user, Budget::SecondFactor).await?;
                 let secret = self.open_secret(&factor, secret)?;
                 let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
                     .ok_or(Error::CodeRejected)?;
                 self.store.succeed(user, Budget::SecondFactor).await?;
-                self.store.activate_factor(user, factor_id, Some(step), now).await?
+                (Some(step), None)
             }
             (Method::Sms { .. } | Method::Email { .. }, Proof::Code(code)) => {
                 let challenge = self.activation_challenge(&factor).await?.ok_or(
                     Error::Conflict("the factor's activation code is gone: enroll it again"),
                 )?;
                 self.check_code(&challenge, code).await?;
-                self.store.activate_factor(user, factor_id, None, now).await?
+                (None, None)
             }
             (Method::Webauthn { .. }, Proof::Credential(credential)) => {
                 let key = self.finish_registration(&factor, credential).await?;
-                let activated =
-                    self.store.register_webauthn_key(user, factor_id, &key, now).await?;
                 self.store.succeed(user, Budget::SecondFactor).await?;
-                activated
+                (None, Some(key))
             }
             (Method::Webauthn { .. }, Proof::Code(_)) => {
                 return Err(Error::BadRequest(
@@ -270,13 +279,45 @@ impl Mfa {
                 return Err(Error::BadRequest("this factor is activated with a code".into()))
             }
         };
-        if !activated {
-            return Err(Error::Conflict("the factor is already active"));
+        // The factor and, for the user's first, the recovery set: one transaction.
+        let current = self.store.get_recovery_set(user).await?;
+        let fresh = match &current {
+            Some(set) if set.remaining() > 0 => None,
+            _ => Some(self.make_recovery_set().await?),
+        };
+        let recovery = match (&current, &fresh) {
+            (_, None) => RecoveryWrite::Keep,
+            (None, Some((new, _))) => RecoveryWrite::Insert(new),
+            (Some(old), Some((new, _))) => RecoveryWrite::Replace { old: &old.id, new },
+        };
+        let activation = Activation { step, key: key.as_ref(), recovery, now };
+        if !self.store.activate_factor(user, factor_id, &activation).await? {
+            return Err(self.activation_refused(user, factor_id).await?);
         }
-        let recovery_codes = self.first_recovery_codes(user).await?;
         let factor = Factor { status: FactorStatus::Active, activated_at: Some(now), ..factor };
         self.audit(user, AuditAction::FactorActivated, Some(factor_id)).await;
-        Ok(Activated { factor, recovery_codes })
+        Ok(Activated { factor, recovery_codes: fresh.map(|(_, codes)| codes) })
+    }
+
+    /// Why the store refused an activation whose checks had passed: something changed meanwhile.
+    async fn activation_refused(
+        &self,
+        user: &UserId,
+        factor_id: &FactorId,
+    ) -> Result<Error, Error> {
+        let factors = self.store.list_factors(user).await?;
+        let Some(factor) = factors.iter().find(|f| &f.id == factor_id) else {
+            return Ok(Error::NotFound("factor"));
+        };
+        Ok(if factor.status != FactorStatus::Pending {
+            Error::Conflict("the factor is already active")
+        } else if !factor.enrolled_with_step_up
+            && factors.iter().any(|f| f.status == FactorStatus::Active)
+        {
+            Error::Conflict(ENROLL_AGAIN)
+        } else {
+            Error::Conflict("the recovery codes changed meanwhile: activate it again")
+        })
     }
 
     /// The challenge that activates a pending factor (its code, or its key's registration), if
@@ -291,24 +332,6 @@ impl Mfa {
             .get_challenge(id)
             .await?
             .filter(|c| c.user == factor.user && c.purpose == ChallengePurpose::Activation))
-    }
-
-    /// A recovery set for a user who has none, or whose codes are all used (say, one who lost
-    /// their only factor, came back with the last code, and enrolls again); `None` while codes
-    /// remain, which stay the user's until they ask for new ones.
-    async fn first_recovery_codes(&self, user: &UserId) -> Result<Option<Vec<String>>, Error> {
-        match self.store.get_recovery_set(user).await? {
-            Some(old) if old.remaining() > 0 => Ok(None),
-            Some(_) => {
-                let (set, codes) = self.make_recovery_set().await?;
-                self.store.replace_recovery_set(user, &set).await?;
-                Ok(Some(codes))
-            }
-            None => {
-                let (set, codes) = self.make_recovery_set().await?;
-                Ok(self.store.insert_recovery_set_if_absent(user, &set).await?.then_some(codes))
-            }
-        }
     }
 
     /// A fresh set of recovery codes: the record to store and the codes to show once.

@@ -29,8 +29,14 @@ impl Mfa {
             let target = Some(factor_id);
             self.redeem_step_up(user, step_up, Operation::DeleteFactor, target, &factors).await?;
         }
-        if !self.store.delete_factor(user, factor_id).await? {
-            return Err(Error::NotFound("factor"));
+        // Deleting without step-up is conditional on the factor still being pending.
+        if !self.store.delete_factor(user, factor_id, factor.status).await? {
+            return Err(match self.store.get_factor(user, factor_id).await? {
+                Some(_) => Error::StepUpRequired(
+                    "the factor was activated meanwhile: deleting it needs a step-up now",
+                ),
+                None => Error::NotFound("factor"),
+            });
         }
         self.audit(user, AuditAction::FactorDeleted, Some(factor_id)).await;
         Ok(())
@@ -60,8 +66,10 @@ impl Mfa {
         user: &UserId,
         factor_id: &FactorId,
     ) -> Result<(), Error> {
-        if !self.store.delete_factor(user, factor_id).await? {
-            return Err(Error::NotFound("factor"));
+        let factor =
+            self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
+        if !self.store.delete_factor(user, factor_id, factor.status).await? {
+            return Err(Error::Conflict("the factor changed meanwhile: reset it again"));
         }
         self.store.succeed(user, Budget::SecondFactor).await?;
         self.audit(user, AuditAction::FactorReset, Some(factor_id)).await;

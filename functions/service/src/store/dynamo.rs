@@ -23,8 +23,8 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use mfa_core::throttle;
@@ -34,12 +34,13 @@ use serde_json::{Map, Number, Value};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
-    RecoverySet, WebauthnKey,
+    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy,
+    PasskeySignIn, RecoverySet,
 };
 use crate::ports::{
-    AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore, RecoveryStore,
-    StepUpStore, StoreError, StoreResult, ThrottleStore, AUDIT_RETENTION,
+    Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
+    RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -47,6 +48,8 @@ const TTL_GRACE_SECONDS: u64 = 86_400;
 /// How many times `begin_attempt` reads and tries to count before giving up: each lost race is
 /// another attempt counted, and the account locks after a few.
 const THROTTLE_TRIES: usize = 32;
+/// The error code of a transaction one of whose conditions did not hold.
+const TRANSACTION_CANCELED: &str = "TransactionCanceledException";
 /// The error code of a write whose condition did not hold.
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// Error codes of servers that don't implement TTL (DynamoDB-compatible test servers).
@@ -291,6 +294,82 @@ impl DynamoStore {
         .await
     }
 
+    /// The update that makes `factor` active with `activation`'s step or key, on condition
+    /// that it is still pending, as one item of a transaction.
+    fn factor_activation(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        factor: &Factor,
+        activation: &Activation<'_>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut values = vec![
+            (":active", to_attribute(&FactorStatus::Active)?),
+            (":pending", to_attribute(&FactorStatus::Pending)?),
+            (":now", number(activation.now)),
+        ];
+        let mut update = String::from("SET #status = :active, activated_at = :now");
+        match (&factor.method, activation.key, activation.step) {
+            (Method::Webauthn { .. }, Some(key), None) => {
+                update.push_str(", credential_id = :cid, credential = :cred");
+                values.push((":cid", string(&key.credential_id)));
+                values.push((":cred", string(&key.credential)));
+            }
+            (Method::Totp { .. }, None, Some(step)) => {
+                update.push_str(", last_step = :step");
+                values.push((":step", number(step)));
+            }
+            (Method::Totp { .. } | Method::Sms { .. } | Method::Email { .. }, None, None) => {}
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "{} factor {id} activated with the data of another kind",
+                    factor.kind().as_str()
+                )))
+            }
+        }
+        self.transact_update(factor_key(user, id), &update, Some("#status = :pending"), values)
+    }
+
+    /// An UpdateItem of a transaction: `update` on the item at `key` if `condition` holds.
+    fn transact_update(
+        &self,
+        key: Item,
+        update: &str,
+        condition: Option<&str>,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> StoreResult<TransactWriteItem> {
+        let names: HashMap<String, String> = RESERVED_NAMES
+            .iter()
+            .filter(|(placeholder, _)| {
+                update.contains(placeholder) || condition.is_some_and(|c| c.contains(placeholder))
+            })
+            .map(|(placeholder, name)| ((*placeholder).to_owned(), (*name).to_owned()))
+            .collect();
+        let values = values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Writes `items` in one TransactWriteItems request: `false`, with nothing written, when a
+    /// condition of one of them failed.
+    async fn transact(&self, items: Vec<TransactWriteItem>, record: &str) -> StoreResult<bool> {
+        let result =
+            self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if has_code(&err, &[TRANSACTION_CANCELED]) => Ok(false),
+            Err(err) => Err(unavailable("TransactWriteItems", record, &err)),
+        }
+    }
+
     /// An UpdateItem request on the item at `key`, to be completed by the caller.
     fn update(&self, key: Item) -> UpdateItemFluentBuilder {
         self.client.update_item().table_name(&self.table).set_key(Some(key))
@@ -326,22 +405,61 @@ impl FactorStore for DynamoStore {
         &self,
         user: &UserId,
         id: &FactorId,
-        step: Option<u64>,
-        now: u64,
+        activation: &Activation<'_>,
     ) -> StoreResult<bool> {
-        let mut values = vec![
-            (":active", to_attribute(&FactorStatus::Active)?),
-            (":pending", to_attribute(&FactorStatus::Pending)?),
-            (":now", number(now)),
-        ];
-        let update = match step {
-            Some(step) => {
-                values.push((":step", number(step)));
-                "SET #status = :active, activated_at = :now, last_step = :step"
-            }
-            None => "SET #status = :active, activated_at = :now",
+        let Some(factor) = self.get::<Factor>(factor_key(user, id)).await? else {
+            return Ok(false);
         };
-        self.update_if(factor_key(user, id), update, "#status = :pending", values).await
+        if factor.status != FactorStatus::Pending {
+            return Ok(false);
+        }
+        let mut writes = vec![self.factor_activation(user, id, &factor, activation)?];
+        // Every activation counts itself on the user's ACTIVATIONS record. A factor enrolled
+        // without step-up is activated only if no factor is active, and no activation came
+        // between that read and this write: the count is what was read.
+        let counter = key(user_pk(user), "ACTIVATIONS");
+        writes.push(if factor.enrolled_with_step_up {
+            self.transact_update(counter, "ADD #count :one", None, vec![(":one", number(1))])?
+        } else {
+            let item = self.get_item(counter.clone()).await?.unwrap_or_default();
+            let seen = read_number::<u64>(&item, "count", &describe_key(&counter))?;
+            if self.list_factors(user).await?.iter().any(|f| f.status == FactorStatus::Active) {
+                return Ok(false);
+            }
+            let next = number(seen.unwrap_or(0) + 1);
+            match seen {
+                Some(seen) => self.transact_update(
+                    counter,
+                    "SET #count = :next",
+                    Some("#count = :seen"),
+                    vec![(":next", next), (":seen", number(seen))],
+                )?,
+                None => self.transact_update(
+                    counter,
+                    "SET #count = :next",
+                    Some("attribute_not_exists(#count)"),
+                    vec![(":next", next)],
+                )?,
+            }
+        });
+        let recovery = match activation.recovery {
+            RecoveryWrite::Keep => None,
+            RecoveryWrite::Insert(set) => Some((set, "attribute_not_exists(pk)", None)),
+            RecoveryWrite::Replace { old, new } => Some((new, "id = :old", Some(old))),
+        };
+        if let Some((set, condition, old)) = recovery {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(set, recovery_key(user))?))
+                .condition_expression(condition)
+                .set_expression_attribute_values(
+                    old.map(|old| HashMap::from([(":old".to_owned(), string(old))])),
+                )
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.transact(writes, &describe_key(&factor_key(user, id))).await
     }
 
     async fn advance_totp_step(
@@ -355,28 +473,6 @@ impl FactorStore for DynamoStore {
             "SET last_step = :step",
             "#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
             vec![(":active", to_attribute(&FactorStatus::Active)?), (":step", number(step))],
-        )
-        .await
-    }
-
-    async fn register_webauthn_key(
-        &self,
-        user: &UserId,
-        id: &FactorId,
-        key: &WebauthnKey,
-        now: u64,
-    ) -> StoreResult<bool> {
-        self.update_if(
-            factor_key(user, id),
-            "SET #status = :active, activated_at = :now, credential_id = :cid, credential = :cred",
-            "#status = :pending",
-            vec![
-                (":active", to_attribute(&FactorStatus::Active)?),
-                (":pending", to_attribute(&FactorStatus::Pending)?),
-                (":now", number(now)),
-                (":cid", string(&key.credential_id)),
-                (":cred", string(&key.credential)),
-            ],
         )
         .await
     }
@@ -401,8 +497,24 @@ impl FactorStore for DynamoStore {
         .await
     }
 
-    async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool> {
-        self.delete(factor_key(user, id), Some("attribute_exists(pk)")).await
+    async fn delete_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        status: FactorStatus,
+    ) -> StoreResult<bool> {
+        let record = describe_key(&factor_key(user, id));
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(factor_key(user, id)))
+            .condition_expression("#status = :status")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", to_attribute(&status)?)
+            .send()
+            .await;
+        conditional("DeleteItem", &record, result)
     }
 
     async fn change_phone(
@@ -428,14 +540,6 @@ impl FactorStore for DynamoStore {
 
 #[async_trait]
 impl RecoveryStore for DynamoStore {
-    async fn insert_recovery_set_if_absent(
-        &self,
-        user: &UserId,
-        set: &RecoverySet,
-    ) -> StoreResult<bool> {
-        self.put_new(to_item(set, recovery_key(user))?).await
-    }
-
     async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()> {
         self.put(to_item(set, recovery_key(user))?).await
     }
@@ -983,6 +1087,7 @@ mod tests {
             label: Some("Phone".into()),
             created_at: 1_700_000_000,
             activated_at: None,
+            enrolled_with_step_up: true,
             method: Method::Sms { phone: "+15555550100".into(), activation: Some(cid("chl_1")) },
         };
         let item = to_item(&factor, factor_key(&uid("alice"), &fid("fac_1"))).unwrap();

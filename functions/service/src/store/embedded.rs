@@ -15,11 +15,11 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
     Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy,
-    PasskeySignIn, RecoverySet, WebauthnKey,
+    PasskeySignIn, RecoverySet,
 };
 use crate::ports::{
-    AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore, RecoveryStore,
-    StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
+    RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -77,6 +77,22 @@ fn insert_new<T: Serialize>(
         return Err(StoreError::AlreadyExists);
     }
     put(table, key, value)
+}
+
+/// Every record whose key starts with `prefix`, in key order.
+fn scan_prefix<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    prefix: &str,
+) -> StoreResult<Vec<T>> {
+    let mut out = Vec::new();
+    for entry in table.range(prefix..).map_err(unavailable)? {
+        let (k, v) = entry.map_err(unavailable)?;
+        if !k.value().starts_with(prefix) {
+            break;
+        }
+        out.push(decode(v.value())?);
+    }
+    Ok(out)
 }
 
 /// Marks the record at `k` answered at `now` (its `consumed_at`), once: `false` if it already
@@ -154,7 +170,6 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Reads every record whose key starts with `prefix`, in key order.
     /// Reads a factor, lets `change` change it, and stores it if `change` says so, in one write
     /// transaction: `false` when the factor is missing or `change` refuses.
     async fn change_factor(
@@ -175,22 +190,12 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Reads every record whose key starts with `prefix`, in key order.
     async fn read_prefix<T: DeserializeOwned + Send + 'static>(
         &self,
         prefix: String,
     ) -> StoreResult<Vec<T>> {
-        self.reading(move |table| {
-            let mut out = Vec::new();
-            for entry in table.range(prefix.as_str()..).map_err(unavailable)? {
-                let (k, v) = entry.map_err(unavailable)?;
-                if !k.value().starts_with(prefix.as_str()) {
-                    break;
-                }
-                out.push(decode(v.value())?);
-            }
-            Ok(out)
-        })
-        .await
+        self.reading(move |table| scan_prefix(table, &prefix)).await
     }
 }
 
@@ -215,19 +220,52 @@ impl FactorStore for EmbeddedStore {
         &self,
         user: &UserId,
         id: &FactorId,
-        step: Option<u64>,
-        now: u64,
+        activation: &Activation<'_>,
     ) -> StoreResult<bool> {
-        self.change_factor(user, id, move |factor| {
+        let (user, k) = (user.clone(), factor_key(user, id));
+        let (step, key, now) = (activation.step, activation.key.cloned(), activation.now);
+        let recovery = match activation.recovery {
+            RecoveryWrite::Keep => None,
+            RecoveryWrite::Insert(set) => Some((None, set.clone())),
+            RecoveryWrite::Replace { old, new } => Some((Some(old.to_owned()), new.clone())),
+        };
+        self.write(move |t| {
+            let Some(mut factor) = get::<Factor>(t, &k)? else { return Ok(false) };
             if factor.status != FactorStatus::Pending {
-                return false;
+                return Ok(false);
+            }
+            if !factor.enrolled_with_step_up {
+                let factors: Vec<Factor> = scan_prefix(t, &user_key(&user, "FACTOR#"))?;
+                if factors.iter().any(|f| f.status == FactorStatus::Active) {
+                    return Ok(false);
+                }
+            }
+            let recovery_k = user_key(&user, "RECOVERY");
+            if let Some((old, _)) = &recovery {
+                let current = get::<RecoverySet>(t, &recovery_k)?.map(|set| set.id);
+                if current != *old {
+                    return Ok(false);
+                }
+            }
+            match (&mut factor.method, key, step) {
+                (Method::Webauthn { key: slot, .. }, Some(key), None) => *slot = Some(key),
+                (Method::Totp { last_step, .. }, None, step @ Some(_)) => *last_step = step,
+                (Method::Totp { .. } | Method::Sms { .. } | Method::Email { .. }, None, None) => {}
+                _ => {
+                    return Err(StoreError::Corrupt(format!(
+                        "{} factor {} activated with the data of another kind",
+                        factor.kind().as_str(),
+                        factor.id
+                    )))
+                }
             }
             factor.status = FactorStatus::Active;
             factor.activated_at = Some(now);
-            if let Method::Totp { last_step, .. } = &mut factor.method {
-                *last_step = step;
+            put(t, &k, &factor)?;
+            if let Some((_, set)) = recovery {
+                put(t, &recovery_k, &set)?;
             }
-            true
+            Ok(true)
         })
         .await
     }
@@ -247,27 +285,6 @@ impl FactorStore for EmbeddedStore {
                 }
                 _ => false,
             }
-        })
-        .await
-    }
-
-    async fn register_webauthn_key(
-        &self,
-        user: &UserId,
-        id: &FactorId,
-        key: &WebauthnKey,
-        now: u64,
-    ) -> StoreResult<bool> {
-        let new_key = key.clone();
-        self.change_factor(user, id, move |factor| {
-            let pending = factor.status == FactorStatus::Pending;
-            match &mut factor.method {
-                Method::Webauthn { key, .. } if pending => *key = Some(new_key),
-                _ => return false,
-            }
-            factor.status = FactorStatus::Active;
-            factor.activated_at = Some(now);
-            true
         })
         .await
     }
@@ -293,9 +310,21 @@ impl FactorStore for EmbeddedStore {
         .await
     }
 
-    async fn delete_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<bool> {
+    async fn delete_factor(
+        &self,
+        user: &UserId,
+        id: &FactorId,
+        status: FactorStatus,
+    ) -> StoreResult<bool> {
         let k = factor_key(user, id);
-        self.write(move |t| Ok(t.remove(k.as_str()).map_err(unavailable)?.is_some())).await
+        self.write(move |t| match get::<Factor>(t, &k)? {
+            Some(factor) if factor.status == status => {
+                t.remove(k.as_str()).map_err(unavailable)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })
+        .await
     }
 
     async fn change_phone(
@@ -322,20 +351,6 @@ impl FactorStore for EmbeddedStore {
 
 #[async_trait]
 impl RecoveryStore for EmbeddedStore {
-    async fn insert_recovery_set_if_absent(
-        &self,
-        user: &UserId,
-        set: &RecoverySet,
-    ) -> StoreResult<bool> {
-        let (k, set) = (user_key(user, "RECOVERY"), set.clone());
-        self.write(move |t| match insert_new(t, &k, &set) {
-            Ok(()) => Ok(true),
-            Err(StoreError::AlreadyExists) => Ok(false),
-            Err(e) => Err(e),
-        })
-        .await
-    }
-
     async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()> {
         let (k, set) = (user_key(user, "RECOVERY"), set.clone());
         self.write(move |t| put(t, &k, &set)).await

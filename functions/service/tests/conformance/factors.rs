@@ -51,14 +51,17 @@ pub async fn factor_activates_once_and_only_from_pending<S: TestStore>(store: Ar
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
 
-    assert!(!store.activate_factor(&user, &fid("fac_missing"), Some(1), NOW).await.unwrap());
-    assert!(store.activate_factor(&user, &factor.id, Some(100), NOW + 5).await.unwrap());
+    assert!(!store
+        .activate_factor(&user, &fid("fac_missing"), &plain(Some(1), NOW))
+        .await
+        .unwrap());
+    assert!(store.activate_factor(&user, &factor.id, &plain(Some(100), NOW + 5)).await.unwrap());
     let active = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
     assert_eq!(active.status, FactorStatus::Active);
     assert_eq!(active.activated_at, Some(NOW + 5));
     assert_eq!(last_step(&active), Some(100));
 
-    assert!(!store.activate_factor(&user, &factor.id, Some(200), NOW + 6).await.unwrap());
+    assert!(!store.activate_factor(&user, &factor.id, &plain(Some(200), NOW + 6)).await.unwrap());
     assert_eq!(
         store.get_factor(&user, &factor.id).await.unwrap(),
         Some(active),
@@ -67,7 +70,7 @@ pub async fn factor_activates_once_and_only_from_pending<S: TestStore>(store: Ar
 
     let stepless = pending_totp(&user, NOW);
     store.insert_factor(&stepless).await.unwrap();
-    assert!(store.activate_factor(&user, &stepless.id, None, NOW).await.unwrap());
+    assert!(store.activate_factor(&user, &stepless.id, &plain(None, NOW)).await.unwrap());
     let stepless = store.get_factor(&user, &stepless.id).await.unwrap().unwrap();
     assert_eq!((stepless.status, last_step(&stepless)), (FactorStatus::Active, None));
     assert!(store.advance_totp_step(&user, &stepless.id, 0).await.unwrap());
@@ -79,7 +82,7 @@ pub async fn factor_activation_is_won_once_under_concurrency<S: TestStore>(store
     store.insert_factor(&factor).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let (user, id) = (user.clone(), factor.id.clone());
-        async move { store.activate_factor(&user, &id, Some(7), NOW).await }
+        async move { store.activate_factor(&user, &id, &plain(Some(7), NOW)).await }
     })
     .await;
     assert_eq!(winners(answers), 1);
@@ -93,7 +96,7 @@ pub async fn totp_step_only_moves_forward<S: TestStore>(store: Arc<S>) {
         !store.advance_totp_step(&user, &factor.id, 10).await.unwrap(),
         "a pending factor can't be used"
     );
-    assert!(store.activate_factor(&user, &factor.id, Some(10), NOW).await.unwrap());
+    assert!(store.activate_factor(&user, &factor.id, &plain(Some(10), NOW)).await.unwrap());
 
     assert!(!store.advance_totp_step(&user, &factor.id, 10).await.unwrap());
     assert!(!store.advance_totp_step(&user, &factor.id, 9).await.unwrap());
@@ -113,7 +116,7 @@ pub async fn totp_step_is_accepted_once_under_concurrency<S: TestStore>(store: A
     let user = unique_user();
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
-    store.activate_factor(&user, &factor.id, Some(10), NOW).await.unwrap();
+    store.activate_factor(&user, &factor.id, &plain(Some(10), NOW)).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let (user, id) = (user.clone(), factor.id.clone());
         async move { store.advance_totp_step(&user, &id, 11).await }
@@ -168,18 +171,119 @@ pub async fn factor_is_deleted_once<S: TestStore>(store: Arc<S>) {
     store.insert_factor(&gone).await.unwrap();
     store.insert_factor(&kept).await.unwrap();
 
-    assert!(!store.delete_factor(&unique_user(), &gone.id).await.unwrap());
-    assert!(store.delete_factor(&user, &gone.id).await.unwrap());
+    let pending = FactorStatus::Pending;
+    assert!(!store.delete_factor(&unique_user(), &gone.id, pending).await.unwrap());
+    assert!(!store.delete_factor(&user, &gone.id, FactorStatus::Active).await.unwrap());
+    assert!(store.delete_factor(&user, &gone.id, pending).await.unwrap());
     assert_eq!(store.get_factor(&user, &gone.id).await.unwrap(), None);
-    assert!(!store.delete_factor(&user, &gone.id).await.unwrap());
+    assert!(!store.delete_factor(&user, &gone.id, pending).await.unwrap());
     assert_eq!(store.list_factors(&user).await.unwrap(), vec![kept]);
+}
+
+pub async fn a_pending_delete_never_deletes_a_factor_activated_meanwhile<S: TestStore>(
+    store: Arc<S>,
+) {
+    // The delete of a pending factor (no step-up) races its activation: never both.
+    for _ in 0..8 {
+        let user = unique_user();
+        let factor = pending_totp(&user, NOW);
+        store.insert_factor(&factor).await.unwrap();
+        let (activate, delete) = {
+            let (a, b) = (Arc::clone(&store), Arc::clone(&store));
+            let (u1, u2, id1, id2) =
+                (user.clone(), user.clone(), factor.id.clone(), factor.id.clone());
+            tokio::join!(
+                tokio::spawn(async move { a.activate_factor(&u1, &id1, &plain(None, NOW)).await }),
+                tokio::spawn(
+                    async move { b.delete_factor(&u2, &id2, FactorStatus::Pending).await }
+                ),
+            )
+        };
+        let (activated, deleted) = (activate.unwrap().unwrap(), delete.unwrap().unwrap());
+        assert!(activated != deleted, "activated {activated}, deleted {deleted}");
+        let stored = store.get_factor(&user, &factor.id).await.unwrap();
+        assert_eq!(stored.map(|f| f.status), activated.then_some(FactorStatus::Active));
+    }
+}
+
+pub async fn a_factor_enrolled_without_step_up_is_activated_only_alone<S: TestStore>(
+    store: Arc<S>,
+) {
+    let user = unique_user();
+    let alone =
+        |created_at| Factor { enrolled_with_step_up: false, ..pending_totp(&user, created_at) };
+    let (first, second) = (alone(NOW), alone(NOW));
+    store.insert_factor(&first).await.unwrap();
+    store.insert_factor(&second).await.unwrap();
+    assert!(store.activate_factor(&user, &first.id, &plain(None, NOW)).await.unwrap());
+    // Enrolled in the same second as the other's activation: still refused.
+    assert!(!store.activate_factor(&user, &second.id, &plain(None, NOW)).await.unwrap());
+    let stored = store.get_factor(&user, &second.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, FactorStatus::Pending, "a refused activation changes nothing");
+    // With step-up, a factor activates next to an active one.
+    let stepped_up = pending_totp(&user, NOW);
+    store.insert_factor(&stepped_up).await.unwrap();
+    assert!(store.activate_factor(&user, &stepped_up.id, &plain(None, NOW)).await.unwrap());
+}
+
+pub async fn of_factors_enrolled_without_step_up_one_activates_under_concurrency<S: TestStore>(
+    store: Arc<S>,
+) {
+    let user = unique_user();
+    let factors: Vec<Factor> = (0..RACERS)
+        .map(|_| Factor { enrolled_with_step_up: false, ..pending_totp(&user, NOW) })
+        .collect();
+    for factor in &factors {
+        store.insert_factor(factor).await.unwrap();
+    }
+    let ids: Vec<_> = factors.iter().map(|f| f.id.clone()).collect();
+    let next = std::sync::Mutex::new(ids.into_iter());
+    let answers = concurrently(&store, RACERS, |store| {
+        let id = next.lock().unwrap().next().unwrap();
+        let user = user.clone();
+        async move { store.activate_factor(&user, &id, &plain(None, NOW)).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1);
+    let active = store.list_factors(&user).await.unwrap();
+    assert_eq!(active.iter().filter(|f| f.status == FactorStatus::Active).count(), 1);
+}
+
+pub async fn activation_and_the_first_recovery_set_are_one_write<S: TestStore>(store: Arc<S>) {
+    let user = unique_user();
+    let (first, second) = (pending_totp(&user, NOW), pending_totp(&user, NOW));
+    store.insert_factor(&first).await.unwrap();
+    store.insert_factor(&second).await.unwrap();
+    let set = recovery_set(10);
+    let with_set = Activation { recovery: RecoveryWrite::Insert(&set), ..plain(Some(3), NOW) };
+    assert!(store.activate_factor(&user, &first.id, &with_set).await.unwrap());
+    assert_eq!(store.get_recovery_set(&user).await.unwrap(), Some(set.clone()));
+    let stored = store.get_factor(&user, &first.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, last_step(&stored)), (FactorStatus::Active, Some(3)));
+
+    // A set that is no longer the one expected refuses the whole activation.
+    let other = recovery_set(10);
+    for recovery in [
+        RecoveryWrite::Insert(&other),
+        RecoveryWrite::Replace { old: "rcs_not_current", new: &other },
+    ] {
+        let activation = Activation { recovery, ..plain(None, NOW) };
+        assert!(!store.activate_factor(&user, &second.id, &activation).await.unwrap());
+        let stored = store.get_factor(&user, &second.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, FactorStatus::Pending, "{recovery:?}");
+        assert_eq!(store.get_recovery_set(&user).await.unwrap(), Some(set.clone()));
+    }
+    let replace = RecoveryWrite::Replace { old: &set.id, new: &other };
+    let activation = Activation { recovery: replace, ..plain(None, NOW) };
+    assert!(store.activate_factor(&user, &second.id, &activation).await.unwrap());
+    assert_eq!(store.get_recovery_set(&user).await.unwrap(), Some(other));
 }
 
 /// A new SMS factor of `user` on `phone`, stored and activated.
 async fn active_sms<S: TestStore>(store: &S, user: &UserId, phone: &str) -> Factor {
     let factor = pending_sms(user, phone, NOW);
     store.insert_factor(&factor).await.unwrap();
-    assert!(store.activate_factor(user, &factor.id, None, NOW).await.unwrap());
+    assert!(store.activate_factor(user, &factor.id, &plain(None, NOW)).await.unwrap());
     store.get_factor(user, &factor.id).await.unwrap().unwrap()
 }
 
@@ -230,7 +334,7 @@ pub async fn phone_changes_only_from_the_current_number_of_an_active_factor<S: T
 
     let totp = pending_totp(&user, NOW);
     store.insert_factor(&totp).await.unwrap();
-    assert!(store.activate_factor(&user, &totp.id, None, NOW).await.unwrap());
+    assert!(store.activate_factor(&user, &totp.id, &plain(None, NOW)).await.unwrap());
     assert!(
         !store.change_phone(&user, &totp.id, &old, &new).await.unwrap(),
         "a factor without a number has no number to change"
@@ -283,23 +387,25 @@ pub async fn webauthn_key_is_registered_once_and_only_on_a_pending_factor<S: Tes
     let user = unique_user();
     let factor = pending_webauthn(&user);
     store.insert_factor(&factor).await.unwrap();
-    assert!(!store
-        .register_webauthn_key(&user, &fid("fac_missing"), &key("{}"), NOW)
-        .await
-        .unwrap());
-    assert!(!store
-        .register_webauthn_key(&unique_user(), &factor.id, &key("{}"), NOW)
-        .await
-        .unwrap());
+    let empty = key("{}");
+    let registering = Activation { key: Some(&empty), ..plain(None, NOW) };
+    assert!(!store.activate_factor(&user, &fid("fac_missing"), &registering).await.unwrap());
+    assert!(!store.activate_factor(&unique_user(), &factor.id, &registering).await.unwrap());
 
-    let answers =
-        concurrently(&store, RACERS, |store| {
-            let (user, id) = (user.clone(), factor.id.clone());
-            async move {
-                store.register_webauthn_key(&user, &id, &key(r#"{"counter":0}"#), NOW + 3).await
-            }
-        })
-        .await;
+    let answers = concurrently(&store, RACERS, |store| {
+        let (user, id) = (user.clone(), factor.id.clone());
+        async move {
+            let first = key(r#"{"counter":0}"#);
+            store
+                .activate_factor(
+                    &user,
+                    &id,
+                    &Activation { key: Some(&first), ..plain(None, NOW + 3) },
+                )
+                .await
+        }
+    })
+    .await;
     assert_eq!(winners(answers), 1);
     let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
     assert_eq!((stored.status, stored.activated_at), (FactorStatus::Active, Some(NOW + 3)));
@@ -308,7 +414,7 @@ pub async fn webauthn_key_is_registered_once_and_only_on_a_pending_factor<S: Tes
     };
     assert_eq!((stored_key, *kind), (&key(r#"{"counter":0}"#), WebauthnKind::SecurityKey));
     assert!(
-        !store.register_webauthn_key(&user, &factor.id, &key("{}"), NOW + 4).await.unwrap(),
+        !store.activate_factor(&user, &factor.id, &registering).await.unwrap(),
         "an active factor keeps its key"
     );
 }
@@ -322,7 +428,9 @@ pub async fn webauthn_key_is_updated_only_from_the_credential_stored<S: TestStor
         !store.update_webauthn_key(&user, &factor.id, "", first).await.unwrap(),
         "a pending factor has no key to update"
     );
-    assert!(store.register_webauthn_key(&user, &factor.id, &key(first), NOW).await.unwrap());
+    let registered = key(first);
+    let registering = Activation { key: Some(&registered), ..plain(None, NOW) };
+    assert!(store.activate_factor(&user, &factor.id, &registering).await.unwrap());
     assert!(!store.update_webauthn_key(&user, &factor.id, second, second).await.unwrap());
     assert!(!store.update_webauthn_key(&unique_user(), &factor.id, first, second).await.unwrap());
     assert!(!store.update_webauthn_key(&user, &fid("fac_missing"), first, second).await.unwrap());

@@ -4,7 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use mfa_service::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
-use mfa_service::model::{Factor, FactorStatus, Method};
+use mfa_service::model::{Factor, FactorStatus, Method, RecoverySet};
+pub use mfa_service::ports::{Activation, RecoveryWrite};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Barrier;
 
@@ -52,8 +53,14 @@ pub fn pending_totp(user: &UserId, created_at: u64) -> Factor {
         label: Some("Authenticator".to_owned()),
         created_at,
         activated_at: None,
+        enrolled_with_step_up: true,
         method: Method::Totp { secret: "v1:test-key:c2VhbGVk".to_owned(), last_step: None },
     }
+}
+
+/// An activation at `now` with TOTP step `step` (if any) that leaves the recovery set as it is.
+pub fn plain(step: Option<u64>, now: u64) -> Activation<'static> {
+    Activation { step, key: None, recovery: RecoveryWrite::Keep, now }
 }
 
 /// A new pending SMS factor of `user` on `phone`.
@@ -62,6 +69,18 @@ pub fn pending_sms(user: &UserId, phone: &str, created_at: u64) -> Factor {
         label: Some("Phone".to_owned()),
         method: Method::Sms { phone: phone.to_owned(), activation: Some(unique_challenge()) },
         ..pending_totp(user, created_at)
+    }
+}
+
+/// A new set of `count` (fake) code hashes, none used.
+pub fn recovery_set(count: u32) -> RecoverySet {
+    RecoverySet {
+        id: unique("rcs"),
+        hashes: (0..count)
+            .map(|i| format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${i:022}"))
+            .collect(),
+        used: Vec::new(),
+        created_at: NOW,
     }
 }
 
