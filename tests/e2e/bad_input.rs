@@ -95,7 +95,10 @@ async fn malformed_requests_get_problem_documents_and_change_nothing() {
     let id_cases = [
         (format!("/v1/users/{user}/challenges"), json!({"login_id": long, "factor_id": "fac_1"})),
         (format!("/v1/users/{user}/challenges"), json!({"login_id": "lgn_1", "factor_id": "a b"})),
-        (format!("/v1/users/{user}/login"), json!({"auth_method": "password", "org_id": long})),
+        (
+            format!("/v1/users/{user}/step-ups"),
+            json!({"operation": "add_factor", "with_factor_id": long}),
+        ),
         (
             format!("/v1/users/{user}/recovery-codes/verify"),
             json!({"code": "ABCD-EFGH-JKMN-PQRS", "login_id": "lgn/1"}),

@@ -4,6 +4,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bad_input;
+mod orgs;
 mod sms_email;
 mod totp_flow;
 mod webauthn;

@@ -2,7 +2,7 @@
 //! stack's relying party allows.
 
 use mfa_e2e::browser::{assert, passkey, register, security_key, Authenticator};
-use mfa_e2e::{unique_user, Function::*, Stack};
+use mfa_e2e::{jwt_claims, unique_user, Function::*, Stack};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -47,13 +47,7 @@ async fn challenge(s: &Stack, user: &str, factor: &str) -> (String, Value) {
 
 /// The `amr` claim of an MFA token.
 fn amr(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
-    )
-    .unwrap();
-    claims["amr"].clone()
+    jwt_claims(token)["amr"].clone()
 }
 
 fn assert_problem(answer: &mfa_e2e::Answer, status: StatusCode, kind: &str) {

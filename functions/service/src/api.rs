@@ -182,9 +182,6 @@ pub struct FactorList {
 pub struct LoginRequest {
     /// How the first factor was checked.
     pub auth_method: AuthMethod,
-    /// The organisation signed in to, whose policy applies.
-    #[serde(default)]
-    pub org_id: Option<String>,
     /// An MFA token the user already holds (from another app of the same SaaS).
     #[serde(default)]
     pub mfa_token: Option<String>,
@@ -335,7 +332,7 @@ pub struct PasskeySignedInResponse {
 }
 
 /// `PUT /v1/admin/orgs/{org}/policy` body and answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
     /// Members must enroll a second factor before they may sign in.
@@ -344,6 +341,35 @@ pub struct PolicyBody {
     /// `enroll_suggested`, before enrolling is required (default 0: required at once).
     #[serde(default)]
     pub grace_logins: u32,
+    /// The factor kinds members may enroll and sign in with (for example `["totp","webauthn"]`
+    /// to refuse SMS and email); left out: every kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_factors: Option<Vec<FactorKind>>,
+    /// At most this many active factors per member (1: one method at a time); left out: no
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub max_factors: Option<u32>,
+    /// Whether a sign-in by SSO skips the second factor (the identity provider did MFA);
+    /// default true.
+    #[serde(default = "yes")]
+    pub sso_exempt: bool,
+    /// How long members' MFA tokens live, in seconds, from 60 to the service's
+    /// `MFA_TOKEN_TTL_SECONDS`; left out: the service's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl_seconds: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `PUT /v1/admin/users/{user}/orgs` body and answer: the orgs the user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipsBody {
+    /// Org ids (at most 50). The user's sign-ins follow the strictest of their policies.
+    pub orgs: Vec<String>,
 }
 
 /// `GET /v1/admin/users/{user}/audit`: the user's latest audit events (up to 100), newest first.

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChallengeId, FactorId, LoginId, UserId};
+use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 
 /// The kind of a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -314,6 +314,13 @@ pub struct Login {
     /// Whether a text message was sent in this login (at most one is).
     #[serde(default)]
     pub sms_sent: bool,
+    /// The factor kinds the user's orgs allow in this login; `None`: every kind.
+    #[serde(default)]
+    pub allowed_factors: Option<Vec<FactorKind>>,
+    /// The lifetime of the MFA token this login earns, when the orgs' is shorter than the
+    /// service's.
+    #[serde(default)]
+    pub token_ttl: Option<u64>,
 }
 
 /// What a challenge is for, with what that purpose needs.
@@ -323,6 +330,8 @@ pub enum ChallengePurpose {
     Login {
         /// The login.
         login_id: LoginId,
+        /// The lifetime of the MFA token it earns, when the user's orgs want it shorter.
+        token_ttl: Option<u64>,
     },
     /// The first code of a new SMS or email factor.
     Activation,
@@ -454,13 +463,16 @@ pub struct ChallengeRecord {
     operation: Option<Operation>,
     #[serde(default)]
     target_factor_id: Option<FactorId>,
+    #[serde(default)]
+    token_ttl: Option<u64>,
 }
 
 impl From<Challenge> for ChallengeRecord {
     fn from(c: Challenge) -> Self {
-        let (mut operation, mut target_factor_id) = (None, None);
+        let (mut operation, mut target_factor_id, mut token_ttl) = (None, None, None);
         let (purpose, login_id, new_phone) = match c.purpose {
-            ChallengePurpose::Login { login_id } => {
+            ChallengePurpose::Login { login_id, token_ttl: ttl } => {
+                token_ttl = ttl;
                 (PurposeName::Login, login_id.as_str().to_owned(), None)
             }
             ChallengePurpose::Activation => (PurposeName::Activation, String::new(), None),
@@ -493,6 +505,7 @@ impl From<Challenge> for ChallengeRecord {
             new_phone,
             operation,
             target_factor_id,
+            token_ttl,
         }
     }
 }
@@ -505,6 +518,7 @@ impl TryFrom<ChallengeRecord> for Challenge {
         let purpose = match r.purpose {
             PurposeName::Login => ChallengePurpose::Login {
                 login_id: LoginId::parse(&r.login_id).map_err(|_| missing("login id"))?,
+                token_ttl: r.token_ttl,
             },
             PurposeName::Activation => ChallengePurpose::Activation,
             PurposeName::PhoneChangeNew => ChallengePurpose::PhoneChange {
@@ -586,8 +600,9 @@ pub struct PasskeySignIn {
     pub state: String,
 }
 
-/// An organisation's MFA policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// An organisation's MFA policy. A user's sign-ins follow the strictest of the policies of the
+/// orgs the user belongs to ([`OrgPolicy::strictest`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPolicy {
     /// Members must enroll a second factor before they may sign in.
     pub require_mfa: bool,
@@ -595,6 +610,80 @@ pub struct OrgPolicy {
     /// `enroll_suggested`, before enrolling is required.
     #[serde(default)]
     pub grace_logins: u32,
+    /// The factor kinds members may enroll and sign in with; `None`: every kind.
+    #[serde(default)]
+    pub allowed_factors: Option<Vec<FactorKind>>,
+    /// At most this many active factors per member (1: one method at a time); `None`: no limit.
+    #[serde(default)]
+    pub max_factors: Option<u32>,
+    /// Whether a sign-in by SSO skips the second factor (the identity provider did MFA).
+    #[serde(default = "exempt")]
+    pub sso_exempt: bool,
+    /// How long members' MFA tokens live, in seconds, when shorter than the service's.
+    #[serde(default)]
+    pub token_ttl_seconds: Option<u64>,
+}
+
+fn exempt() -> bool {
+    true
+}
+
+impl Default for OrgPolicy {
+    /// No org: MFA not required, every factor kind, no limit, SSO exempt, the service's TTL.
+    fn default() -> Self {
+        Self {
+            require_mfa: false,
+            grace_logins: 0,
+            allowed_factors: None,
+            max_factors: None,
+            sso_exempt: true,
+            token_ttl_seconds: None,
+        }
+    }
+}
+
+impl OrgPolicy {
+    /// The strictest of `policies`: MFA required if any requires it, the kinds every one allows,
+    /// the lowest limit, SSO exempt only if every one exempts it, the shortest token lifetime,
+    /// and the fewest grace sign-ins among those that require MFA. No policy: the default.
+    pub fn strictest<'a>(policies: impl IntoIterator<Item = &'a OrgPolicy>) -> OrgPolicy {
+        let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        policies.into_iter().fold(OrgPolicy::default(), |acc, p| {
+            let grace_logins = match (acc.require_mfa, p.require_mfa) {
+                (true, true) => acc.grace_logins.min(p.grace_logins),
+                (true, false) => acc.grace_logins,
+                (false, _) => p.grace_logins,
+            };
+            let allowed_factors = match (acc.allowed_factors, &p.allowed_factors) {
+                (Some(a), Some(b)) => Some(a.into_iter().filter(|k| b.contains(k)).collect()),
+                (a, b) => a.or_else(|| b.clone()),
+            };
+            OrgPolicy {
+                require_mfa: acc.require_mfa || p.require_mfa,
+                grace_logins,
+                allowed_factors,
+                max_factors: min(acc.max_factors.map(u64::from), p.max_factors.map(u64::from))
+                    .map(|n| n as u32),
+                sso_exempt: acc.sso_exempt && p.sso_exempt,
+                token_ttl_seconds: min(acc.token_ttl_seconds, p.token_ttl_seconds),
+            }
+        })
+    }
+
+    /// Whether members may use factors of `kind`.
+    pub fn allows(&self, kind: FactorKind) -> bool {
+        self.allowed_factors.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+    }
+}
+
+/// The orgs a user belongs to, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memberships {
+    /// The orgs.
+    pub orgs: Vec<OrgId>,
 }
 
 /// What happened to a user's second factors: one entry of the audit log.
@@ -725,5 +814,51 @@ mod tests {
         let activation_without_code = r#"{"id":"chl_1","user":"ada","factor_id":"fac_1",
             "created_at":1,"expires_at":2,"purpose":"activation"}"#;
         assert!(serde_json::from_str::<Challenge>(activation_without_code).is_err());
+    }
+
+    #[test]
+    fn the_strictest_policy_takes_the_strictest_of_each_rule() {
+        use FactorKind::{Email, Sms, Totp, Webauthn};
+        assert_eq!(OrgPolicy::strictest([]), OrgPolicy::default());
+        let lenient_sso = OrgPolicy {
+            require_mfa: true,
+            grace_logins: 3,
+            allowed_factors: Some(vec![Totp, Sms, Webauthn]),
+            max_factors: Some(4),
+            sso_exempt: true,
+            token_ttl_seconds: Some(300),
+        };
+        let no_sms = OrgPolicy {
+            require_mfa: false,
+            grace_logins: 0,
+            allowed_factors: Some(vec![Totp, Webauthn, Email]),
+            max_factors: None,
+            sso_exempt: false,
+            token_ttl_seconds: None,
+        };
+        let one_method = OrgPolicy {
+            require_mfa: true,
+            grace_logins: 1,
+            max_factors: Some(1),
+            token_ttl_seconds: Some(120),
+            ..OrgPolicy::default()
+        };
+        let strictest = OrgPolicy::strictest([&lenient_sso, &no_sms, &one_method]);
+        assert_eq!(
+            strictest,
+            OrgPolicy {
+                require_mfa: true,
+                // Of the orgs that require MFA, the fewest grace sign-ins; `no_sms`'s 0 is not
+                // a grace count, as it does not require MFA.
+                grace_logins: 1,
+                allowed_factors: Some(vec![Totp, Webauthn]),
+                max_factors: Some(1),
+                sso_exempt: false,
+                token_ttl_seconds: Some(120),
+            }
+        );
+        assert!(strictest.allows(Totp) && !strictest.allows(Sms) && !strictest.allows(Email));
+        // The order of the orgs does not matter.
+        assert_eq!(OrgPolicy::strictest([&one_method, &no_sms, &lenient_sso]), strictest);
     }
 }

@@ -218,13 +218,17 @@ pub trait StepUpStore: Send + Sync {
     async fn take_step_up(&self, jti: &str, expires_at: u64) -> StoreResult<bool>;
 }
 
-/// Organisation policies.
+/// Organisation policies, and which orgs each user belongs to.
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
     /// The org's policy (the default when none is stored).
     async fn get_policy(&self, org: &OrgId) -> StoreResult<OrgPolicy>;
     /// Sets the org's policy.
     async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()>;
+    /// Sets the orgs `user` belongs to (replacing the previous list).
+    async fn put_memberships(&self, user: &UserId, orgs: &[OrgId]) -> StoreResult<()>;
+    /// The orgs `user` belongs to (none when never set).
+    async fn memberships(&self, user: &UserId) -> StoreResult<Vec<OrgId>>;
     /// Takes one of the `max` sign-ins without a factor that `org` allows `user`
     /// ([`OrgPolicy::grace_logins`]): `false` once they are used up.
     async fn take_grace_login(&self, user: &UserId, org: &OrgId, max: u32) -> StoreResult<bool>;

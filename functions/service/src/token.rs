@@ -164,7 +164,8 @@ impl TokenKeys {
         (!keys.is_empty()).then_some(Self { keys, issuer, audience, ttl })
     }
 
-    /// Signs a token for `user` who just verified `factor_id` with methods `amr` at `now`.
+    /// Signs a token for `user` who just verified `factor_id` with methods `amr` at `now`,
+    /// living the configured lifetime, or `ttl` when that is shorter.
     pub fn issue(
         &self,
         user: &str,
@@ -172,6 +173,7 @@ impl TokenKeys {
         amr: &[&str],
         now: u64,
         jti: String,
+        ttl: Option<u64>,
     ) -> Result<(String, MfaClaims), TokenError> {
         let claims = MfaClaims {
             iss: self.issuer.clone(),
@@ -180,11 +182,16 @@ impl TokenKeys {
             amr: amr.iter().map(|s| (*s).to_owned()).collect(),
             auth_time: now,
             iat: now,
-            exp: now + self.ttl,
+            exp: now + ttl.map_or(self.ttl, |ttl| ttl.min(self.ttl)),
             fid: factor_id.to_owned(),
             jti,
         };
         Ok((self.sign(MFA_TYP, &claims)?, claims))
+    }
+
+    /// The configured lifetime of MFA tokens, in seconds.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
     }
 
     /// Checks an MFA token's signature, `typ`, issuer, audience and expiry at `now`, and returns
@@ -294,8 +301,12 @@ mod tests {
     #[test]
     fn issued_tokens_verify_until_they_expire() {
         let k = keys(&[("k1", 1)]);
-        let (token, claims) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into()).unwrap();
+        let (token, claims) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into(), None).unwrap();
         assert_eq!(claims.exp, 1600);
+        let (_, shorter) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into(), Some(60)).unwrap();
+        assert_eq!(shorter.exp, 1060, "an org's shorter lifetime");
+        let (_, longer) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into(), Some(6000)).unwrap();
+        assert_eq!(longer.exp, 1600, "never longer than the service's");
         assert_eq!(k.verify(&token, 1599).unwrap(), claims);
         assert_eq!(k.verify(&token, 1600), Err(TokenError::Expired));
     }
@@ -303,7 +314,7 @@ mod tests {
     #[test]
     fn rotation_other_keys_and_tampering() {
         let old = keys(&[("k1", 1)]);
-        let (token, _) = old.issue("ada", "fac_1", &["otp"], 1000, "j".into()).unwrap();
+        let (token, _) = old.issue("ada", "fac_1", &["otp"], 1000, "j".into(), None).unwrap();
         let rotated = keys(&[("k2", 2), ("k1", 1)]);
         assert!(rotated.verify(&token, 1001).is_ok());
         let stranger = keys(&[("k1", 9)]);
@@ -341,7 +352,7 @@ mod tests {
     #[test]
     fn a_sign_in_token_and_a_step_up_token_never_stand_in_for_each_other() {
         let k = keys(&[("k1", 1)]);
-        let (sign_in, _) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into()).unwrap();
+        let (sign_in, _) = k.issue("ada", "fac_1", &["otp"], 1000, "j".into(), None).unwrap();
         assert!(matches!(k.verify_step_up(&sign_in, 1001), Err(TokenError::Invalid(_))));
         let step_up = k.issue_step_up(grant(Operation::AddFactor), 1000).unwrap();
         assert!(matches!(k.verify(&step_up, 1001), Err(TokenError::Invalid(_))));

@@ -168,7 +168,7 @@ impl Rig {
     }
 
     async fn login(&self, user: &UserId) -> LoginId {
-        self.mfa.login(user, AuthMethod::Password, None, None).await.unwrap().login_id
+        self.mfa.login(user, AuthMethod::Password, None).await.unwrap().login_id
     }
 
     /// Signs in with `authenticator` on `factor`'s challenge.
@@ -576,9 +576,9 @@ async fn a_passkey_signs_in_without_a_user_name(rig: Rig) {
 
     // The login decision takes the passkey's token as a whole sign-in, and nothing less.
     let token = Some(signed_in.token.token.as_str());
-    let decision = rig.mfa.login(&user, AuthMethod::Passkey, None, token).await.unwrap();
+    let decision = rig.mfa.login(&user, AuthMethod::Passkey, token).await.unwrap();
     assert_eq!(decision.decision, mfa_service::model::Decision::Allow);
-    let bare = rig.mfa.login(&user, AuthMethod::Passkey, None, None).await;
+    let bare = rig.mfa.login(&user, AuthMethod::Passkey, None).await;
     assert!(matches!(bare, Err(Error::StepUpRequired(_))), "{bare:?}");
     let mut key = security_key();
     let by_key = {
@@ -586,8 +586,7 @@ async fn a_passkey_signs_in_without_a_user_name(rig: Rig) {
         let factor = rig.key(&other, WebauthnKind::SecurityKey, &mut key, None).await;
         (other.clone(), rig.sign_in(&other, &factor, &mut key).await.unwrap())
     };
-    let not_a_passkey =
-        rig.mfa.login(&by_key.0, AuthMethod::Passkey, None, Some(&by_key.1.token)).await;
+    let not_a_passkey = rig.mfa.login(&by_key.0, AuthMethod::Passkey, Some(&by_key.1.token)).await;
     assert!(matches!(not_a_passkey, Err(Error::StepUpRequired(_))), "{not_a_passkey:?}");
 }
 

@@ -474,7 +474,7 @@ impl World {
 
     /// Starts a sign-in of `user` after a password; its id.
     async fn login(&self, user: &UserId) -> LoginId {
-        let login = self.mfa.login(user, AuthMethod::Password, None, None).await.unwrap();
+        let login = self.mfa.login(user, AuthMethod::Password, None).await.unwrap();
         login.login_id
     }
 

@@ -7,11 +7,12 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use super::answers::{Activated, AppSetup, Enrolled};
 use super::oob::Destination;
+use super::orgs::{check_allowed, check_room};
 use super::{Error, Mfa, Proof, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::ids::{FactorId, UserId};
 use crate::model::{
-    AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method, Operation,
-    RecoverySet, WebauthnKind,
+    AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Method,
+    Operation, RecoverySet, WebauthnKind,
 };
 use crate::ports::{Activation, RecoveryWrite};
 
@@ -84,6 +85,18 @@ pub enum NewFactor {
     },
 }
 
+impl NewFactor {
+    /// The kind of factor it enrolls.
+    pub fn kind(&self) -> FactorKind {
+        match self {
+            Self::Totp { .. } => FactorKind::Totp,
+            Self::Sms { .. } => FactorKind::Sms,
+            Self::Email { .. } => FactorKind::Email,
+            Self::Webauthn { .. } => FactorKind::Webauthn,
+        }
+    }
+}
+
 /// Additional data that binds a sealed TOTP secret to its factor.
 pub(super) fn secret_aad(user: &UserId, factor_id: &FactorId) -> String {
     format!("totp/{user}/{factor_id}")
@@ -104,7 +117,11 @@ impl Mfa {
         step_up: Option<&str>,
     ) -> Result<Enrolled, Error> {
         let factors = self.store.list_factors(user).await?;
-        let stepped_up = factors.iter().any(|f| f.status == FactorStatus::Active);
+        let rules = self.policy_of(user).await?.strictest;
+        check_allowed(rules.allowed_factors.as_deref(), request.kind())?;
+        let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
+        check_room(&rules, active)?;
+        let stepped_up = active > 0;
         if stepped_up {
             self.redeem_step_up(user, step_up, Operation::AddFactor, None, &factors).await?;
         }
@@ -244,10 +261,11 @@ impl Mfa {
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
         }
-        if !factor.enrolled_with_step_up && factors.iter().any(|f| f.status == FactorStatus::Active)
-        {
+        let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
+        if !factor.enrolled_with_step_up && active > 0 {
             return Err(Error::Conflict(ENROLL_AGAIN));
         }
+        check_room(&self.policy_of(user).await?.strictest, active)?;
         let now = self.now();
         let (step, key) = match (&factor.method, proof) {
             (Method::Totp { secret, .. }, Proof::Code(code)) => {

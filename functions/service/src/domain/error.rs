@@ -27,6 +27,9 @@ pub enum Error {
     /// A sensitive change needs a fresh MFA token.
     #[error("{0}")]
     StepUpRequired(&'static str),
+    /// The policy of one of the user's orgs does not allow this; the sentence says which rule.
+    #[error("{0}")]
+    PolicyForbids(String),
     /// Too many consecutive failures: try again at `until` (Unix seconds; `u64::MAX` = blocked).
     #[error("too many failed attempts")]
     Locked {

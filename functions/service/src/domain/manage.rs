@@ -2,8 +2,8 @@
 //! (including the audit log's view).
 
 use super::{Error, Mfa};
-use crate::ids::{FactorId, OrgId, UserId};
-use crate::model::{AuditAction, AuditEvent, Budget, Factor, FactorStatus, Operation, OrgPolicy};
+use crate::ids::{FactorId, UserId};
+use crate::model::{AuditAction, AuditEvent, Budget, Factor, FactorStatus, Operation};
 
 /// How many events the admin audit view shows.
 const AUDIT_PAGE: usize = 100;
@@ -87,20 +87,5 @@ impl Mfa {
     /// Administration: the user's latest audit events, newest first.
     pub async fn admin_audit(&self, user: &UserId) -> Result<Vec<AuditEvent>, Error> {
         Ok(self.store.latest_events(user, AUDIT_PAGE).await?)
-    }
-
-    /// Administration: sets an organisation's MFA policy.
-    pub async fn admin_set_policy(
-        &self,
-        org: &OrgId,
-        policy: OrgPolicy,
-    ) -> Result<OrgPolicy, Error> {
-        self.store.put_policy(org, &policy).await?;
-        Ok(policy)
-    }
-
-    /// Administration: an organisation's MFA policy.
-    pub async fn admin_policy(&self, org: &OrgId) -> Result<OrgPolicy, Error> {
-        Ok(self.store.get_policy(org).await?)
     }
 }

@@ -9,6 +9,7 @@ mod inbound;
 mod manage;
 pub mod messages;
 mod oob;
+mod orgs;
 mod phone_change;
 mod signin;
 mod step_up;
@@ -150,17 +151,19 @@ impl Mfa {
         self.with_rng(|rng| crate::ids::new_id(prefix, rng))
     }
 
-    /// Issues an MFA token for `user` who just proved `factor_id`.
+    /// Issues an MFA token for `user` who just proved `factor_id`, living the service's token
+    /// lifetime or `ttl` (the user's orgs') when that is shorter.
     fn issue_token(
         &self,
         user: &UserId,
         factor_id: &str,
         amr: &[&str],
+        ttl: Option<u64>,
     ) -> Result<answers::IssuedToken, Error> {
         let jti = self.new_id("jti");
         let (token, claims) = self
             .tokens
-            .issue(user.as_str(), factor_id, amr, self.now(), jti)
+            .issue(user.as_str(), factor_id, amr, self.now(), jti, ttl)
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(answers::IssuedToken { token, expires_at: claims.exp })
     }

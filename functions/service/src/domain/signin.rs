@@ -5,8 +5,9 @@ use mfa_core::totp::{match_step, TotpParams};
 use super::answers::{Challenged, IssuedToken, LoginDecision, RecoveryUsed};
 use super::enrollment::check_code_shape;
 use super::oob::Destination;
+use super::orgs::check_allowed;
 use super::{Error, Mfa, Proof, TOTP_WINDOW};
-use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use crate::ids::{ChallengeId, FactorId, LoginId, UserId};
 use crate::model::{
     Answer, AuditAction, AuthMethod, Budget, Challenge, ChallengePurpose, Decision, Factor,
     FactorStatus, Login, Method, Operation,
@@ -25,32 +26,39 @@ pub(super) struct Proven {
 }
 
 impl Mfa {
-    /// Decides what the login backend does after the password: allow, challenge, or enroll.
+    /// Decides what the login backend does after the password: allow, challenge, or enroll,
+    /// by the strictest policy of the orgs the user belongs to (never by what the caller says).
     pub async fn login(
         &self,
         user: &UserId,
         auth_method: AuthMethod,
-        org: Option<&OrgId>,
         mfa_token: Option<&str>,
     ) -> Result<LoginDecision, Error> {
         let now = self.now();
+        let policy = self.policy_of(user).await?;
+        let rules = &policy.strictest;
         let login = Login {
             id: self.with_rng(LoginId::generate),
             user: user.clone(),
             created_at: now,
             expires_at: now + self.login_ttl,
             sms_sent: false,
+            allowed_factors: rules.allowed_factors.clone(),
+            token_ttl: rules.token_ttl_seconds,
         };
+        // The factors the user may sign in with: active, of a kind every org allows.
         let factors: Vec<Factor> = self
             .store
             .list_factors(user)
             .await?
             .into_iter()
-            .filter(|f| f.status == FactorStatus::Active)
+            .filter(|f| f.status == FactorStatus::Active && rules.allows(f.kind()))
             .collect();
+        // A token from another app counts while it is younger than the orgs' token lifetime.
         let claims = mfa_token
             .and_then(|t| self.tokens.verify(t, now).ok())
-            .filter(|c| c.sub == user.as_str());
+            .filter(|c| c.sub == user.as_str())
+            .filter(|c| rules.token_ttl_seconds.is_none_or(|ttl| c.iat.saturating_add(ttl) > now));
         if auth_method == AuthMethod::Passkey {
             // A passkey alone is a whole sign-in only with the token of its verification: a key
             // that verified its user.
@@ -63,13 +71,13 @@ impl Mfa {
                 ));
             }
         }
-        let token_ok = claims.is_some();
-        let decision = if auth_method == AuthMethod::Sso || token_ok {
+        let sso_exempt = auth_method == AuthMethod::Sso && rules.sso_exempt;
+        let decision = if sso_exempt || claims.is_some() {
             Decision::Allow
         } else if !factors.is_empty() {
             Decision::Challenge
         } else {
-            self.enroll_decision(user, org).await?
+            self.enroll_decision(user, &policy).await?
         };
         self.store.insert_login(&login).await?;
         Ok(LoginDecision { decision, login_id: login.id, factors })
@@ -98,7 +106,9 @@ impl Mfa {
         if factor.status != FactorStatus::Active {
             return Err(Error::Conflict("the factor is not active yet"));
         }
-        let purpose = ChallengePurpose::Login { login_id: login.id.clone() };
+        check_allowed(login.allowed_factors.as_deref(), factor.kind())?;
+        let purpose =
+            ChallengePurpose::Login { login_id: login.id.clone(), token_ttl: login.token_ttl };
         if let Some(to) = Destination::of(&factor) {
             if let Destination::Phone(phone) = to {
                 // A sign-in that had its text is refused before the number's hourly cap is
@@ -160,20 +170,6 @@ impl Mfa {
         })
     }
 
-    /// For a user without a factor: enrolling is required when the org requires MFA and the
-    /// user's grace sign-ins there are used up; suggested otherwise.
-    async fn enroll_decision(&self, user: &UserId, org: Option<&OrgId>) -> Result<Decision, Error> {
-        let Some(org) = org else { return Ok(Decision::EnrollSuggested) };
-        let policy = self.store.get_policy(org).await?;
-        if !policy.require_mfa
-            || self.store.take_grace_login(user, org, policy.grace_logins).await?
-        {
-            Ok(Decision::EnrollSuggested)
-        } else {
-            Ok(Decision::EnrollRequired)
-        }
-    }
-
     /// The refusal of a second text message in one sign-in.
     async fn login_had_its_text(
         &self,
@@ -196,8 +192,12 @@ impl Mfa {
         proof: &Proof,
     ) -> Result<IssuedToken, Error> {
         let is_login = |p: &ChallengePurpose| matches!(p, ChallengePurpose::Login { .. });
-        let (_, proven) = self.prove(user, challenge_id, proof, is_login).await?;
-        let token = self.issue_token(user, proven.factor_id.as_str(), &proven.amr)?;
+        let (challenge, proven) = self.prove(user, challenge_id, proof, is_login).await?;
+        let ttl = match challenge.purpose {
+            ChallengePurpose::Login { token_ttl, .. } => token_ttl,
+            _ => None,
+        };
+        let token = self.issue_token(user, proven.factor_id.as_str(), &proven.amr, ttl)?;
         self.audit(user, AuditAction::Verified, Some(&proven.factor_id)).await;
         Ok(token)
     }
@@ -310,13 +310,16 @@ impl Mfa {
                 "a recovery code proves a step-up for add_factor only".into(),
             ));
         }
-        if let Some(login_id) = login_id {
-            self.store
-                .get_login(login_id)
-                .await?
-                .filter(|l| &l.user == user)
-                .ok_or(Error::NotFound("login"))?;
-        }
+        let login = match login_id {
+            Some(login_id) => Some(
+                self.store
+                    .get_login(login_id)
+                    .await?
+                    .filter(|l| &l.user == user)
+                    .ok_or(Error::NotFound("login"))?,
+            ),
+            None => None,
+        };
         self.begin_attempt(user, Budget::RecoveryCodes).await?;
         let set = self.store.get_recovery_set(user).await?.ok_or(Error::CodeRejected)?;
         let unused: Vec<(u32, String)> = (0u32..)
@@ -340,7 +343,11 @@ impl Mfa {
             return Err(Error::CodeRejected);
         }
         self.store.succeed(user, Budget::RecoveryCodes).await?;
-        let token = self.issue_token(user, RECOVERY_FACTOR_ID, &["otp"])?;
+        let ttl = match login {
+            Some(login) => login.token_ttl,
+            None => self.policy_of(user).await?.strictest.token_ttl_seconds,
+        };
+        let token = self.issue_token(user, RECOVERY_FACTOR_ID, &["otp"], ttl)?;
         self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
         let step_up = match step_up {
             Some(operation) => {

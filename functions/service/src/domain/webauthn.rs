@@ -428,7 +428,8 @@ impl Mfa {
             return Err(Error::Conflict("the passkey sign-in has already been answered"));
         }
         let proven = self.accepted(factor, key, &result).await?;
-        let token = self.issue_token(&user, proven.factor_id.as_str(), &proven.amr)?;
+        let ttl = self.policy_of(&user).await?.strictest.token_ttl_seconds;
+        let token = self.issue_token(&user, proven.factor_id.as_str(), &proven.amr, ttl)?;
         self.audit(&user, AuditAction::Verified, Some(&proven.factor_id)).await;
         Ok(PasskeySignedIn { user, token })
     }

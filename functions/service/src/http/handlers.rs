@@ -17,7 +17,7 @@ use super::wire;
 use super::AppState;
 use crate::api::*;
 use crate::domain::{Error, WebhookAnswer};
-use crate::ids::{FactorId, LoginId, OrgId};
+use crate::ids::{FactorId, LoginId};
 use crate::sns_verify::SnsError;
 
 type Shared = State<Arc<AppState>>;
@@ -172,10 +172,8 @@ pub async fn login(
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Answer<Json<LoginResponse>> {
-    let org = body.org_id.as_deref().map(OrgId::parse).transpose()?;
     let user = p.user()?;
-    let decision =
-        s.mfa.login(&user, body.auth_method, org.as_ref(), body.mfa_token.as_deref()).await?;
+    let decision = s.mfa.login(&user, body.auth_method, body.mfa_token.as_deref()).await?;
     Ok(Json(decision.into()))
 }
 
@@ -337,6 +335,33 @@ pub async fn admin_set_policy(
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Answer<Json<PolicyBody>> {
     Ok(Json(s.mfa.admin_set_policy(&p.org()?, body.into()).await?.into()))
+}
+
+/// Administration: set the orgs a user belongs to, whose policies their sign-ins follow.
+#[utoipa::path(put, path = "/v1/admin/users/{user}/orgs", tag = "admin",
+    params(("user" = String, Path)),
+    request_body = MembershipsBody,
+    responses((status = 200, body = MembershipsBody), (status = 400, body = Problem), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_set_memberships(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+    ApiJson(body): ApiJson<MembershipsBody>,
+) -> Answer<Json<MembershipsBody>> {
+    let orgs = wire::memberships(body)?;
+    Ok(Json(s.mfa.admin_set_memberships(&p.user()?, orgs).await?.into()))
+}
+
+/// Administration: the orgs a user belongs to.
+#[utoipa::path(get, path = "/v1/admin/users/{user}/orgs", tag = "admin",
+    params(("user" = String, Path)),
+    responses((status = 200, body = MembershipsBody), (status = 403, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_memberships(
+    State(s): Shared,
+    ApiPath(p): ApiPath<UserPath>,
+) -> Answer<Json<MembershipsBody>> {
+    Ok(Json(s.mfa.admin_memberships(&p.user()?).await?.into()))
 }
 
 /// Administration: an organisation's MFA policy.

@@ -7,7 +7,7 @@
 //! | enroll | `POST /v1/users/{user}/factors`, `POST /v1/users/{user}/factors/{id}/activate` |
 //! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `POST .../step-ups[/{id}/verify]`, `POST /v1/passkey-sign-ins[/{id}/verify]`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
 //! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes`, `POST .../factors/{id}/phone-change[/{challenge}]` |
-//! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET /v1/admin/users/{user}/audit`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
+//! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET /v1/admin/users/{user}/audit`, `GET`/`PUT /v1/admin/users/{user}/orgs`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
 //! | sms webhook | `POST /v1/webhooks/sms`: inbound texts from SNS, authenticated by SNS's signature, not an API key |
 
 pub mod auth;
@@ -100,6 +100,10 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
             .route("/v1/admin/users/{user}/factors/{id}", delete(h::admin_reset_factor))
             .route("/v1/admin/users/{user}/unlock", post(h::admin_unlock))
             .route("/v1/admin/users/{user}/audit", get(h::admin_audit))
+            .route(
+                "/v1/admin/users/{user}/orgs",
+                put(h::admin_set_memberships).get(h::admin_memberships),
+            )
             .route("/v1/admin/orgs/{org}/policy", put(h::admin_set_policy).get(h::admin_policy))
             .route_layer(from_fn_with_state(Arc::clone(state), auth::require_admin)),
         Group::SmsWebhook => Router::new().route("/v1/webhooks/sms", post(h::sms_webhook)),

@@ -14,7 +14,7 @@ use super::handlers as h;
     info(title = "mfa-service", version = "1", description = "Multi-factor authentication for your users: enroll, challenge, verify."),
     paths(h::enroll, h::activate, h::list, h::delete, h::new_recovery_codes, h::start_phone_change, h::continue_phone_change, h::login, h::challenge,
         h::verify, h::verify_recovery, h::start_step_up, h::finish_step_up, h::start_passkey_sign_in, h::verify_passkey_sign_in, h::jwks, h::admin_reset_factor, h::admin_unlock,
-        h::admin_set_policy, h::admin_policy, h::admin_audit, h::sms_webhook),
+        h::admin_set_policy, h::admin_policy, h::admin_set_memberships, h::admin_memberships, h::admin_audit, h::sms_webhook),
     modifiers(&ApiKeyScheme)
 )]
 pub struct ApiDoc;

@@ -143,6 +143,9 @@ fn domain_problem(e: &Error) -> Problem {
         Error::StepUpRequired(_) => {
             problem(S::FORBIDDEN, "step-up-required", "Fresh MFA required", detail)
         }
+        Error::PolicyForbids(_) => {
+            problem(S::FORBIDDEN, "policy-forbids", "Not allowed by the organisation", detail)
+        }
         Error::Locked { until, .. } => Problem {
             retry_at: (*until != u64::MAX).then_some(*until),
             ..problem(

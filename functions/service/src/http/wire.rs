@@ -3,15 +3,16 @@
 
 use crate::api::{
     ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, LoginResponse,
-    PasskeySignInResponse, PasskeySignedInResponse, PhoneChangeResponse, PhoneChangeStep,
-    PolicyBody, ProofRequest, RecoveryVerifyResponse, StepUpRequest, StepUpResponse, TokenResponse,
+    MembershipsBody, PasskeySignInResponse, PasskeySignedInResponse, PhoneChangeResponse,
+    PhoneChangeStep, PolicyBody, ProofRequest, RecoveryVerifyResponse, StepUpRequest,
+    StepUpResponse, TokenResponse,
 };
 use crate::domain::answers::{
     Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PasskeyChallenge, PasskeySignedIn,
     PhoneChange, RecoveryUsed,
 };
 use crate::domain::{Error, NewFactor, Proof, StepUpFor};
-use crate::ids::{BadId, FactorId};
+use crate::ids::{BadId, FactorId, OrgId};
 use crate::model::{Factor, Method, OrgPolicy};
 
 /// The proof in an activate or verify body: a code or a credential, not both, not neither.
@@ -73,14 +74,39 @@ impl From<&Factor> for FactorView {
 }
 
 impl From<OrgPolicy> for PolicyBody {
-    fn from(policy: OrgPolicy) -> Self {
-        Self { require_mfa: policy.require_mfa, grace_logins: policy.grace_logins }
+    fn from(p: OrgPolicy) -> Self {
+        Self {
+            require_mfa: p.require_mfa,
+            grace_logins: p.grace_logins,
+            allowed_factors: p.allowed_factors,
+            max_factors: p.max_factors,
+            sso_exempt: p.sso_exempt,
+            token_ttl_seconds: p.token_ttl_seconds,
+        }
     }
 }
 
 impl From<PolicyBody> for OrgPolicy {
-    fn from(body: PolicyBody) -> Self {
-        Self { require_mfa: body.require_mfa, grace_logins: body.grace_logins }
+    fn from(b: PolicyBody) -> Self {
+        Self {
+            require_mfa: b.require_mfa,
+            grace_logins: b.grace_logins,
+            allowed_factors: b.allowed_factors,
+            max_factors: b.max_factors,
+            sso_exempt: b.sso_exempt,
+            token_ttl_seconds: b.token_ttl_seconds,
+        }
+    }
+}
+
+/// The org ids of a memberships body.
+pub fn memberships(body: MembershipsBody) -> Result<Vec<OrgId>, BadId> {
+    body.orgs.iter().map(|org| OrgId::parse(org)).collect()
+}
+
+impl From<Vec<OrgId>> for MembershipsBody {
+    fn from(orgs: Vec<OrgId>) -> Self {
+        Self { orgs: orgs.iter().map(ToString::to_string).collect() }
     }
 }
 

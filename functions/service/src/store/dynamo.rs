@@ -34,8 +34,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy,
-    PasskeySignIn, RecoverySet,
+    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships, Method,
+    OrgPolicy, PasskeySignIn, RecoverySet,
 };
 use crate::ports::{
     Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
@@ -817,6 +817,16 @@ impl PolicyStore for DynamoStore {
         self.put(to_item(policy, policy_key(org))?).await
     }
 
+    async fn put_memberships(&self, user: &UserId, orgs: &[OrgId]) -> StoreResult<()> {
+        let record = Memberships { orgs: orgs.to_vec() };
+        self.put(to_item(&record, key(user_pk(user), "ORGS"))?).await
+    }
+
+    async fn memberships(&self, user: &UserId) -> StoreResult<Vec<OrgId>> {
+        let record: Option<Memberships> = self.get(key(user_pk(user), "ORGS")).await?;
+        Ok(record.map(|r| r.orgs).unwrap_or_default())
+    }
+
     async fn take_grace_login(&self, user: &UserId, org: &OrgId, max: u32) -> StoreResult<bool> {
         if max == 0 {
             // None is allowed (the condition would let the first one through).
@@ -1174,7 +1184,7 @@ mod tests {
         }
         let read = from_item::<Challenge>(old).unwrap();
         let login_id = LoginId::parse("lgn_1").unwrap();
-        assert_eq!(read.purpose, ChallengePurpose::Login { login_id });
+        assert_eq!(read.purpose, ChallengePurpose::Login { login_id, token_ttl: None });
         assert_eq!((read.answer, read.attempts), (Answer::AppCode, 0));
     }
 

@@ -14,8 +14,8 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Method, OrgPolicy,
-    PasskeySignIn, RecoverySet,
+    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships, Method,
+    OrgPolicy, PasskeySignIn, RecoverySet,
 };
 use crate::ports::{
     Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
@@ -625,8 +625,18 @@ impl PolicyStore for EmbeddedStore {
     }
 
     async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()> {
-        let (k, policy) = (key(&format!("ORG#{org}"), "POLICY"), *policy);
+        let (k, policy) = (key(&format!("ORG#{org}"), "POLICY"), policy.clone());
         self.write(move |t| put(t, &k, &policy)).await
+    }
+
+    async fn put_memberships(&self, user: &UserId, orgs: &[OrgId]) -> StoreResult<()> {
+        let (k, record) = (user_key(user, "ORGS"), Memberships { orgs: orgs.to_vec() });
+        self.write(move |t| put(t, &k, &record)).await
+    }
+
+    async fn memberships(&self, user: &UserId) -> StoreResult<Vec<OrgId>> {
+        let record: Option<Memberships> = self.read(user_key(user, "ORGS")).await?;
+        Ok(record.map(|r| r.orgs).unwrap_or_default())
     }
 
     async fn take_grace_login(&self, user: &UserId, org: &OrgId, max: u32) -> StoreResult<bool> {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mfa_service::ids::FactorId;
-use mfa_service::model::{Answer, Challenge, ChallengePurpose, Login, Operation};
+use mfa_service::model::{Answer, Challenge, ChallengePurpose, FactorKind, Login, Operation};
 use mfa_service::ports::StoreError;
 
 use crate::support::*;
@@ -20,6 +20,8 @@ fn login(user: &UserId) -> Login {
         created_at: NOW,
         expires_at: NOW + 600,
         sms_sent: false,
+        allowed_factors: None,
+        token_ttl: None,
     }
 }
 
@@ -31,7 +33,7 @@ fn challenge(login: &Login) -> Challenge {
         created_at: NOW,
         expires_at: NOW + 300,
         consumed_at: None,
-        purpose: ChallengePurpose::Login { login_id: login.id.clone() },
+        purpose: ChallengePurpose::Login { login_id: login.id.clone(), token_ttl: None },
         answer: Answer::AppCode,
         attempts: 0,
     }
@@ -66,7 +68,12 @@ pub async fn login_and_challenge_round_trip_and_insert_once<S: TestStore>(store:
 }
 
 pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc<S>) {
-    let texted = Login { sms_sent: true, ..login(&unique_user()) };
+    let texted = Login {
+        sms_sent: true,
+        allowed_factors: Some(vec![FactorKind::Totp, FactorKind::Webauthn]),
+        token_ttl: Some(120),
+        ..login(&unique_user())
+    };
     let sent = Answer::SentCode {
         hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
     };
@@ -85,7 +92,11 @@ pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc
         [ChallengePurpose::Activation, step_up_of(Operation::DeleteFactor, Some("fac_target"))];
     let others =
         purposes.map(|purpose| Challenge { purpose, answer: sent.clone(), ..challenge(&texted) });
-    let login_code = Challenge { answer: sent.clone(), ..challenge(&texted) };
+    let login_code = Challenge {
+        answer: sent.clone(),
+        purpose: ChallengePurpose::Login { login_id: texted.id.clone(), token_ttl: Some(120) },
+        ..challenge(&texted)
+    };
     // A step-up by an authenticator app: no code stored, the app's code answers.
     let app_step_up = Challenge {
         purpose: step_up_of(Operation::AddFactor, None),

@@ -87,6 +87,7 @@ macro_rules! conformance_suite {
             policy::policy_defaults_then_put_and_get,
             policy::grace_logins_are_taken_up_to_max_per_user_and_org,
             policy::grace_logins_are_capped_under_concurrency,
+            policy::memberships_are_set_and_read_per_user,
             audit::audit_events_are_listed_newest_first_per_user,
             audit::an_audit_event_is_stored_once,
         );
@@ -186,7 +187,10 @@ async fn dynamodb_items_written_before_the_typed_model_load() {
         Method::Totp { secret: "v1:k1:c2VhbGVk".into(), last_step: Some(56_666_668) }
     );
     let loaded = fixture.store.get_challenge(&challenge).await.unwrap().unwrap();
-    assert_eq!(loaded.purpose, ChallengePurpose::Login { login_id: support::lid("lgn_1") });
+    assert_eq!(
+        loaded.purpose,
+        ChallengePurpose::Login { login_id: support::lid("lgn_1"), token_ttl: None }
+    );
 }
 
 mod embedded {

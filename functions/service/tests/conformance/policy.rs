@@ -1,8 +1,10 @@
-//! Organisation policies: a default until one is put, and the grace sign-ins they allow.
+//! Organisation policies: a default until one is put, the grace sign-ins they allow, and which
+//! orgs a user belongs to.
 
 use std::sync::Arc;
 
-use mfa_service::model::OrgPolicy;
+use mfa_service::ids::OrgId;
+use mfa_service::model::{FactorKind, OrgPolicy};
 
 use crate::support::*;
 use crate::TestStore;
@@ -12,12 +14,19 @@ pub async fn policy_defaults_then_put_and_get<S: TestStore>(store: Arc<S>) {
     let other = unique_org();
     assert_eq!(store.get_policy(&org).await.unwrap(), OrgPolicy::default());
 
-    let strict = OrgPolicy { require_mfa: true, grace_logins: 2 };
+    let strict = OrgPolicy {
+        require_mfa: true,
+        grace_logins: 2,
+        allowed_factors: Some(vec![FactorKind::Totp, FactorKind::Webauthn]),
+        max_factors: Some(1),
+        sso_exempt: false,
+        token_ttl_seconds: Some(120),
+    };
     store.put_policy(&org, &strict).await.unwrap();
     assert_eq!(store.get_policy(&org).await.unwrap(), strict);
     assert_eq!(store.get_policy(&other).await.unwrap(), OrgPolicy::default());
 
-    let lax = OrgPolicy { require_mfa: false, grace_logins: 0 };
+    let lax = OrgPolicy { require_mfa: false, grace_logins: 0, ..OrgPolicy::default() };
     store.put_policy(&org, &lax).await.unwrap();
     assert_eq!(store.get_policy(&org).await.unwrap(), lax);
 }
@@ -44,4 +53,19 @@ pub async fn grace_logins_are_capped_under_concurrency<S: TestStore>(store: Arc<
     })
     .await;
     assert_eq!(winners(answers), 3);
+}
+
+pub async fn memberships_are_set_and_read_per_user<S: TestStore>(store: Arc<S>) {
+    let (user, other) = (unique_user(), unique_user());
+    assert_eq!(store.memberships(&user).await.unwrap(), Vec::<OrgId>::new());
+    let orgs = vec![unique_org(), unique_org()];
+    store.put_memberships(&user, &orgs).await.unwrap();
+    assert_eq!(store.memberships(&user).await.unwrap(), orgs);
+    assert_eq!(store.memberships(&other).await.unwrap(), Vec::<OrgId>::new());
+    store.put_memberships(&user, &[]).await.unwrap();
+    assert_eq!(
+        store.memberships(&user).await.unwrap(),
+        Vec::<OrgId>::new(),
+        "replaced, not added to"
+    );
 }
