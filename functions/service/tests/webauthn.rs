@@ -5,24 +5,24 @@
 //! macro makes a test of it per store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod common;
+
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use common::{new_user, Outbox, TestClock};
 use mfa_e2e::browser::{assert, passkey, register, security_key, Authenticator};
 use mfa_service::config::Config;
 use mfa_service::domain::answers::IssuedToken;
 use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof, StepUpFor};
 use mfa_service::ids::{ChallengeId, FactorId, LoginId, UserId};
 use mfa_service::model::{AuditAction, AuthMethod, Budget, Method, Operation, WebauthnKind};
-use mfa_service::ports::{Clock, Email, EmailSender, SendError, SmsSender, Store};
+use mfa_service::ports::Store;
 use mfa_service::store::dynamo::DynamoStore;
 use mfa_service::store::embedded::EmbeddedStore;
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 use serde_json::Value;
 use tempfile::TempDir;
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, Url, WebauthnAuthenticator};
@@ -34,34 +34,6 @@ const NOW: u64 = 1_750_000_000;
 /// The challenge lifetime configured (`MFA_CHALLENGE_TTL_SECONDS`).
 const TTL: u64 = 120;
 
-struct TestClock(AtomicU64);
-
-impl Clock for TestClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Sends nothing: WebAuthn sends no messages.
-struct Silent;
-
-#[async_trait]
-impl SmsSender for Silent {
-    async fn send_sms(&self, _: &str, _: &str) -> Result<(), SendError> {
-        Ok(())
-    }
-    async fn opt_in(&self, _: &str) -> Result<(), SendError> {
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl EmailSender for Silent {
-    async fn send_email(&self, _: &Email) -> Result<(), SendError> {
-        Ok(())
-    }
-}
-
 /// The domain over one store, with a clock the test moves.
 struct Rig {
     mfa: Mfa,
@@ -71,29 +43,22 @@ struct Rig {
 }
 
 fn config() -> Config {
-    let key = |kid: &str, byte: u8| format!("{kid}:{}", STANDARD.encode([byte; 32]));
-    let vars: HashMap<&str, String> = [
-        ("MFA_API_KEYS", format!("admin:{}", "a".repeat(64))),
-        ("MFA_DATA_KEYS", key("d1", 1)),
-        ("MFA_SIGNING_KEYS", key("s1", 2)),
-        ("MFA_CODE_KEY", key("c1", 3)),
+    common::config(&[
         ("MFA_CHALLENGE_TTL_SECONDS", TTL.to_string()),
         ("MFA_WEBAUTHN_RP_ID", RP_ID.into()),
         ("MFA_WEBAUTHN_ORIGINS", format!("{ORIGIN},{OTHER_APP}")),
-    ]
-    .into_iter()
-    .collect();
-    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+    ])
 }
 
 fn rig(store: Arc<dyn Store>, dir: Option<TempDir>) -> Rig {
-    let clock = Arc::new(TestClock(AtomicU64::new(NOW)));
+    let clock = Arc::new(TestClock::at(NOW));
+    let outbox = Arc::new(Outbox::default());
     let ports = Ports {
         store: store.clone(),
         clock: clock.clone(),
         rng: Box::new(OsRng),
-        sms: Arc::new(Silent),
-        email: Arc::new(Silent),
+        sms: outbox.clone(),
+        email: outbox,
     };
     Rig { mfa: Mfa::new(&config(), ports).unwrap(), store, clock, _dir: dir }
 }
@@ -118,10 +83,6 @@ async fn dynamodb() -> Rig {
     rig(Arc::new(store), None)
 }
 
-fn new_user() -> UserId {
-    UserId::parse(&format!("user-{:016x}", OsRng.next_u64())).unwrap()
-}
-
 /// The payload of a JWT, decoded by hand (not by the library that signed it).
 fn claims(token: &IssuedToken) -> Value {
     let payload = token.token.split('.').nth(1).unwrap();
@@ -136,7 +97,7 @@ struct Pending {
 
 impl Rig {
     fn advance(&self, seconds: u64) {
-        self.clock.0.fetch_add(seconds, Ordering::SeqCst);
+        self.clock.advance(seconds);
     }
 
     async fn enroll(&self, user: &UserId, kind: WebauthnKind, token: Option<&str>) -> Pending {

@@ -1,0 +1,89 @@
+//! What the domain-level tests share: a clock the test moves, a sender that keeps what it sends,
+//! and a configuration of test keys.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use mfa_service::config::Config;
+use mfa_service::ids::UserId;
+use mfa_service::ports::{Clock, Email, EmailSender, SendError, SmsSender};
+use rand_core::{OsRng, RngCore};
+
+/// A clock that stands still until the test moves it.
+pub struct TestClock(AtomicU64);
+
+impl TestClock {
+    /// A clock at `now`.
+    pub fn at(now: u64) -> Self {
+        Self(AtomicU64::new(now))
+    }
+
+    /// Moves the clock `seconds` forward.
+    pub fn advance(&self, seconds: u64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Keeps every text and email it is given, as (to, body), oldest first.
+#[derive(Default)]
+pub struct Outbox(Mutex<Vec<(String, String)>>);
+
+impl Outbox {
+    /// The last one-time code sent to `to`.
+    pub fn last_code_to(&self, to: &str) -> String {
+        let sent = self.0.lock().unwrap();
+        let (_, body) = sent.iter().rev().find(|(t, _)| t == to).unwrap();
+        let (_, rest) = body.split_once("code is ").unwrap();
+        rest.chars().take(6).collect()
+    }
+}
+
+#[async_trait]
+impl SmsSender for Outbox {
+    async fn send_sms(&self, to: &str, body: &str) -> Result<(), SendError> {
+        self.0.lock().unwrap().push((to.to_owned(), body.to_owned()));
+        Ok(())
+    }
+    async fn opt_in(&self, _: &str) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EmailSender for Outbox {
+    async fn send_email(&self, email: &Email) -> Result<(), SendError> {
+        self.0.lock().unwrap().push((email.to.clone(), email.text.clone()));
+        Ok(())
+    }
+}
+
+/// A configuration with test keys, and `extra` variables.
+pub fn config(extra: &[(&str, String)]) -> Config {
+    let key = |kid: &str, byte: u8| format!("{kid}:{}", STANDARD.encode([byte; 32]));
+    let mut vars: HashMap<&str, String> = [
+        ("MFA_API_KEYS", format!("admin:{}", "a".repeat(64))),
+        ("MFA_DATA_KEYS", key("d1", 1)),
+        ("MFA_SIGNING_KEYS", key("s1", 2)),
+        ("MFA_CODE_KEY", key("c1", 3)),
+    ]
+    .into_iter()
+    .collect();
+    vars.extend(extra.iter().cloned());
+    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+}
+
+/// A user id no other test uses.
+pub fn new_user() -> UserId {
+    UserId::parse(&format!("user-{:016x}", OsRng.next_u64())).unwrap()
+}
