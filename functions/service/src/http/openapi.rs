@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the API, generated from the handlers and types.
 //!
 //! Every error answer is the one `Problem` response (`application/problem+json`). The handlers
-//! list the problems their domain calls give; [`EdgeProblems`] adds, to every operation they can
+//! list the problems their domain calls give; `EdgeProblems` adds, to every operation they can
 //! reach, those given before a handler runs.
 
 use std::sync::OnceLock;
@@ -52,8 +52,7 @@ impl EdgeProblems {
         if operation.security.is_some() {
             statuses.push(401);
         }
-        let parameters = operation.parameters.iter().flatten();
-        if parameters.into_iter().any(|p| p.parameter_in == ParameterIn::Path) {
+        if operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Path) {
             statuses.push(400);
         }
         if let Some(body) = &operation.request_body {
