@@ -3,8 +3,8 @@
 #
 # Everything the scripts install or build lives outside the clone, under $MFA_CACHE_DIR (default
 # ~/.cache/mfa-service): the cargo target dir ($MFA_TARGET_DIR, default $MFA_CACHE_DIR/target)
-# and one Python virtualenv for the Python tools (cargo-lambda, moto server), so that nothing
-# depends on what the machine's own Python happens to hold.
+# and one Python virtualenv for the Python tools (cargo-lambda, moto server, schemathesis), so
+# that nothing depends on what the machine's own Python happens to hold.
 export MFA_CACHE_DIR="${MFA_CACHE_DIR:-$HOME/.cache/mfa-service}"
 export CARGO_TARGET_DIR="${MFA_TARGET_DIR:-$MFA_CACHE_DIR/target}"
 MFA_VENV="$MFA_CACHE_DIR/venv"
@@ -16,6 +16,8 @@ mkdir -p "$CARGO_TARGET_DIR"
 CARGO_LAMBDA_VERSION="1.9.2"
 # The moto server the DynamoDB, SNS and SES stand-in was tested with.
 MOTO_VERSION="5.2.1"
+# The API fuzzer of scripts/test.d/47-fuzz.sh (its command line changed between 3.x and 4.x).
+SCHEMATHESIS_VERSION="4.32.5"
 
 # Creates the project's Python virtualenv unless it is there (its bin/ is already first on PATH).
 ensure_venv() {

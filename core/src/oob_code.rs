@@ -14,10 +14,12 @@
 //! assert!(!verify(&key, "challenge-2", &code, &stored));
 //! ```
 
+use hmac::digest::generic_array::GenericArray;
 use hmac::{Hmac, Mac};
 use rand_core::CryptoRngCore;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 /// Digits in a code.
 pub const DIGITS: usize = 6;
@@ -37,9 +39,14 @@ pub fn generate(rng: &mut impl CryptoRngCore) -> String {
     }
 }
 
-/// The server key that code hashes are made with: at least 256 bits.
+/// SHA-256's block size, the length of an HMAC-SHA256 key once prepared (RFC 2104).
+const BLOCK: usize = 64;
+
+/// The server key that code hashes are made with: at least 256 bits. It holds the key as
+/// HMAC-SHA256 uses it (RFC 2104: padded with zeros to a block, or hashed first when longer),
+/// on the heap, zeroed when dropped; `Debug` shows none of it.
 #[derive(Clone)]
-pub struct CodeKey(Hmac<Sha256>);
+pub struct CodeKey(Zeroizing<Box<[u8]>>);
 
 /// Why a code key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +59,17 @@ impl CodeKey {
         if key.len() < 32 {
             return Err(KeyLengthError(key.len()));
         }
-        <Hmac<Sha256> as Mac>::new_from_slice(key).map(Self).map_err(|_| KeyLengthError(key.len()))
+        let mut block = Zeroizing::new(vec![0u8; BLOCK].into_boxed_slice());
+        if key.len() > BLOCK {
+            block[..32].copy_from_slice(&Sha256::digest(key));
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        Ok(Self(block))
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new(GenericArray::from_slice(&self.0))
     }
 }
 
@@ -64,7 +81,7 @@ impl std::fmt::Debug for CodeKey {
 
 /// The keyed hash of `code` for `challenge_id`, to store instead of the code.
 pub fn hash(key: &CodeKey, challenge_id: &str, code: &str) -> [u8; 32] {
-    let mut mac = key.0.clone();
+    let mut mac = key.mac();
     mac.update(CONTEXT);
     mac.update(&(challenge_id.len() as u64).to_be_bytes());
     mac.update(challenge_id.as_bytes());
@@ -112,6 +129,25 @@ mod tests {
         assert!(!verify(&k1, "c1", "123456", &stored[..31]));
         // Length prefixing keeps ("c1", "1234567") apart from ("c11", "234567").
         assert_ne!(hash(&k1, "c1", "1234567"), hash(&k1, "c11", "234567"));
+    }
+
+    #[test]
+    fn hashes_are_hmac_sha256_under_the_key_as_given() {
+        for length in [32, 64, 65, 100] {
+            let bytes: Vec<u8> = (0..length).map(|i| i as u8).collect();
+            let mut reference = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).unwrap();
+            reference.update(CONTEXT);
+            reference.update(&2u64.to_be_bytes());
+            reference.update(b"c1");
+            reference.update(b"123456");
+            let want: [u8; 32] = reference.finalize().into_bytes().into();
+            assert_eq!(hash(&CodeKey::new(&bytes).unwrap(), "c1", "123456"), want, "{length}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_key() {
+        assert_eq!(format!("{:?}", CodeKey::new(&[0xab; 32]).unwrap()), "CodeKey(redacted)");
     }
 
     #[test]

@@ -91,7 +91,7 @@ async fn forward(
     let mut request = backend
         .http
         .request(method, url)
-        .bearer_auth(&backend.api.api_key)
+        .bearer_auth(backend.api.api_key.expose())
         .header(header::CONTENT_TYPE, "application/json")
         .body(body);
     if let Some(token) = headers.get("step-up-token") {

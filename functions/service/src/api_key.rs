@@ -7,6 +7,8 @@ use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::secret::Key;
+
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
@@ -32,15 +34,15 @@ impl Scope {
     }
 }
 
-/// The configured key hashes.
+/// The configured key hashes; `Debug` shows only their scopes.
 #[derive(Debug, Clone, Default)]
 pub struct ApiKeys {
-    entries: Vec<(Scope, [u8; 32])>,
+    entries: Vec<(Scope, Key)>,
 }
 
 impl ApiKeys {
     /// Keys as (scope, SHA-256 of the key).
-    pub fn new(entries: Vec<(Scope, [u8; 32])>) -> Self {
+    pub fn new(entries: Vec<(Scope, Key)>) -> Self {
         Self { entries }
     }
 
@@ -50,7 +52,7 @@ impl ApiKeys {
         let hash = hash_key(presented);
         let mut found = None;
         for (scope, stored) in &self.entries {
-            if bool::from(stored.ct_eq(&hash)) {
+            if bool::from(stored.expose().ct_eq(&hash)) {
                 found = found.max(Some(*scope));
             }
         }
@@ -73,11 +75,13 @@ pub fn generate_key(rng: &mut dyn CryptoRngCore) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     #[test]
     fn keys_are_checked_by_hash_and_scoped() {
+        let hashed = |key| Secret::new(hash_key(key));
         let keys =
-            ApiKeys::new(vec![(Scope::Service, hash_key("svc")), (Scope::Admin, hash_key("adm"))]);
+            ApiKeys::new(vec![(Scope::Service, hashed("svc")), (Scope::Admin, hashed("adm"))]);
         assert_eq!(keys.check("svc"), Some(Scope::Service));
         assert_eq!(keys.check("adm"), Some(Scope::Admin));
         assert_eq!(keys.check("other"), None);

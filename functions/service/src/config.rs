@@ -5,8 +5,10 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use zeroize::Zeroizing;
 
 use crate::api_key::{ApiKeys, Scope};
+use crate::secret::Key;
 
 /// A configuration value that is missing or wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,7 +24,8 @@ fn error(name: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError { name, problem: problem.into() }
 }
 
-/// The service's configuration.
+/// The service's configuration. The keys are [`Key`]s: `Debug` shows none of them, and each is
+/// zeroed when dropped.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The name authenticator apps show (`MFA_ISSUER_NAME`).
@@ -30,9 +33,9 @@ pub struct Config {
     /// Hashed API keys and their scopes (`MFA_API_KEYS`).
     pub api_keys: ApiKeys,
     /// Data keys that seal secrets at rest; the first seals (`MFA_DATA_KEYS`).
-    pub data_keys: Vec<(String, [u8; 32])>,
+    pub data_keys: Vec<(String, Key)>,
     /// Ed25519 seeds that sign MFA tokens; the first signs (`MFA_SIGNING_KEYS`).
-    pub signing_keys: Vec<(String, [u8; 32])>,
+    pub signing_keys: Vec<(String, Key)>,
     /// The `iss` of MFA tokens (`MFA_TOKEN_ISSUER`).
     pub token_issuer: String,
     /// The `aud` of MFA tokens (`MFA_TOKEN_AUDIENCE`).
@@ -46,7 +49,7 @@ pub struct Config {
     /// The DynamoDB table (`MFA_TABLE`).
     pub table: String,
     /// The key that one-time SMS and email codes are hashed with (`MFA_CODE_KEY`).
-    pub code_key: [u8; 32],
+    pub code_key: Key,
     /// The SMS program's settings.
     pub sms: SmsSettings,
     /// The address emails come from (`MFA_EMAIL_FROM`); unset: email factors are refused.
@@ -128,8 +131,9 @@ impl Config {
             challenge_ttl: seconds("MFA_CHALLENGE_TTL_SECONDS", 300)?,
             table: text("MFA_TABLE", "mfa"),
             code_key: keys("MFA_CODE_KEY", get("MFA_CODE_KEY"))?
-                .first()
-                .map(|(_, key)| *key)
+                .into_iter()
+                .next()
+                .map(|(_, key)| key)
                 .ok_or_else(|| error("MFA_CODE_KEY", "holds no key"))?,
             sms: SmsSettings {
                 calling_codes: calling_codes(&text("MFA_SMS_CALLING_CODES", "1"))?,
@@ -240,7 +244,8 @@ fn api_keys(value: Option<String>) -> Result<ApiKeys, ConfigError> {
             let hash = data_encoding::HEXLOWER_PERMISSIVE
                 .decode(hex.as_bytes())
                 .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Zeroizing::new)
+                .and_then(|b| Key::from_slice(&b))
                 .ok_or_else(|| error(NAME, "a key hash must be 64 hex digits (SHA-256)"))?;
             Ok((scope, hash))
         })
@@ -251,8 +256,8 @@ fn api_keys(value: Option<String>) -> Result<ApiKeys, ConfigError> {
     Ok(ApiKeys::new(entries))
 }
 
-/// `kid:base64-of-32-bytes,...`
-fn keys(name: &'static str, value: Option<String>) -> Result<Vec<(String, [u8; 32])>, ConfigError> {
+/// `kid:base64-of-32-bytes,...`; the decoded bytes are zeroed once copied into their [`Key`].
+fn keys(name: &'static str, value: Option<String>) -> Result<Vec<(String, Key)>, ConfigError> {
     let value =
         value.ok_or_else(|| error(name, "is not set (kid:base64 of 32 bytes, comma-separated)"))?;
     let keys = value
@@ -268,7 +273,8 @@ fn keys(name: &'static str, value: Option<String>) -> Result<Vec<(String, [u8; 3
                 .decode(b64.trim())
                 .or_else(|_| URL_SAFE_NO_PAD.decode(b64.trim()))
                 .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .map(Zeroizing::new)
+                .and_then(|b| Key::from_slice(&b))
                 .ok_or_else(|| error(name, format!("key {kid:?} is not base64 of 32 bytes")))?;
             Ok((kid.to_owned(), bytes))
         })
@@ -291,6 +297,36 @@ mod tests {
     }
 
     const KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+    #[test]
+    fn debug_shows_none_of_the_configured_secrets() {
+        let bytes =
+            |first: u8| -> [u8; 32] { std::array::from_fn(|i| first.wrapping_add(i as u8)) };
+        let (data, signing, code, api_hash) = (bytes(1), bytes(71), bytes(141), bytes(211));
+        let b64 = |key: &[u8; 32]| STANDARD.encode(key);
+        let api_hex = data_encoding::HEXLOWER.encode(&api_hash);
+        let config = Config::from_lookup(lookup(&[
+            ("MFA_API_KEYS", &format!("admin:{api_hex}")),
+            ("MFA_DATA_KEYS", &format!("d1:{}", b64(&data))),
+            ("MFA_SIGNING_KEYS", &format!("s1:{}", b64(&signing))),
+            ("MFA_CODE_KEY", &format!("c1:{}", b64(&code))),
+        ]))
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(shown.contains("\"d1\"") && shown.contains("[redacted]"), "{shown}");
+        for key in [data, signing, code, api_hash] {
+            let forms = [
+                b64(&key),
+                URL_SAFE_NO_PAD.encode(key),
+                data_encoding::HEXLOWER.encode(&key[..8]),
+                data_encoding::HEXUPPER.encode(&key[..8]),
+                format!("{:?}", &key[..4]).trim_matches(['[', ']']).to_owned(),
+            ];
+            for form in forms {
+                assert!(!shown.contains(&form), "{form} in {shown}");
+            }
+        }
+    }
 
     #[test]
     fn webauthn_needs_origins_on_its_rp_id() {

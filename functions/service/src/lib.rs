@@ -17,6 +17,7 @@ pub mod model;
 pub mod ports;
 pub mod runtime;
 pub mod sealed;
+pub mod secret;
 pub mod senders;
 pub mod sns_verify;
 pub mod store;

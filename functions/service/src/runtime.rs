@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError};
 use crate::domain::{Mfa, Ports};
 use crate::http::{router, AppState, Group};
 use crate::ports::{EmailSender, SmsSender, Store, SystemClock};
+use crate::secret::Secret;
 use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender};
 use crate::sns_verify::{HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
@@ -115,7 +116,7 @@ pub struct LocalSettings {
     /// Where the store and generated keys live (`MFA_LOCAL_DATA_DIR`, default `.mfa-local`).
     pub data_dir: PathBuf,
     /// The API key callers use (`MFA_LOCAL_API_KEY`; made up and printed when unset).
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret<String>>,
     /// Where SMS and email go instead of being sent (`MFA_OUTBOX`, default
     /// `<data dir>/outbox.jsonl`).
     pub outbox: PathBuf,
@@ -130,7 +131,8 @@ impl LocalSettings {
             .map_err(|_| format!("configuration MFA_LOCAL_ADDR: {addr:?} is not host:port"))?;
         let data_dir = std::env::var_os("MFA_LOCAL_DATA_DIR")
             .map_or_else(|| ".mfa-local".into(), PathBuf::from);
-        let api_key = std::env::var("MFA_LOCAL_API_KEY").ok().filter(|k| !k.is_empty());
+        let api_key =
+            std::env::var("MFA_LOCAL_API_KEY").ok().filter(|k| !k.is_empty()).map(Secret::new);
         let outbox = std::env::var_os("MFA_OUTBOX")
             .map_or_else(|| data_dir.join("outbox.jsonl"), PathBuf::from);
         Ok(Self { addr, data_dir, api_key, outbox })
@@ -170,7 +172,7 @@ pub struct LocalApi {
     /// `http://127.0.0.1:<port>`: the API's base URL.
     pub base_url: String,
     /// The admin-scoped API key.
-    pub api_key: String,
+    pub api_key: Secret<String>,
     /// The outbox file of texts and emails.
     pub outbox: std::path::PathBuf,
 }
@@ -192,9 +194,9 @@ pub async fn run_local(
         read_or_create(&settings.data_dir, "code.key", || random_key_entry("local-code"))?;
     let (api_key, made_up) = match settings.api_key {
         Some(key) => (key, false),
-        None => (generate_key(&mut OsRng), true),
+        None => (Secret::new(generate_key(&mut OsRng)), true),
     };
-    let api_hash = format!("admin:{}", data_encoding::HEXLOWER.encode(&hash_key(&api_key)));
+    let api_hash = format!("admin:{}", data_encoding::HEXLOWER.encode(&hash_key(api_key.expose())));
     let config = Config::from_lookup(|name| {
         std::env::var(name).ok().or_else(|| match name {
             "MFA_API_KEYS" => Some(api_hash.clone()),
@@ -221,6 +223,7 @@ pub async fn run_local(
     println!("mfa-local listening on http://{bound}");
     println!("SMS and email go to the outbox {}", settings.outbox.display());
     if made_up {
+        let api_key = api_key.expose();
         println!("API key (admin scope; set MFA_LOCAL_API_KEY to choose one): {api_key}");
     }
     axum::serve(listener, app)

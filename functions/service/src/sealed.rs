@@ -12,6 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use rand_core::CryptoRngCore;
 
+use crate::secret::Key;
+
 /// Why a secret could not be sealed or opened.
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -26,7 +28,8 @@ pub enum SealError {
     Open,
 }
 
-/// The configured data keys.
+/// The configured data keys. `Debug` shows only the sealing key's id; the AES key schedules are
+/// zeroed when dropped (the `aes` and `polyval` crates' `zeroize` features).
 pub struct DataKeys {
     active_id: String,
     active: Aes256Gcm,
@@ -41,10 +44,13 @@ impl std::fmt::Debug for DataKeys {
 
 impl DataKeys {
     /// Keys as (id, 32 key bytes), the first one sealing. Needs at least one.
-    pub fn new(keys: Vec<(String, [u8; 32])>) -> Option<Self> {
+    pub fn new(keys: &[(String, Key)]) -> Option<Self> {
         let (active_id, first) = keys.first()?;
-        let (active_id, active) = (active_id.clone(), Aes256Gcm::new(&(*first).into()));
-        let keys = keys.into_iter().map(|(id, key)| (id, Aes256Gcm::new(&key.into()))).collect();
+        let (active_id, active) = (active_id.clone(), Aes256Gcm::new(first.expose().into()));
+        let keys = keys
+            .iter()
+            .map(|(id, key)| (id.clone(), Aes256Gcm::new(key.expose().into())))
+            .collect();
         Some(Self { active_id, active, keys })
     }
 
@@ -84,8 +90,12 @@ impl DataKeys {
 mod tests {
     use super::*;
 
+    fn key(id: &str, byte: u8) -> (String, Key) {
+        (id.to_owned(), Key::from_slice(&[byte; 32]).unwrap())
+    }
+
     fn keys() -> DataKeys {
-        DataKeys::new(vec![("k2".into(), [2; 32]), ("k1".into(), [1; 32])]).unwrap()
+        DataKeys::new(&[key("k2", 2), key("k1", 1)]).unwrap()
     }
 
     #[test]
@@ -95,7 +105,7 @@ mod tests {
         assert!(sealed.starts_with("v1.k2."));
         assert!(!sealed.contains("secret"));
         assert_eq!(keys().open(&sealed, "user/fac").unwrap(), b"secret");
-        let old = DataKeys::new(vec![("k1".into(), [1; 32])]).unwrap().seal(b"s", "a", &mut rng);
+        let old = DataKeys::new(&[key("k1", 1)]).unwrap().seal(b"s", "a", &mut rng);
         assert_eq!(keys().open(&old, "a").unwrap(), b"s");
     }
 
@@ -104,7 +114,7 @@ mod tests {
         let mut rng = rand_core::OsRng;
         let sealed = keys().seal(b"secret", "user/fac", &mut rng);
         assert!(matches!(keys().open(&sealed, "user/other"), Err(SealError::Open)));
-        let only_k1 = DataKeys::new(vec![("k1".into(), [1; 32])]).unwrap();
+        let only_k1 = DataKeys::new(&[key("k1", 1)]).unwrap();
         assert!(matches!(only_k1.open(&sealed, "user/fac"), Err(SealError::UnknownKey(_))));
         // A character in the middle of the base64 carries 6 bits of ciphertext (the last one
         // may carry only padding bits), so changing it always changes the sealed bytes.

@@ -18,8 +18,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::model::Operation;
+use crate::secret::Key;
 
 /// The `typ` header of an MFA token.
 const MFA_TYP: &str = "JWT";
@@ -141,7 +143,7 @@ impl TokenKeys {
     /// Keys as (key id, 32-byte Ed25519 seed), the first signing. `None` without keys or with a
     /// seed that is not an Ed25519 key.
     pub fn new(
-        seeds: &[(String, [u8; 32])],
+        seeds: &[(String, Key)],
         issuer: String,
         audience: Vec<String>,
         ttl: u64,
@@ -149,10 +151,11 @@ impl TokenKeys {
         let keys = seeds
             .iter()
             .map(|(kid, seed)| {
-                let pair = Ed25519KeyPair::from_seed_unchecked(seed).ok()?;
+                let pair = Ed25519KeyPair::from_seed_unchecked(seed.expose()).ok()?;
                 let public_x = B64.encode(pair.public_key().as_ref());
-                let mut der = PKCS8_ED25519_PREFIX.to_vec();
-                der.extend_from_slice(seed);
+                let mut der = Zeroizing::new(Vec::with_capacity(PKCS8_ED25519_PREFIX.len() + 32));
+                der.extend_from_slice(&PKCS8_ED25519_PREFIX);
+                der.extend_from_slice(seed.expose());
                 Some(SigningKey {
                     kid: kid.clone(),
                     encoding: EncodingKey::from_ed_der(&der),
@@ -293,8 +296,10 @@ mod tests {
     use super::*;
 
     fn keys(seeds: &[(&str, u8)]) -> TokenKeys {
-        let seeds: Vec<(String, [u8; 32])> =
-            seeds.iter().map(|(k, b)| ((*k).to_owned(), [*b; 32])).collect();
+        let seeds: Vec<(String, Key)> = seeds
+            .iter()
+            .map(|(k, b)| ((*k).to_owned(), Key::from_slice(&[*b; 32]).unwrap()))
+            .collect();
         TokenKeys::new(&seeds, "mfa".into(), vec!["app".into()], 600).unwrap()
     }
 
@@ -358,7 +363,7 @@ mod tests {
         assert!(matches!(k.verify(&step_up, 1001), Err(TokenError::Invalid(_))));
         // Not even an app whose configured audience names the step-up audience takes one.
         let wide = TokenKeys::new(
-            &[("k1".into(), [1; 32])],
+            &[("k1".into(), Key::from_slice(&[1; 32]).unwrap())],
             "mfa".into(),
             vec!["app".into(), STEP_UP_AUDIENCE.into()],
             600,

@@ -92,7 +92,7 @@ impl std::fmt::Debug for Mfa {
 impl Mfa {
     /// Builds the domain from configuration and its ports.
     pub fn new(config: &Config, ports: Ports) -> Result<Self, ConfigError> {
-        let data_keys = DataKeys::new(config.data_keys.clone())
+        let data_keys = DataKeys::new(&config.data_keys)
             .ok_or_else(|| ConfigError { name: "MFA_DATA_KEYS", problem: "holds no key".into() })?;
         let tokens = TokenKeys::new(
             &config.signing_keys,
@@ -104,7 +104,7 @@ impl Mfa {
             name: "MFA_SIGNING_KEYS",
             problem: "holds no usable Ed25519 key".into(),
         })?;
-        let code_key = mfa_core::oob_code::CodeKey::new(&config.code_key)
+        let code_key = mfa_core::oob_code::CodeKey::new(config.code_key.expose())
             .map_err(|e| ConfigError { name: "MFA_CODE_KEY", problem: e.to_string() })?;
         let webauthn = config
             .webauthn

@@ -37,8 +37,8 @@ fn step_up_token(headers: &HeaderMap) -> Option<&str> {
     request_body = EnrollRequest,
     responses(
         (status = 201, description = "the pending factor", body = EnrollResponse),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 422, body = Problem),
+        (status = 400, response = Problem), (status = 403, response = Problem),
+        (status = 409, response = Problem), (status = 502, response = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn enroll(
@@ -57,8 +57,8 @@ pub async fn enroll(
     request_body = ProofRequest,
     responses(
         (status = 200, description = "the active factor; recovery codes with the first", body = ActivateResponse),
-        (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 429, body = Problem),
+        (status = 400, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn activate(
@@ -73,7 +73,7 @@ pub async fn activate(
 /// List a user's factors.
 #[utoipa::path(get, path = "/v1/users/{user}/factors", tag = "manage",
     params(("user" = String, Path)),
-    responses((status = 200, body = FactorList), (status = 401, body = Problem)),
+    responses((status = 200, body = FactorList)),
     security(("api_key" = [])))]
 pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Json<FactorList>> {
     let factors = s.mfa.list(&p.user()?).await?;
@@ -85,7 +85,7 @@ pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Jso
 #[utoipa::path(delete, path = "/v1/users/{user}/factors/{id}", tag = "manage",
     params(("user" = String, Path), ("id" = String, Path),
         ("Step-Up-Token" = Option<String>, Header, description = "for an active factor: a step-up token for `delete_factor` of this factor, proved by this factor; used once")),
-    responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 204, description = "deleted"), (status = 403, response = Problem), (status = 404, response = Problem)),
     security(("api_key" = [])))]
 pub async fn delete(
     State(s): Shared,
@@ -101,7 +101,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes", tag = "manage",
     params(("user" = String, Path),
         ("Step-Up-Token" = Option<String>, Header, description = "a step-up token for `new_recovery_codes`, proved by any active factor (not a recovery code); used once")),
-    responses((status = 201, body = RecoveryCodesResponse), (status = 403, body = Problem)),
+    responses((status = 201, body = RecoveryCodesResponse), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn new_recovery_codes(
     State(s): Shared,
@@ -118,8 +118,9 @@ pub async fn new_recovery_codes(
     params(("user" = String, Path), ("id" = String, Path, description = "SMS factor id"),
         ("Step-Up-Token" = Option<String>, Header, description = "a step-up token for `change_phone` of this factor, proved by this factor; used once")),
     request_body = PhoneChangeRequest,
-    responses((status = 202, body = PhoneChangeResponse), (status = 400, body = Problem),
-        (status = 403, body = Problem), (status = 409, body = Problem)),
+    responses((status = 202, body = PhoneChangeResponse), (status = 400, response = Problem),
+        (status = 403, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_phone_change(
     State(s): Shared,
@@ -137,7 +138,10 @@ pub async fn start_phone_change(
 #[utoipa::path(post, path = "/v1/users/{user}/factors/{id}/phone-change/{challenge}", tag = "manage",
     params(("user" = String, Path), ("id" = String, Path), ("challenge" = String, Path)),
     request_body = CodeRequest,
-    responses((status = 200, body = PhoneChangeResponse), (status = 400, body = Problem), (status = 404, body = Problem)),
+    responses(
+        (status = 200, body = PhoneChangeResponse), (status = 400, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
+    ),
     security(("api_key" = [])))]
 pub async fn continue_phone_change(
     State(s): Shared,
@@ -152,7 +156,7 @@ pub async fn continue_phone_change(
 #[utoipa::path(get, path = "/v1/admin/users/{user}/audit", tag = "admin",
     params(("user" = String, Path)),
     responses((status = 200, description = "up to 100 events, newest first", body = AuditList),
-        (status = 403, body = Problem)),
+        (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_audit(
     State(s): Shared,
@@ -165,7 +169,7 @@ pub async fn admin_audit(
 #[utoipa::path(post, path = "/v1/users/{user}/login", tag = "verify",
     params(("user" = String, Path)),
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 422, body = Problem)),
+    responses((status = 200, body = LoginResponse), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn login(
     State(s): Shared,
@@ -181,7 +185,8 @@ pub async fn login(
 #[utoipa::path(post, path = "/v1/users/{user}/challenges", tag = "verify",
     params(("user" = String, Path)),
     request_body = ChallengeRequest,
-    responses((status = 201, body = ChallengeResponse), (status = 404, body = Problem), (status = 410, body = Problem)),
+    responses((status = 201, body = ChallengeResponse), (status = 403, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 410, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn challenge(
     State(s): Shared,
@@ -199,8 +204,8 @@ pub async fn challenge(
     params(("user" = String, Path), ("id" = String, Path, description = "challenge id")),
     request_body = ProofRequest,
     responses(
-        (status = 200, body = TokenResponse), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem),
+        (status = 200, body = TokenResponse), (status = 400, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn verify(
@@ -216,7 +221,8 @@ pub async fn verify(
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes/verify", tag = "verify",
     params(("user" = String, Path)),
     request_body = RecoveryVerifyRequest,
-    responses((status = 200, body = RecoveryVerifyResponse), (status = 400, body = Problem), (status = 429, body = Problem)),
+    responses((status = 200, body = RecoveryVerifyResponse), (status = 400, response = Problem),
+        (status = 404, response = Problem), (status = 429, response = Problem)),
     security(("api_key" = [])))]
 pub async fn verify_recovery(
     State(s): Shared,
@@ -232,8 +238,8 @@ pub async fn verify_recovery(
 #[utoipa::path(post, path = "/v1/users/{user}/step-ups", tag = "verify",
     params(("user" = String, Path)),
     request_body = StepUpRequest,
-    responses((status = 201, body = ChallengeResponse), (status = 400, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 201, body = ChallengeResponse), (status = 400, response = Problem),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_step_up(
     State(s): Shared,
@@ -250,8 +256,8 @@ pub async fn start_step_up(
     params(("user" = String, Path), ("id" = String, Path, description = "step-up challenge id")),
     request_body = ProofRequest,
     responses(
-        (status = 200, body = StepUpResponse), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem),
+        (status = 200, body = StepUpResponse), (status = 400, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn finish_step_up(
@@ -265,7 +271,7 @@ pub async fn finish_step_up(
 
 /// Start a passwordless sign-in: any discoverable passkey of this site may answer.
 #[utoipa::path(post, path = "/v1/passkey-sign-ins", tag = "verify",
-    responses((status = 201, body = PasskeySignInResponse), (status = 400, body = Problem)),
+    responses((status = 201, body = PasskeySignInResponse), (status = 400, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_passkey_sign_in(
     State(s): Shared,
@@ -279,9 +285,9 @@ pub async fn start_passkey_sign_in(
     params(("id" = String, Path, description = "passkey sign-in id")),
     request_body = CredentialRequest,
     responses(
-        (status = 200, body = PasskeySignedInResponse), (status = 400, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem),
-        (status = 429, body = Problem),
+        (status = 200, body = PasskeySignedInResponse), (status = 400, response = Problem),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 410, response = Problem),
+        (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn verify_passkey_sign_in(
@@ -302,7 +308,8 @@ pub async fn jwks(State(s): Shared) -> Json<serde_json::Value> {
 /// Administration: reset (remove) a user's factor without step-up, and clear their lockout.
 #[utoipa::path(delete, path = "/v1/admin/users/{user}/factors/{id}", tag = "admin",
     params(("user" = String, Path), ("id" = String, Path)),
-    responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 204, description = "removed"), (status = 403, response = Problem),
+        (status = 404, response = Problem), (status = 409, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_reset_factor(
     State(s): Shared,
@@ -316,7 +323,7 @@ pub async fn admin_reset_factor(
 /// Administration: clear a user's lockout.
 #[utoipa::path(post, path = "/v1/admin/users/{user}/unlock", tag = "admin",
     params(("user" = String, Path)),
-    responses((status = 204, description = "unlocked"), (status = 403, body = Problem)),
+    responses((status = 204, description = "unlocked"), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_unlock(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<StatusCode> {
     s.mfa.admin_unlock(&p.user()?).await?;
@@ -327,7 +334,7 @@ pub async fn admin_unlock(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> An
 #[utoipa::path(put, path = "/v1/admin/orgs/{org}/policy", tag = "admin",
     params(("org" = String, Path)),
     request_body = PolicyBody,
-    responses((status = 200, body = PolicyBody), (status = 403, body = Problem)),
+    responses((status = 200, body = PolicyBody), (status = 400, response = Problem), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_set_policy(
     State(s): Shared,
@@ -341,7 +348,7 @@ pub async fn admin_set_policy(
 #[utoipa::path(put, path = "/v1/admin/users/{user}/orgs", tag = "admin",
     params(("user" = String, Path)),
     request_body = MembershipsBody,
-    responses((status = 200, body = MembershipsBody), (status = 400, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = MembershipsBody), (status = 400, response = Problem), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_set_memberships(
     State(s): Shared,
@@ -355,7 +362,7 @@ pub async fn admin_set_memberships(
 /// Administration: the orgs a user belongs to.
 #[utoipa::path(get, path = "/v1/admin/users/{user}/orgs", tag = "admin",
     params(("user" = String, Path)),
-    responses((status = 200, body = MembershipsBody), (status = 403, body = Problem)),
+    responses((status = 200, body = MembershipsBody), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_memberships(
     State(s): Shared,
@@ -367,7 +374,7 @@ pub async fn admin_memberships(
 /// Administration: an organisation's MFA policy.
 #[utoipa::path(get, path = "/v1/admin/orgs/{org}/policy", tag = "admin",
     params(("org" = String, Path)),
-    responses((status = 200, body = PolicyBody), (status = 403, body = Problem)),
+    responses((status = 200, body = PolicyBody), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_policy(
     State(s): Shared,
@@ -379,15 +386,17 @@ pub async fn admin_policy(
 /// Inbound texts: AWS End User Messaging SMS publishes each text to an SNS topic, which posts it
 /// here. Authenticated by SNS's signature (and the topic), not by an API key. STOP opts the
 /// number out, HELP gets the help text, START opts back in; a subscription confirmation is
-/// confirmed.
+/// confirmed. Refused: 400 when the body is not a usable SNS message, 403 when it is not signed
+/// by SNS for the inbound topic or is too old, 502 when SNS can't be reached, 503 when
+/// `MFA_INBOUND_TOPIC_ARN` is not set (only mfa-local starts without it).
 #[utoipa::path(post, path = "/v1/webhooks/sms", tag = "webhooks",
     request_body(content = String, content_type = "text/plain",
         description = "the SNS message JSON as SNS posts it (Notification, SubscriptionConfirmation or UnsubscribeConfirmation)"),
     responses(
         (status = 200, description = "what was done", body = WebhookAnswer),
-        (status = 400, description = "not a usable SNS message", body = Problem),
-        (status = 403, description = "not signed by SNS for the inbound topic, or too old", body = Problem),
-        (status = 502, body = Problem), (status = 503, description = "MFA_INBOUND_TOPIC_ARN is not set", body = Problem),
+        (status = 400, response = Problem),
+        (status = 403, response = Problem),
+        (status = 502, response = Problem), (status = 503, response = Problem),
     ))]
 pub async fn sms_webhook(
     State(s): Shared,

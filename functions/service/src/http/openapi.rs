@@ -1,12 +1,19 @@
 //! The OpenAPI 3.1 document of the API, generated from the handlers and types.
+//!
+//! Every error answer is the one `Problem` response (`application/problem+json`). The handlers
+//! list the problems their domain calls give; `EdgeProblems` adds, to every operation they can
+//! reach, those given before a handler runs.
 
 use std::sync::OnceLock;
 
 use axum::Json;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{Modify, OpenApi, ToResponse};
 
 use super::handlers as h;
+use super::problem::Problem;
 
 /// The API document.
 #[derive(OpenApi)]
@@ -15,7 +22,8 @@ use super::handlers as h;
     paths(h::enroll, h::activate, h::list, h::delete, h::new_recovery_codes, h::start_phone_change, h::continue_phone_change, h::login, h::challenge,
         h::verify, h::verify_recovery, h::start_step_up, h::finish_step_up, h::start_passkey_sign_in, h::verify_passkey_sign_in, h::jwks, h::admin_reset_factor, h::admin_unlock,
         h::admin_set_policy, h::admin_policy, h::admin_set_memberships, h::admin_memberships, h::admin_audit, h::sms_webhook),
-    modifiers(&ApiKeyScheme)
+    components(responses(Problem)),
+    modifiers(&ApiKeyScheme, &EdgeProblems)
 )]
 pub struct ApiDoc;
 
@@ -31,8 +39,103 @@ impl Modify for ApiKeyScheme {
     }
 }
 
+/// The problems answered before a handler runs, on the operations they can reach: 401 where an
+/// API key is needed ([`super::auth`]); 400 for a malformed path id ([`super::extract`]); for a
+/// body, 400 when it can't be read and 413 over [`super::MAX_BODY_BYTES`], and for a JSON body
+/// 415 without `Content-Type: application/json` and 422 when it is not the expected JSON
+/// (axum's `Json` rejections, mapped in [`super::problem`]).
+struct EdgeProblems;
+
+impl EdgeProblems {
+    fn statuses(operation: &Operation) -> Vec<u16> {
+        let mut statuses = Vec::new();
+        if operation.security.is_some() {
+            statuses.push(401);
+        }
+        if operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Path) {
+            statuses.push(400);
+        }
+        if let Some(body) = &operation.request_body {
+            statuses.extend([400, 413]);
+            if body.content.contains_key("application/json") {
+                statuses.extend([415, 422]);
+            }
+        }
+        statuses
+    }
+}
+
+impl Modify for EdgeProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let (name, _) = Problem::response();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                for status in Self::statuses(operation) {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+                }
+            }
+        }
+    }
+}
+
 /// `GET /v1/openapi.json`: the document is built once per process, on first request.
 pub async fn serve() -> Json<&'static utoipa::openapi::OpenApi> {
     static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     Json(DOCUMENT.get_or_init(ApiDoc::openapi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    }
+
+    fn statuses(doc: &Value, path: &str, method: &str) -> Vec<String> {
+        let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+        responses.keys().cloned().collect()
+    }
+
+    #[test]
+    fn every_error_answer_is_the_problem_response() {
+        let doc = document();
+        let problem = &doc["components"]["responses"]["Problem"]["content"];
+        assert!(problem["application/problem+json"]["schema"].is_object(), "{problem}");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if status.as_str() >= "400" {
+                        let want = json!({"$ref": "#/components/responses/Problem"});
+                        assert_eq!(response, &want, "{method} {path} {status}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn operations_list_the_problems_answered_before_their_handler() {
+        let doc = document();
+        // An API key, a path id and a JSON body.
+        let login = statuses(&doc, "/v1/users/{user}/login", "post");
+        for status in ["400", "401", "413", "415", "422"] {
+            assert!(login.contains(&status.to_owned()), "login: {status} in {login:?}");
+        }
+        // An API key and a path id, no body.
+        assert_eq!(statuses(&doc, "/v1/users/{user}/factors", "get"), ["200", "400", "401"]);
+        // No key, a body of any type.
+        assert_eq!(
+            statuses(&doc, "/v1/webhooks/sms", "post"),
+            ["200", "400", "403", "413", "502", "503"]
+        );
+        // No key, no path id, no body.
+        assert_eq!(statuses(&doc, "/.well-known/jwks.json", "get"), ["200"]);
+    }
 }

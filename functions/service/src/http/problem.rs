@@ -6,14 +6,18 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{ToResponse, ToSchema};
 
 use crate::domain::Error;
 use crate::ids::BadId;
 use crate::sns_verify::SnsError;
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, ToSchema)]
+/// An RFC 9457 problem document: the body of every error answer, `application/problem+json`.
+#[derive(Debug, Serialize, ToSchema, ToResponse)]
+#[response(
+    description = "a problem document (RFC 9457): `type` names the kind, `detail` says what to do",
+    content_type = "application/problem+json"
+)]
 pub struct Problem {
     /// A URI naming the kind of problem, e.g. `urn:mfa:problem:code-rejected`.
     #[serde(rename = "type")]
