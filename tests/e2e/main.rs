@@ -3,6 +3,7 @@
 //! under `cargo lambda watch` over moto, and runs them against each with `--include-ignored`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api_keys;
 mod bad_input;
 mod orgs;
 mod sms_email;

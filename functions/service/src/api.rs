@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api_key::Scope;
 use crate::model::{
     AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus, Operation, WebauthnKind,
 };
@@ -377,4 +378,45 @@ pub struct MembershipsBody {
 pub struct AuditList {
     /// The events.
     pub events: Vec<AuditEvent>,
+}
+
+/// `POST /v1/admin/api-keys`: a key for an app.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    /// The app's name (1 to 64 characters), recorded in the audit events of its requests.
+    pub app: String,
+    /// What the key may call: `verify`, `enroll`, `manage`, `admin`.
+    pub scopes: Vec<Scope>,
+}
+
+/// An app's API key as admins see it: never the key.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyView {
+    /// The key's id (`key_...`), to revoke it.
+    pub id: String,
+    /// The app.
+    pub app: String,
+    /// What it may call.
+    pub scopes: Vec<Scope>,
+    /// When it was made (Unix seconds).
+    pub created_at: u64,
+}
+
+/// `201` of a new key: the key itself, shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NewKeyResponse {
+    /// The record.
+    #[serde(flatten)]
+    pub view: KeyView,
+    /// The key, `mfa.key_....`: send it as `Authorization: Bearer <key>`. Shown once; only its
+    /// hash is kept.
+    pub key: String,
+}
+
+/// `GET /v1/admin/api-keys`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyList {
+    /// Every app key, oldest first.
+    pub keys: Vec<KeyView>,
 }

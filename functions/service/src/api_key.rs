@@ -1,75 +1,184 @@
-//! Caller authentication: API keys, stored only as SHA-256 hashes, each with a scope.
+//! Caller authentication: API keys, stored only as SHA-256 hashes, each belonging to an app and
+//! allowed some [`Scopes`].
 //!
-//! Keys are long random strings (`mfa_` and 52 base32 characters, 256 bits), so a fast hash is
-//! the right tool: there is nothing to brute-force. The `admin` scope includes `service`.
+//! Two kinds of keys. Bootstrap keys come from configuration (`MFA_API_KEYS`,
+//! `scope:sha256-hex`, app [`CONFIGURED_APP`]). App keys are made, listed and revoked by an admin
+//! over the API and kept in the store ([`crate::model::AppKey`]); their text is
+//! `mfa.{key id}.{secret}`, so a presented key names the one record to compare it with. Keys are
+//! long random strings (256 bits), so a fast hash is the right tool: there is nothing to
+//! brute-force; hashes are compared in constant time.
+//!
+//! While a request runs, the app that made it is known to the domain ([`acting_app`]), which
+//! records it in every audit event.
 
 use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::ids::KeyId;
 use crate::secret::Key;
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// The app of the keys from configuration.
+pub const CONFIGURED_APP: &str = "configured";
+/// How an app key's text begins.
+const APP_KEY_PREFIX: &str = "mfa.";
+
+/// One thing a key may do: call one function group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
-    /// Enrollment, login, challenges, verification, self-service management.
-    Service,
-    /// Everything, plus administration (resetting a user's factors, org policies).
+    /// The login decision, challenges, verification, step-ups, recovery codes, passkey sign-in.
+    Verify,
+    /// Enrolling and activating factors.
+    Enroll,
+    /// Listing and deleting factors, new recovery codes, phone changes.
+    Manage,
+    /// Administration: resets, unlocks, audit, org policies and memberships, API keys.
     Admin,
 }
 
 impl Scope {
-    /// Parses `service` or `admin`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "service" => Some(Self::Service),
-            "admin" => Some(Self::Admin),
-            _ => None,
+    /// Every scope.
+    pub const ALL: [Scope; 4] = [Scope::Verify, Scope::Enroll, Scope::Manage, Scope::Admin];
+
+    fn bit(self) -> u8 {
+        match self {
+            Self::Verify => 1,
+            Self::Enroll => 2,
+            Self::Manage => 4,
+            Self::Admin => 8,
         }
     }
 
-    /// Whether a key of this scope may call what needs `needed`.
-    pub fn allows(self, needed: Scope) -> bool {
-        self >= needed
+    /// The scope's name: `verify`, `enroll`, `manage` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Enroll => "enroll",
+            Self::Manage => "manage",
+            Self::Admin => "admin",
+        }
     }
+}
+
+/// A set of scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scopes(u8);
+
+impl Scopes {
+    /// The scopes of a configured key: `verify`, `enroll`, `manage` or `admin` joined by `+`;
+    /// `service` is `verify+enroll+manage`, and a lone `admin` is every scope (the bootstrap
+    /// key of a new deployment).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "service" => return Some(Self::of(&[Scope::Verify, Scope::Enroll, Scope::Manage])),
+            "admin" => return Some(Self::of(&Scope::ALL)),
+            _ => {}
+        }
+        let scopes: Option<Vec<Scope>> = text
+            .split('+')
+            .map(|name| Scope::ALL.into_iter().find(|s| s.as_str() == name.trim()))
+            .collect();
+        scopes.map(|s| Self::of(&s))
+    }
+
+    /// The set of `scopes`.
+    pub fn of(scopes: &[Scope]) -> Self {
+        Self(scopes.iter().fold(0, |bits, s| bits | s.bit()))
+    }
+
+    /// Whether the set holds `needed`.
+    pub fn allows(self, needed: Scope) -> bool {
+        self.0 & needed.bit() != 0
+    }
+
+    /// The scopes in the set, in the order of [`Scope::ALL`].
+    pub fn list(self) -> Vec<Scope> {
+        Scope::ALL.into_iter().filter(|s| self.allows(*s)).collect()
+    }
+
+    fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+/// Who is calling: an app, and what its key allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The app's name.
+    pub app: String,
+    /// What its key allows.
+    pub scopes: Scopes,
 }
 
 /// The configured key hashes; `Debug` shows only their scopes.
 #[derive(Debug, Clone, Default)]
 pub struct ApiKeys {
-    entries: Vec<(Scope, Key)>,
+    entries: Vec<(Scopes, Key)>,
 }
 
 impl ApiKeys {
-    /// Keys as (scope, SHA-256 of the key).
-    pub fn new(entries: Vec<(Scope, Key)>) -> Self {
+    /// Keys as (scopes, SHA-256 of the key).
+    pub fn new(entries: Vec<(Scopes, Key)>) -> Self {
         Self { entries }
     }
 
-    /// The scope of `presented`, if it is a configured key. Every entry is compared, in
+    /// The caller of `presented`, if it is a configured key. Every entry is compared, in
     /// constant time.
-    pub fn check(&self, presented: &str) -> Option<Scope> {
+    pub fn check(&self, presented: &str) -> Option<Caller> {
         let hash = hash_key(presented);
-        let mut found = None;
-        for (scope, stored) in &self.entries {
+        let mut found: Option<Scopes> = None;
+        for (scopes, stored) in &self.entries {
             if bool::from(stored.expose().ct_eq(&hash)) {
-                found = found.max(Some(*scope));
+                found = Some(found.unwrap_or_default().union(*scopes));
             }
         }
-        found
+        found.map(|scopes| Caller { app: CONFIGURED_APP.to_owned(), scopes })
     }
 }
 
-/// The SHA-256 of a key, as configuration stores it.
+/// The SHA-256 of a key, as configuration and the store keep it.
 pub fn hash_key(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-/// Makes a new random API key.
+/// Whether `presented` hashes to `stored` (hex), compared in constant time.
+pub fn matches_hash(presented: &str, stored: &str) -> bool {
+    let stored = data_encoding::HEXLOWER.decode(stored.as_bytes()).unwrap_or_default();
+    bool::from(stored.ct_eq(&hash_key(presented)))
+}
+
+/// Makes a new random key text (256 bits).
 pub fn generate_key(rng: &mut dyn CryptoRngCore) -> String {
     let mut bytes = [0u8; 32];
     rng.fill_bytes(&mut bytes);
     format!("mfa_{}", data_encoding::BASE32_NOPAD.encode(&bytes).to_ascii_lowercase())
+}
+
+/// A new app key's text for the record `id`.
+pub fn generate_app_key(id: &KeyId, rng: &mut dyn CryptoRngCore) -> String {
+    format!("{APP_KEY_PREFIX}{id}.{}", generate_key(rng))
+}
+
+/// The record an app key's text names, if it has the shape of one.
+pub fn app_key_id(presented: &str) -> Option<KeyId> {
+    let (id, _) = presented.strip_prefix(APP_KEY_PREFIX)?.split_once('.')?;
+    KeyId::parse(id).ok()
+}
+
+tokio::task_local! {
+    static ACTING_APP: String;
+}
+
+/// Runs `work` (a request's handling) as `app`.
+pub async fn acting_as<F: std::future::Future>(app: String, work: F) -> F::Output {
+    ACTING_APP.scope(app, work).await
+}
+
+/// The app whose request is being handled, if any.
+pub fn acting_app() -> Option<String> {
+    ACTING_APP.try_with(Clone::clone).ok()
 }
 
 #[cfg(test)]
@@ -78,16 +187,43 @@ mod tests {
     use crate::secret::Secret;
 
     #[test]
-    fn keys_are_checked_by_hash_and_scoped() {
+    fn configured_keys_are_checked_by_hash_and_scoped() {
         let hashed = |key| Secret::new(hash_key(key));
-        let keys =
-            ApiKeys::new(vec![(Scope::Service, hashed("svc")), (Scope::Admin, hashed("adm"))]);
-        assert_eq!(keys.check("svc"), Some(Scope::Service));
-        assert_eq!(keys.check("adm"), Some(Scope::Admin));
+        let service = Scopes::parse("service").unwrap();
+        let keys = ApiKeys::new(vec![
+            (service, hashed("svc")),
+            (Scopes::parse("admin").unwrap(), hashed("adm")),
+        ]);
+        let svc = keys.check("svc").unwrap();
+        assert_eq!(
+            (svc.app.as_str(), svc.scopes.list()),
+            ("configured", vec![Scope::Verify, Scope::Enroll, Scope::Manage])
+        );
+        assert_eq!(keys.check("adm").unwrap().scopes.list(), Scope::ALL.to_vec());
         assert_eq!(keys.check("other"), None);
-        assert!(Scope::Admin.allows(Scope::Service));
-        assert!(!Scope::Service.allows(Scope::Admin));
-        let generated = generate_key(&mut rand_core::OsRng);
-        assert_eq!(generated.len(), 56);
+        assert!(!svc.scopes.allows(Scope::Admin));
+    }
+
+    #[test]
+    fn scopes_parse_from_their_names() {
+        let verify_only = Scopes::parse("verify").unwrap();
+        assert!(verify_only.allows(Scope::Verify) && !verify_only.allows(Scope::Enroll));
+        assert_eq!(
+            Scopes::parse("manage+admin").unwrap().list(),
+            vec![Scope::Manage, Scope::Admin]
+        );
+        assert_eq!(Scopes::parse("root"), None);
+        assert_eq!(Scopes::parse("verify+root"), None);
+    }
+
+    #[test]
+    fn app_keys_name_their_record() {
+        let id = KeyId::generate(&mut rand_core::OsRng);
+        let key = generate_app_key(&id, &mut rand_core::OsRng);
+        assert_eq!(app_key_id(&key), Some(id));
+        assert!(matches_hash(&key, &data_encoding::HEXLOWER.encode(&hash_key(&key))));
+        assert!(!matches_hash("mfa.other", &data_encoding::HEXLOWER.encode(&hash_key(&key))));
+        assert_eq!(app_key_id("mfa_abc"), None);
+        assert_eq!(app_key_id("mfa.not an id.x"), None);
     }
 }

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use crate::api_key::{ApiKeys, Scope};
+use crate::api_key::{ApiKeys, Scopes};
 use crate::secret::Key;
 
 /// A configuration value that is missing or wrong.
@@ -226,7 +226,7 @@ fn calling_codes(value: &str) -> Result<Vec<u16>, ConfigError> {
         .collect()
 }
 
-/// `scope:sha256hex,...`
+/// `scopes:sha256hex,...`
 fn api_keys(value: Option<String>) -> Result<ApiKeys, ConfigError> {
     const NAME: &str = "MFA_API_KEYS";
     let value =
@@ -239,8 +239,12 @@ fn api_keys(value: Option<String>) -> Result<ApiKeys, ConfigError> {
             let (scope, hex) = entry
                 .split_once(':')
                 .ok_or_else(|| error(NAME, format!("{entry:?} is not scope:sha256-hex")))?;
-            let scope = Scope::parse(scope)
-                .ok_or_else(|| error(NAME, format!("unknown scope {scope:?}: service or admin")))?;
+            let scope = Scopes::parse(scope).ok_or_else(|| {
+                error(
+                    NAME,
+                    format!("unknown scope {scope:?}: service, admin, or verify/enroll/manage/admin joined by +"),
+                )
+            })?;
             let hash = data_encoding::HEXLOWER_PERMISSIVE
                 .decode(hex.as_bytes())
                 .ok()

@@ -106,6 +106,12 @@ id_type!(
     prefix "lgn"
 );
 id_type!(
+    /// An app's API key (its record; the key itself is shown once).
+    KeyId,
+    "the key id",
+    prefix "key"
+);
+id_type!(
     /// A request for one factor's proof (a sign-in's, an activation's or a phone change's).
     ChallengeId,
     "the challenge id",

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use crate::api_key::Scope;
+use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 
 /// The kind of a second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -679,6 +680,21 @@ impl OrgPolicy {
     }
 }
 
+/// An app's API key, as stored: never the key, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKey {
+    /// The record's id (`key_...`), also inside the key's text.
+    pub id: KeyId,
+    /// The app the key belongs to, recorded in the audit events of its requests.
+    pub app: String,
+    /// What the key may call.
+    pub scopes: Vec<Scope>,
+    /// The SHA-256 of the key, hex.
+    pub hash: String,
+    /// When it was made.
+    pub created_at: u64,
+}
+
 /// The orgs a user belongs to, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Memberships {
@@ -702,6 +718,10 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub factor_id: Option<FactorId>,
+    /// The app whose API key made the request (`configured` for a key of `MFA_API_KEYS`); none
+    /// for what no app asked for (an SMS reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
 }
 
 /// The kinds of audit events.

@@ -7,10 +7,10 @@
 
 use async_trait::async_trait;
 
-use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
-    RecoverySet, WebauthnKey,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy,
+    PasskeySignIn, RecoverySet, WebauthnKey,
 };
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
@@ -210,6 +210,19 @@ pub trait ThrottleStore: Send + Sync {
     async fn failures(&self, user: &UserId, budget: Budget) -> StoreResult<u32>;
 }
 
+/// Apps' API keys (their hashes).
+#[async_trait]
+pub trait AppKeyStore: Send + Sync {
+    /// Stores a new key. [`StoreError::AlreadyExists`] if the id is taken.
+    async fn insert_app_key(&self, key: &AppKey) -> StoreResult<()>;
+    /// A key by id.
+    async fn get_app_key(&self, id: &KeyId) -> StoreResult<Option<AppKey>>;
+    /// Every key, oldest first.
+    async fn list_app_keys(&self) -> StoreResult<Vec<AppKey>>;
+    /// Deletes (revokes) a key. `false` when there was none.
+    async fn delete_app_key(&self, id: &KeyId) -> StoreResult<bool>;
+}
+
 /// Step-up tokens, each taken once.
 #[async_trait]
 pub trait StepUpStore: Send + Sync {
@@ -254,6 +267,7 @@ pub trait Store:
     + PasskeyStore
     + ThrottleStore
     + StepUpStore
+    + AppKeyStore
     + PolicyStore
     + PhoneStore
     + AuditLog
@@ -267,6 +281,7 @@ impl<T> Store for T where
         + PasskeyStore
         + ThrottleStore
         + StepUpStore
+        + AppKeyStore
         + PolicyStore
         + PhoneStore
         + AuditLog

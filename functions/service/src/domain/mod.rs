@@ -3,6 +3,7 @@
 //! security model that is not pure algorithm (that lives in `mfa-core`) is enforced here.
 
 pub mod answers;
+mod app_keys;
 mod enrollment;
 mod error;
 mod inbound;
@@ -177,8 +178,9 @@ impl Mfa {
             at: self.now(),
             action,
             factor_id: factor_id.cloned(),
+            app: crate::api_key::acting_app(),
         };
-        tracing::info!(user = %user, action = ?action, factor = factor_id.map(FactorId::as_str), "audit");
+        tracing::info!(user = %user, action = ?action, factor = factor_id.map(FactorId::as_str), app = event.app.as_deref(), "audit");
         if let Err(e) = self.store.append(&event).await {
             tracing::error!(user = %user, action = ?action, error = %e, "audit event not stored");
         }

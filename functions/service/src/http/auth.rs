@@ -1,5 +1,6 @@
 //! Caller authentication: `Authorization: Bearer <api key>`, checked against the configured
-//! hashes, and the scope each router needs.
+//! hashes and then the app keys in the store, and the scope each router needs. The request is
+//! then handled as the key's app ([`crate::api_key::acting_as`]).
 
 use std::sync::Arc;
 
@@ -10,12 +11,21 @@ use axum::response::Response;
 
 use super::problem::ApiError;
 use super::AppState;
-use crate::api_key::Scope;
+use crate::api_key::{acting_as, Caller, Scope};
 
-fn scope_of(state: &AppState, request: &Request) -> Option<Scope> {
+/// The bearer key of `request`, if it has one.
+fn bearer(request: &Request) -> Option<String> {
     let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
     let key = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
-    state.api_keys.check(key.trim())
+    Some(key.trim().to_owned())
+}
+
+async fn caller_of(state: &AppState, key: Option<String>) -> Result<Option<Caller>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    match state.api_keys.check(&key) {
+        Some(caller) => Ok(Some(caller)),
+        None => Ok(state.mfa.app_key(&key).await?),
+    }
 }
 
 async fn require(
@@ -24,20 +34,38 @@ async fn require(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    match scope_of(state, &request) {
+    match caller_of(state, bearer(&request)).await? {
         None => Err(ApiError::Unauthorized),
-        Some(scope) if !scope.allows(needed) => Err(ApiError::Forbidden),
-        Some(_) => Ok(next.run(request).await),
+        Some(caller) if !caller.scopes.allows(needed) => Err(ApiError::Forbidden(needed)),
+        Some(caller) => Ok(acting_as(caller.app, next.run(request)).await),
     }
 }
 
-/// Middleware: a key with the `service` (or `admin`) scope.
-pub async fn require_service(
+/// Middleware: a key with the `verify` scope.
+pub async fn require_verify(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    require(&state, Scope::Service, request, next).await
+    require(&state, Scope::Verify, request, next).await
+}
+
+/// Middleware: a key with the `enroll` scope.
+pub async fn require_enroll(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    require(&state, Scope::Enroll, request, next).await
+}
+
+/// Middleware: a key with the `manage` scope.
+pub async fn require_manage(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    require(&state, Scope::Manage, request, next).await
 }
 
 /// Middleware: a key with the `admin` scope.

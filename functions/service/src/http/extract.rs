@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts};
 use serde::Deserialize;
 
 use super::problem::ApiError;
-use crate::ids::{ChallengeId, FactorId, OrgId, UserId};
+use crate::ids::{ChallengeId, FactorId, KeyId, OrgId, UserId};
 
 /// JSON body; a malformed, mistyped or oversize body becomes a problem document.
 #[derive(Debug, FromRequest)]
@@ -55,6 +55,20 @@ impl SignInPath {
     /// The parsed id.
     pub fn id(&self) -> Result<ChallengeId, ApiError> {
         Ok(ChallengeId::parse(&self.id)?)
+    }
+}
+
+/// `{id}` of an API key.
+#[derive(Debug, Deserialize)]
+pub struct KeyPath {
+    /// The key's id.
+    pub id: String,
+}
+
+impl KeyPath {
+    /// The parsed id.
+    pub fn id(&self) -> Result<KeyId, ApiError> {
+        Ok(KeyId::parse(&self.id)?)
     }
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use super::extract::{
-    ApiJson, ApiPath, OrgPath, PhoneChangePath, SignInPath, UserItemPath, UserPath,
+    ApiJson, ApiPath, KeyPath, OrgPath, PhoneChangePath, SignInPath, UserItemPath, UserPath,
 };
 use super::problem::{ApiError, Problem};
 use super::wire;
@@ -369,6 +369,41 @@ pub async fn admin_memberships(
     ApiPath(p): ApiPath<UserPath>,
 ) -> Answer<Json<MembershipsBody>> {
     Ok(Json(s.mfa.admin_memberships(&p.user()?).await?.into()))
+}
+
+/// Administration: a new API key for an app; the key is in the answer, once.
+#[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin",
+    request_body = NewKeyRequest,
+    responses((status = 201, body = NewKeyResponse), (status = 400, response = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_create_key(
+    State(s): Shared,
+    ApiJson(body): ApiJson<NewKeyRequest>,
+) -> Answer<(StatusCode, Json<NewKeyResponse>)> {
+    let (record, key) = s.mfa.admin_create_key(&body.app, body.scopes).await?;
+    Ok((StatusCode::CREATED, Json(NewKeyResponse { view: KeyView::from(&record), key })))
+}
+
+/// Administration: every app key (never a key).
+#[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin",
+    responses((status = 200, body = KeyList)),
+    security(("api_key" = [])))]
+pub async fn admin_keys(State(s): Shared) -> Answer<Json<KeyList>> {
+    let keys = s.mfa.admin_keys().await?;
+    Ok(Json(KeyList { keys: keys.iter().map(KeyView::from).collect() }))
+}
+
+/// Administration: revoke an app key.
+#[utoipa::path(delete, path = "/v1/admin/api-keys/{id}", tag = "admin",
+    params(("id" = String, Path, description = "key id")),
+    responses((status = 204, description = "revoked"), (status = 404, response = Problem)),
+    security(("api_key" = [])))]
+pub async fn admin_revoke_key(
+    State(s): Shared,
+    ApiPath(p): ApiPath<KeyPath>,
+) -> Answer<StatusCode> {
+    s.mfa.admin_revoke_key(&p.id()?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Administration: an organisation's MFA policy.

@@ -7,8 +7,11 @@
 //! | enroll | `POST /v1/users/{user}/factors`, `POST /v1/users/{user}/factors/{id}/activate` |
 //! | verify | `POST .../login`, `POST .../challenges`, `POST .../challenges/{id}/verify`, `POST .../recovery-codes/verify`, `POST .../step-ups[/{id}/verify]`, `POST /v1/passkey-sign-ins[/{id}/verify]`, `GET /.well-known/jwks.json`, `GET /v1/openapi.json` |
 //! | manage | `GET .../factors`, `DELETE .../factors/{id}`, `POST .../recovery-codes`, `POST .../factors/{id}/phone-change[/{challenge}]` |
-//! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET /v1/admin/users/{user}/audit`, `GET`/`PUT /v1/admin/users/{user}/orgs`, `GET`/`PUT /v1/admin/orgs/{org}/policy` |
+//! | admin | `DELETE /v1/admin/users/{user}/factors/{id}`, `POST /v1/admin/users/{user}/unlock`, `GET /v1/admin/users/{user}/audit`, `GET`/`PUT /v1/admin/users/{user}/orgs`, `GET`/`PUT /v1/admin/orgs/{org}/policy`, `POST`/`GET /v1/admin/api-keys`, `DELETE /v1/admin/api-keys/{id}` |
 //! | sms webhook | `POST /v1/webhooks/sms`: inbound texts from SNS, authenticated by SNS's signature, not an API key |
+
+// Each group's routes but the JWKS need an API key with the group's scope (`verify`, `enroll`,
+// `manage`, `admin`); the SMS webhook is authenticated by SNS's signature.
 
 pub mod auth;
 pub mod extract;
@@ -68,12 +71,12 @@ impl Group {
 
 fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
     use handlers as h;
-    let service = from_fn_with_state(Arc::clone(state), auth::require_service);
+    let state = || Arc::clone(state);
     match group {
         Group::Enroll => Router::new()
             .route("/v1/users/{user}/factors", post(h::enroll))
             .route("/v1/users/{user}/factors/{id}/activate", post(h::activate))
-            .route_layer(service),
+            .route_layer(from_fn_with_state(state(), auth::require_enroll)),
         Group::Verify => Router::new()
             .route("/v1/users/{user}/login", post(h::login))
             .route("/v1/users/{user}/challenges", post(h::challenge))
@@ -84,7 +87,7 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
             .route("/v1/passkey-sign-ins", post(h::start_passkey_sign_in))
             .route("/v1/passkey-sign-ins/{id}/verify", post(h::verify_passkey_sign_in))
             .route("/v1/openapi.json", get(openapi::serve))
-            .route_layer(service)
+            .route_layer(from_fn_with_state(state(), auth::require_verify))
             .route("/.well-known/jwks.json", get(h::jwks)),
         Group::Manage => Router::new()
             .route("/v1/users/{user}/factors", get(h::list))
@@ -95,7 +98,7 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
                 "/v1/users/{user}/factors/{id}/phone-change/{challenge}",
                 post(h::continue_phone_change),
             )
-            .route_layer(service),
+            .route_layer(from_fn_with_state(state(), auth::require_manage)),
         Group::Admin => Router::new()
             .route("/v1/admin/users/{user}/factors/{id}", delete(h::admin_reset_factor))
             .route("/v1/admin/users/{user}/unlock", post(h::admin_unlock))
@@ -105,7 +108,9 @@ fn routes(group: Group, state: &Arc<AppState>) -> Router<Arc<AppState>> {
                 put(h::admin_set_memberships).get(h::admin_memberships),
             )
             .route("/v1/admin/orgs/{org}/policy", put(h::admin_set_policy).get(h::admin_policy))
-            .route_layer(from_fn_with_state(Arc::clone(state), auth::require_admin)),
+            .route("/v1/admin/api-keys", post(h::admin_create_key).get(h::admin_keys))
+            .route("/v1/admin/api-keys/{id}", delete(h::admin_revoke_key))
+            .route_layer(from_fn_with_state(state(), auth::require_admin)),
         Group::SmsWebhook => Router::new().route("/v1/webhooks/sms", post(h::sms_webhook)),
     }
 }

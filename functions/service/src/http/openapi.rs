@@ -21,7 +21,7 @@ use super::problem::Problem;
     info(title = "mfa-service", version = "1", description = "Multi-factor authentication for your users: enroll, challenge, verify."),
     paths(h::enroll, h::activate, h::list, h::delete, h::new_recovery_codes, h::start_phone_change, h::continue_phone_change, h::login, h::challenge,
         h::verify, h::verify_recovery, h::start_step_up, h::finish_step_up, h::start_passkey_sign_in, h::verify_passkey_sign_in, h::jwks, h::admin_reset_factor, h::admin_unlock,
-        h::admin_set_policy, h::admin_policy, h::admin_set_memberships, h::admin_memberships, h::admin_audit, h::sms_webhook),
+        h::admin_set_policy, h::admin_policy, h::admin_set_memberships, h::admin_memberships, h::admin_create_key, h::admin_keys, h::admin_revoke_key, h::admin_audit, h::sms_webhook),
     components(responses(Problem)),
     modifiers(&ApiKeyScheme, &EdgeProblems)
 )]
@@ -39,8 +39,8 @@ impl Modify for ApiKeyScheme {
     }
 }
 
-/// The problems answered before a handler runs, on the operations they can reach: 401 where an
-/// API key is needed ([`super::auth`]); 400 for a malformed path id ([`super::extract`]); for a
+/// The problems answered before a handler runs, on the operations they can reach: 401 and 403
+/// (a key without the route's scope) where an API key is needed ([`super::auth`]); 400 for a malformed path id ([`super::extract`]); for a
 /// body, 400 when it can't be read and 413 over [`super::MAX_BODY_BYTES`], and for a JSON body
 /// 415 without `Content-Type: application/json` and 422 when it is not the expected JSON
 /// (axum's `Json` rejections, mapped in [`super::problem`]).
@@ -50,7 +50,7 @@ impl EdgeProblems {
     fn statuses(operation: &Operation) -> Vec<u16> {
         let mut statuses = Vec::new();
         if operation.security.is_some() {
-            statuses.push(401);
+            statuses.extend([401, 403]);
         }
         if operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Path) {
             statuses.push(400);
@@ -128,8 +128,9 @@ mod tests {
         for status in ["400", "401", "413", "415", "422"] {
             assert!(login.contains(&status.to_owned()), "login: {status} in {login:?}");
         }
-        // An API key and a path id, no body.
-        assert_eq!(statuses(&doc, "/v1/users/{user}/factors", "get"), ["200", "400", "401"]);
+        // An API key (401 without, 403 without the route's scope) and a path id, no body.
+        let listed = statuses(&doc, "/v1/users/{user}/factors", "get");
+        assert_eq!(listed, ["200", "400", "401", "403"]);
         // No key, a body of any type.
         assert_eq!(
             statuses(&doc, "/v1/webhooks/sms", "post"),

@@ -43,8 +43,8 @@ pub enum ApiError {
     Domain(Error),
     /// No API key, or not a known one.
     Unauthorized,
-    /// The API key's scope does not allow this route.
-    Forbidden,
+    /// The API key's scopes do not hold the one this route needs.
+    Forbidden(crate::api_key::Scope),
     /// The request could not be read (JSON syntax, types, size, path).
     Unreadable(StatusCode, String),
     /// No such route, or not with this method.
@@ -102,11 +102,11 @@ impl ApiError {
                 "Missing or unknown API key",
                 "send an API key as `Authorization: Bearer <key>`".into(),
             ),
-            Self::Forbidden => problem(
+            Self::Forbidden(needed) => problem(
                 S::FORBIDDEN,
                 "forbidden",
                 "API key scope too narrow",
-                "this route needs an API key with the admin scope".into(),
+                format!("this route needs an API key with the {} scope", needed.as_str()),
             ),
             Self::Unreadable(status, detail) => problem(
                 *status,

@@ -2,10 +2,10 @@
 //! where the two meet. Ids go out as text; what comes in is parsed by the handlers.
 
 use crate::api::{
-    ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, LoginResponse,
-    MembershipsBody, PasskeySignInResponse, PasskeySignedInResponse, PhoneChangeResponse,
-    PhoneChangeStep, PolicyBody, ProofRequest, RecoveryVerifyResponse, StepUpRequest,
-    StepUpResponse, TokenResponse,
+    ActivateResponse, ChallengeResponse, EnrollRequest, EnrollResponse, FactorView, KeyView,
+    LoginResponse, MembershipsBody, PasskeySignInResponse, PasskeySignedInResponse,
+    PhoneChangeResponse, PhoneChangeStep, PolicyBody, ProofRequest, RecoveryVerifyResponse,
+    StepUpRequest, StepUpResponse, TokenResponse,
 };
 use crate::domain::answers::{
     Activated, Challenged, Enrolled, IssuedToken, LoginDecision, PasskeyChallenge, PasskeySignedIn,
@@ -13,7 +13,7 @@ use crate::domain::answers::{
 };
 use crate::domain::{Error, NewFactor, Proof, StepUpFor};
 use crate::ids::{BadId, FactorId, OrgId};
-use crate::model::{Factor, Method, OrgPolicy};
+use crate::model::{AppKey, Factor, Method, OrgPolicy};
 
 /// The proof in an activate or verify body: a code or a credential, not both, not neither.
 pub fn proof(body: ProofRequest) -> Result<Proof, Error> {
@@ -220,6 +220,17 @@ impl From<PhoneChange> for PhoneChangeResponse {
                 expires_at: None,
                 factor: Some(FactorView::from(&factor)),
             },
+        }
+    }
+}
+
+impl From<&AppKey> for KeyView {
+    fn from(k: &AppKey) -> Self {
+        Self {
+            id: k.id.to_string(),
+            app: k.app.clone(),
+            scopes: k.scopes.clone(),
+            created_at: k.created_at,
         }
     }
 }

@@ -32,14 +32,14 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships, Method,
-    OrgPolicy, PasskeySignIn, RecoverySet,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships,
+    Method, OrgPolicy, PasskeySignIn, RecoverySet,
 };
 use crate::ports::{
-    Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
-    RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
+    PolicyStore, RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
     AUDIT_RETENTION,
 };
 
@@ -794,6 +794,39 @@ impl ThrottleStore for DynamoStore {
         let record = describe_key(&key);
         let item = self.get_item(key).await?.unwrap_or_default();
         Ok(read_number(&item, "failures", &record)?.unwrap_or(0))
+    }
+}
+
+fn app_key_key(id: &KeyId) -> Item {
+    key("APIKEYS".to_owned(), format!("KEY#{id}"))
+}
+
+#[async_trait]
+impl AppKeyStore for DynamoStore {
+    async fn insert_app_key(&self, app_key: &AppKey) -> StoreResult<()> {
+        self.insert(to_item(app_key, app_key_key(&app_key.id))?).await
+    }
+
+    async fn get_app_key(&self, id: &KeyId) -> StoreResult<Option<AppKey>> {
+        self.get(app_key_key(id)).await
+    }
+
+    async fn list_app_keys(&self) -> StoreResult<Vec<AppKey>> {
+        let items = self
+            .query_prefix("APIKEYS", "KEY#")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| unavailable("Query", "APIKEYS", &err))?;
+        let mut keys = items.into_iter().map(from_item).collect::<StoreResult<Vec<AppKey>>>()?;
+        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    async fn delete_app_key(&self, id: &KeyId) -> StoreResult<bool> {
+        self.delete(app_key_key(id), Some("attribute_exists(pk)")).await
     }
 }
 

@@ -12,14 +12,14 @@ use async_trait::async_trait;
 use redb::{Database, ReadOnlyTable, ReadableTable, Table, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships, Method,
-    OrgPolicy, PasskeySignIn, RecoverySet,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships,
+    Method, OrgPolicy, PasskeySignIn, RecoverySet,
 };
 use crate::ports::{
-    Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
-    RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
+    PolicyStore, RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -603,6 +603,33 @@ impl ThrottleStore for EmbeddedStore {
 #[derive(Debug, Serialize, Deserialize)]
 struct TakenStepUp {
     expires_at: u64,
+}
+
+fn app_key_key(id: &KeyId) -> String {
+    key("APIKEYS", &format!("KEY#{id}"))
+}
+
+#[async_trait]
+impl AppKeyStore for EmbeddedStore {
+    async fn insert_app_key(&self, app_key: &AppKey) -> StoreResult<()> {
+        let (k, app_key) = (app_key_key(&app_key.id), app_key.clone());
+        self.write(move |t| insert_new(t, &k, &app_key)).await
+    }
+
+    async fn get_app_key(&self, id: &KeyId) -> StoreResult<Option<AppKey>> {
+        self.read(app_key_key(id)).await
+    }
+
+    async fn list_app_keys(&self) -> StoreResult<Vec<AppKey>> {
+        let mut keys: Vec<AppKey> = self.read_prefix(key("APIKEYS", "KEY#")).await?;
+        keys.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(keys)
+    }
+
+    async fn delete_app_key(&self, id: &KeyId) -> StoreResult<bool> {
+        let k = app_key_key(id);
+        self.write(move |t| Ok(t.remove(k.as_str()).map_err(unavailable)?.is_some())).await
+    }
 }
 
 #[async_trait]

@@ -15,6 +15,7 @@ fn event(user: &UserId, at: u64, action: AuditAction) -> AuditEvent {
         at,
         action,
         factor_id: Some(unique_factor()),
+        app: Some("portal — ünïcode".to_owned()),
     }
 }
 
@@ -24,8 +25,11 @@ pub async fn audit_events_are_listed_newest_first_per_user<S: TestStore>(store: 
     let older = event(&user, NOW, AuditAction::FactorEnrolled);
     let newer = event(&user, NOW + 1, AuditAction::FactorActivated);
     // Ten thousand seconds later sorts after, not before (times are zero-padded in keys).
-    let latest =
-        AuditEvent { factor_id: None, ..event(&user, NOW + 10_000, AuditAction::Unlocked) };
+    let latest = AuditEvent {
+        factor_id: None,
+        app: None,
+        ..event(&user, NOW + 10_000, AuditAction::Unlocked)
+    };
     for e in [&newer, &latest, &older] {
         store.append(e).await.unwrap();
     }

@@ -88,6 +88,7 @@ macro_rules! conformance_suite {
             policy::grace_logins_are_taken_up_to_max_per_user_and_org,
             policy::grace_logins_are_capped_under_concurrency,
             policy::memberships_are_set_and_read_per_user,
+            policy::app_keys_are_stored_once_listed_and_deleted,
             audit::audit_events_are_listed_newest_first_per_user,
             audit::an_audit_event_is_stored_once,
         );

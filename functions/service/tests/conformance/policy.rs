@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use mfa_service::ids::OrgId;
-use mfa_service::model::{FactorKind, OrgPolicy};
+use mfa_service::api_key::Scope;
+use mfa_service::ids::{KeyId, OrgId};
+use mfa_service::model::{AppKey, FactorKind, OrgPolicy};
+use mfa_service::ports::StoreError;
 
 use crate::support::*;
 use crate::TestStore;
@@ -68,4 +70,26 @@ pub async fn memberships_are_set_and_read_per_user<S: TestStore>(store: Arc<S>) 
         Vec::<OrgId>::new(),
         "replaced, not added to"
     );
+}
+
+pub async fn app_keys_are_stored_once_listed_and_deleted<S: TestStore>(store: Arc<S>) {
+    let key = |created_at| AppKey {
+        id: KeyId::generate(&mut rand_core::OsRng),
+        app: "portal".to_owned(),
+        scopes: vec![Scope::Verify, Scope::Admin],
+        hash: "ab".repeat(32),
+        created_at,
+    };
+    let (older, newer) = (key(NOW), key(NOW + 1));
+    store.insert_app_key(&newer).await.unwrap();
+    store.insert_app_key(&older).await.unwrap();
+    let again = store.insert_app_key(&older).await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    assert_eq!(store.get_app_key(&older.id).await.unwrap(), Some(older.clone()));
+    let listed = store.list_app_keys().await.unwrap();
+    let ours: Vec<_> = listed.iter().filter(|k| k.id == older.id || k.id == newer.id).collect();
+    assert_eq!(ours, vec![&older, &newer], "oldest first");
+    assert!(store.delete_app_key(&older.id).await.unwrap());
+    assert!(!store.delete_app_key(&older.id).await.unwrap());
+    assert_eq!(store.get_app_key(&older.id).await.unwrap(), None);
 }

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use mfa_service::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
+use mfa_service::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use mfa_service::model::{
-    Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy, PasskeySignIn,
-    RecoverySet,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy,
+    PasskeySignIn, RecoverySet,
 };
 use mfa_service::ports::{
-    Activation, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore, PolicyStore,
-    RecoveryStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
+    PolicyStore, RecoveryStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
 };
 use mfa_service::store::embedded::EmbeddedStore;
 
@@ -273,5 +273,21 @@ impl AuditLog for FaultyStore {
     }
     async fn latest_events(&self, user: &UserId, limit: usize) -> StoreResult<Vec<AuditEvent>> {
         self.call(self.inner.latest_events(user, limit)).await
+    }
+}
+
+#[async_trait]
+impl AppKeyStore for FaultyStore {
+    async fn insert_app_key(&self, key: &AppKey) -> StoreResult<()> {
+        self.call(self.inner.insert_app_key(key)).await
+    }
+    async fn get_app_key(&self, id: &KeyId) -> StoreResult<Option<AppKey>> {
+        self.call(self.inner.get_app_key(id)).await
+    }
+    async fn list_app_keys(&self) -> StoreResult<Vec<AppKey>> {
+        self.call(self.inner.list_app_keys()).await
+    }
+    async fn delete_app_key(&self, id: &KeyId) -> StoreResult<bool> {
+        self.call(self.inner.delete_app_key(id)).await
     }
 }
