@@ -33,7 +33,12 @@ server.run_simple = run_simple
 server.main(sys.argv[1:])
 '
 
-answers() { curl -fsS -o /dev/null --max-time 2 "$endpoint/moto-api/data.json" 2>/dev/null; }
+# A cheap request (DynamoDB ListTables, one table): moto's /moto-api/data.json grows with all it
+# holds and gets slow, which would look like no server.
+answers() {
+  curl -fsS -o /dev/null --max-time 5 -X POST -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+    -H 'Content-Type: application/x-amz-json-1.0' -d '{"Limit":1}' "$endpoint/" 2>/dev/null
+}
 
 if ! answers; then
   ensure_pip_packages "moto[server]==$MOTO_VERSION"

@@ -146,3 +146,33 @@ async fn a_phone_change_needs_the_old_number_then_the_new() {
     assert_eq!(challenge.status, StatusCode::CREATED, "{:?}", challenge.body);
     assert_eq!(s.messages_to(&new).await.len(), before + 1);
 }
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn a_factor_the_users_org_refuses_neither_signs_in_nor_proves_a_change() {
+    let s = stack();
+    let (user, org, phone) = (unique_user("no-sms"), unique_user("no-sms-org"), unique_phone());
+    let factor = enroll_with_code(&s, &user, json!({"type": "sms", "phone": phone}), &phone).await;
+    let policy = json!({"require_mfa": false, "allowed_factors": ["totp", "webauthn"]});
+    let put = s
+        .send(Method::PUT, Admin, &format!("/v1/admin/orgs/{org}/policy"), Some(&policy), None, &[])
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
+    let orgs = json!({"orgs": [org]});
+    let joined = s
+        .send(Method::PUT, Admin, &format!("/v1/admin/users/{user}/orgs"), Some(&orgs), None, &[])
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
+
+    // The password alone is not enough: the user must enroll a kind the org allows.
+    let login = s.login(&user).await;
+    assert_eq!(login.body["decision"], "enroll_required", "{:?}", login.body);
+    assert_eq!(login.body["factors"], json!([]));
+    // The refused factor proves no change (a text to a hijacked number adds no way in)...
+    let step_up = s.step_up(&user, "add_factor", None, &factor).await;
+    assert_eq!(step_up.status, StatusCode::FORBIDDEN, "{:?}", step_up.body);
+    assert_eq!(step_up.body["type"], "urn:mfa:problem:policy-forbids");
+    // ...but its own removal.
+    let removal = s.step_up(&user, "delete_factor", Some(&factor), &factor).await;
+    assert_eq!(removal.status, StatusCode::CREATED, "{:?}", removal.body);
+}

@@ -367,14 +367,10 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// Whether the operation is to one factor, which must then be named.
+    /// Whether the operation is to one factor, which must then be named, and which alone proves
+    /// it.
     pub fn has_target(self) -> bool {
         matches!(self, Self::DeleteFactor | Self::ChangePhone)
-    }
-
-    /// Whether the proof must come from the target factor itself.
-    pub fn proved_by_target(self) -> bool {
-        self.has_target()
     }
 
     /// Whether a recovery code may prove it.

@@ -87,10 +87,10 @@ pub struct StepUpClaims {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// Not a JWT of ours: bad format, unknown key, bad signature, wrong issuer or audience.
-    #[error("the MFA token is not valid: {0}")]
+    #[error("the token is not valid: {0}")]
     Invalid(String),
     /// Valid once, expired now.
-    #[error("the MFA token has expired")]
+    #[error("the token has expired")]
     Expired,
 }
 

@@ -25,6 +25,11 @@ impl Mfa {
                 "app must be 1 to {MAX_APP_NAME} printable characters"
             )));
         }
+        if app == api_key::CONFIGURED_APP {
+            return Err(Error::BadRequest(format!(
+                "the app name {app:?} is kept for the keys of MFA_API_KEYS"
+            )));
+        }
         scopes = Scopes::of(&scopes).list();
         if scopes.is_empty() {
             return Err(Error::BadRequest("scopes must name at least one scope".into()));

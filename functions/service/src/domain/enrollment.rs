@@ -116,6 +116,8 @@ impl Mfa {
         request: NewFactor,
         step_up: Option<&str>,
     ) -> Result<Enrolled, Error> {
+        // What the request holds is checked before anything is used up (the step-up token).
+        let request = self.checked(request)?;
         let factors = self.store.list_factors(user).await?;
         let rules = self.policy_of(user).await?.strictest;
         check_allowed(rules.allowed_factors.as_deref(), request.kind())?;
@@ -128,30 +130,19 @@ impl Mfa {
         let new_factor = |label, method| self.new_factor(user, label, method, stepped_up);
         match request {
             NewFactor::Totp { label, account_name } => {
-                let label = check_text(label, "label")?;
                 self.enroll_totp(user, label, account_name, stepped_up).await
             }
             NewFactor::Sms { phone, label } => {
-                let phone = mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
-                    .map_err(|e| Error::BadRequest(e.to_string()))?;
-                let label = check_text(label, "label")?;
-                let method = Method::Sms { phone: phone.as_str().to_owned(), activation: None };
+                let method = Method::Sms { phone: phone.clone(), activation: None };
                 let factor = new_factor(label, method);
-                self.check_sms_allowed(user, &factor.id, phone.as_str()).await?;
+                self.check_sms_allowed(user, &factor.id, &phone).await?;
                 self.enroll_with_code(factor).await
             }
             NewFactor::Email { email, label } => {
-                if !self.email_enabled {
-                    return Err(Error::BadRequest(
-                        "email factors are not enabled (MFA_EMAIL_FROM is not set)".into(),
-                    ));
-                }
-                let label = check_text(label, "label")?;
-                let method = Method::Email { email: check_email(&email)?, activation: None };
-                self.enroll_with_code(new_factor(label, method)).await
+                self.enroll_with_code(new_factor(label, Method::Email { email, activation: None }))
+                    .await
             }
             NewFactor::Webauthn { kind, label } => {
-                let label = check_text(label, "label")?;
                 let method = Method::Webauthn { kind, key: None, activation: None };
                 let mut factor = new_factor(label, method);
                 let (challenge, options) = self.start_registration(&factor, kind, &factors).await?;
@@ -167,6 +158,35 @@ impl Mfa {
                 })
             }
         }
+    }
+
+    /// `request` checked and in its stored form: labels trimmed, a phone number in E.164, an
+    /// email address checked (and email factors enabled).
+    fn checked(&self, request: NewFactor) -> Result<NewFactor, Error> {
+        Ok(match request {
+            NewFactor::Totp { label, account_name } => NewFactor::Totp {
+                label: check_text(label, "label")?,
+                account_name: check_text(account_name, "account_name")?,
+            },
+            NewFactor::Sms { phone, label } => NewFactor::Sms {
+                phone: mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
+                    .map_err(|e| Error::BadRequest(e.to_string()))?
+                    .as_str()
+                    .to_owned(),
+                label: check_text(label, "label")?,
+            },
+            NewFactor::Email { email, label } => {
+                if !self.email_enabled {
+                    return Err(Error::BadRequest(
+                        "email factors are not enabled (MFA_EMAIL_FROM is not set)".into(),
+                    ));
+                }
+                NewFactor::Email { email: check_email(&email)?, label: check_text(label, "label")? }
+            }
+            NewFactor::Webauthn { kind, label } => {
+                NewFactor::Webauthn { kind, label: check_text(label, "label")? }
+            }
+        })
     }
 
     fn new_factor(
@@ -216,8 +236,7 @@ impl Mfa {
         account_name: Option<String>,
         enrolled_with_step_up: bool,
     ) -> Result<Enrolled, Error> {
-        let account =
-            check_text(account_name, "account_name")?.unwrap_or_else(|| user.as_str().to_owned());
+        let account = account_name.unwrap_or_else(|| user.as_str().to_owned());
         let id = self.with_rng(FactorId::generate);
         let secret = self.with_rng(|rng| TotpSecret::generate(&mut &mut *rng));
         let params = TotpParams::default();

@@ -24,7 +24,8 @@ pub enum Error {
     /// The state does not allow this (already active, already answered, ...).
     #[error("{0}")]
     Conflict(&'static str),
-    /// A sensitive change needs a fresh MFA token.
+    /// A change needs a step-up token for it (or a passkey sign-in its token); the sentence says
+    /// what was missing or wrong.
     #[error("{0}")]
     StepUpRequired(&'static str),
     /// The policy of one of the user's orgs does not allow this; the sentence says which rule.

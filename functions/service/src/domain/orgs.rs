@@ -71,6 +71,15 @@ impl Mfa {
                 "a user belongs to at most {MAX_MEMBERSHIPS} orgs"
             )));
         }
+        let mut policies = Vec::new();
+        for org in &orgs {
+            policies.push(self.store.get_policy(org).await?);
+        }
+        if OrgPolicy::strictest(&policies).allowed_factors.is_some_and(|kinds| kinds.is_empty()) {
+            return Err(Error::BadRequest(
+                "these orgs allow no factor kind in common: the user could never sign in".into(),
+            ));
+        }
         self.store.put_memberships(user, &orgs).await?;
         Ok(orgs)
     }

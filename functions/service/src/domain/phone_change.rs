@@ -47,6 +47,11 @@ impl Mfa {
         if new.as_str() == old {
             return Err(Error::BadRequest("the new number is the current one".into()));
         }
+        if self.store.is_opted_out(new.as_str()).await? {
+            return Err(Error::BadRequest(
+                "the new number replied STOP and gets no texts: reply START from it first".into(),
+            ));
+        }
         let op = Operation::ChangePhone;
         self.redeem_step_up(user, step_up, op, Some(factor_id), &factors).await?;
         self.check_sms_allowed(user, factor_id, new.as_str()).await?;

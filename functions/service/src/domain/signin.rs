@@ -46,19 +46,27 @@ impl Mfa {
             allowed_factors: rules.allowed_factors.clone(),
             token_ttl: rules.token_ttl_seconds,
         };
-        // The factors the user may sign in with: active, of a kind every org allows.
-        let factors: Vec<Factor> = self
+        let active: Vec<Factor> = self
             .store
             .list_factors(user)
             .await?
             .into_iter()
-            .filter(|f| f.status == FactorStatus::Active && rules.allows(f.kind()))
+            .filter(|f| f.status == FactorStatus::Active)
             .collect();
-        // A token from another app counts while it is younger than the orgs' token lifetime.
+        // A token from another app counts while it is younger than the orgs' token lifetime,
+        // and was earned with a recovery code or a factor of a kind the orgs allow.
+        let earned_as_allowed = |fid: &str| {
+            fid == RECOVERY_FACTOR_ID
+                || active.iter().any(|f| f.id.as_str() == fid && rules.allows(f.kind()))
+        };
         let claims = mfa_token
             .and_then(|t| self.tokens.verify(t, now).ok())
             .filter(|c| c.sub == user.as_str())
-            .filter(|c| rules.token_ttl_seconds.is_none_or(|ttl| c.iat.saturating_add(ttl) > now));
+            .filter(|c| rules.token_ttl_seconds.is_none_or(|ttl| c.iat.saturating_add(ttl) > now))
+            .filter(|c| earned_as_allowed(&c.fid));
+        // The factors the user may sign in with: of a kind every org allows.
+        let factors: Vec<Factor> =
+            active.iter().filter(|f| rules.allows(f.kind())).cloned().collect();
         if auth_method == AuthMethod::Passkey {
             // A passkey alone is a whole sign-in only with the token of its verification: a key
             // that verified its user.
@@ -76,6 +84,9 @@ impl Mfa {
             Decision::Allow
         } else if !factors.is_empty() {
             Decision::Challenge
+        } else if !active.is_empty() {
+            // Factors only of kinds the orgs don't allow: a password alone is not enough.
+            Decision::EnrollRequired
         } else {
             self.enroll_decision(user, &policy).await?
         };

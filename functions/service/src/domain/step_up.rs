@@ -10,6 +10,7 @@
 
 use super::answers::{Challenged, IssuedToken};
 use super::oob::Destination;
+use super::orgs::check_allowed;
 use super::signin::RECOVERY_FACTOR_ID;
 use super::{Error, Mfa, Proof};
 use crate::ids::{ChallengeId, FactorId, UserId};
@@ -59,7 +60,7 @@ impl Mfa {
                         "only an SMS factor has a phone number to change".into(),
                     ));
                 }
-                if operation.proved_by_target() && target != with {
+                if target != with {
                     return Err(Error::BadRequest(
                         "this operation is proved by the factor it is to: with_factor_id must be factor_id".into(),
                     ));
@@ -71,6 +72,11 @@ impl Mfa {
             .iter()
             .find(|f| &f.id == with && f.status == FactorStatus::Active)
             .ok_or(Error::NotFound("active factor"))?;
+        // A factor the user's orgs don't allow proves no change but its own removal.
+        if operation != Operation::DeleteFactor {
+            let rules = self.policy_of(user).await?.strictest;
+            check_allowed(rules.allowed_factors.as_deref(), prover.kind())?;
+        }
         let purpose = ChallengePurpose::StepUp { operation, target };
         let now = self.now();
         if let Some(to) = Destination::of(prover) {
@@ -113,6 +119,13 @@ impl Mfa {
         let ChallengePurpose::StepUp { operation, target } = challenge.purpose else {
             return Err(Error::Internal("a step-up challenge without its operation".into()));
         };
+        // Any of the user's keys may answer a WebAuthn challenge; a change to one factor is
+        // proved by that factor only.
+        if operation.has_target() && target.as_ref() != Some(&proven.factor_id) {
+            return Err(Error::CredentialRejected(
+                "this change is proved by the key it is to, and another key answered".into(),
+            ));
+        }
         self.grant_step_up(user, proven.factor_id.as_str(), &proven.amr, operation, target.as_ref())
             .await
     }
@@ -169,20 +182,22 @@ impl Mfa {
         if claims.tfid.as_deref() != target.map(FactorId::as_str) {
             return Err(Error::StepUpRequired("the step-up token is for another factor"));
         }
-        let proved = if claims.fid == RECOVERY_FACTOR_ID {
-            operation.recovery_code_may_prove()
-        } else {
-            let by_target = !operation.proved_by_target()
-                || Some(claims.fid.as_str()) == claims.tfid.as_deref();
-            by_target
-                && factors
-                    .iter()
-                    .any(|f| f.id.as_str() == claims.fid && f.status == FactorStatus::Active)
+        let prover = factors
+            .iter()
+            .find(|f| f.id.as_str() == claims.fid && f.status == FactorStatus::Active);
+        let proved = match prover {
+            _ if claims.fid == RECOVERY_FACTOR_ID => operation.recovery_code_may_prove(),
+            None => false,
+            Some(_) => !operation.has_target() || claims.tfid.as_deref() == Some(&*claims.fid),
         };
         if !proved {
             return Err(Error::StepUpRequired(
                 "the factor that earned the step-up token is gone or was reset",
             ));
+        }
+        if let (Some(prover), true) = (prover, operation != Operation::DeleteFactor) {
+            let rules = self.policy_of(user).await?.strictest;
+            check_allowed(rules.allowed_factors.as_deref(), prover.kind())?;
         }
         if !self.store.take_step_up(&claims.jti, claims.exp).await? {
             return Err(Error::StepUpRequired("the step-up token was already used"));

@@ -31,13 +31,14 @@ use webauthn_rs::prelude::{
 };
 
 use super::answers::{PasskeyChallenge, PasskeySignedIn};
+use super::orgs::check_allowed;
 use super::signin::Proven;
 use super::{Error, Mfa};
 use crate::config::WebauthnSettings;
 use crate::ids::{ChallengeId, FactorId, UserId};
 use crate::model::{
-    Answer, AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method,
-    PasskeySignIn, WebauthnKey, WebauthnKind,
+    Answer, AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus,
+    Method, PasskeySignIn, WebauthnKey, WebauthnKind,
 };
 
 /// The relying party of a deployment, from its settings; `challenge_ttl` (seconds) is also the
@@ -416,6 +417,8 @@ impl Mfa {
         let factors = self.store.list_factors(&user).await?;
         let (factor, key) =
             active_keys(&factors).find(|(_, key)| key.credential_id == used).ok_or_else(unknown)?;
+        let rules = self.policy_of(&user).await?.strictest;
+        check_allowed(rules.allowed_factors.as_deref(), FactorKind::Webauthn)?;
         self.begin_attempt(&user, Budget::SecondFactor).await?;
         let state: DiscoverableAuthentication =
             serde_json::from_str(&sign_in.state).map_err(internal)?;
@@ -428,7 +431,7 @@ impl Mfa {
             return Err(Error::Conflict("the passkey sign-in has already been answered"));
         }
         let proven = self.accepted(factor, key, &result).await?;
-        let ttl = self.policy_of(&user).await?.strictest.token_ttl_seconds;
+        let ttl = rules.token_ttl_seconds;
         let token = self.issue_token(&user, proven.factor_id.as_str(), &proven.amr, ttl)?;
         self.audit(&user, AuditAction::Verified, Some(&proven.factor_id)).await;
         Ok(PasskeySignedIn { user, token })

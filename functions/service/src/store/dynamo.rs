@@ -21,10 +21,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement,
+    KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use mfa_core::throttle;
@@ -48,8 +50,6 @@ const TTL_GRACE_SECONDS: u64 = 86_400;
 /// How many times `begin_attempt` reads and tries to count before giving up: each lost race is
 /// another attempt counted, and the account locks after a few.
 const THROTTLE_TRIES: usize = 32;
-/// The error code of a transaction one of whose conditions did not hold.
-const TRANSACTION_CANCELED: &str = "TransactionCanceledException";
 /// The error code of a write whose condition did not hold.
 const CONDITION_FAILED: &str = "ConditionalCheckFailedException";
 /// Error codes of servers that don't implement TTL (DynamoDB-compatible test servers).
@@ -359,14 +359,28 @@ impl DynamoStore {
     }
 
     /// Writes `items` in one TransactWriteItems request: `false`, with nothing written, when a
-    /// condition of one of them failed.
+    /// condition of one of them failed. A transaction cancelled for another reason (a conflict
+    /// with another transaction, throttling) is [`StoreError::Unavailable`]: try again.
     async fn transact(&self, items: Vec<TransactWriteItem>, record: &str) -> StoreResult<bool> {
         let result =
             self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if has_code(&err, &[TRANSACTION_CANCELED]) => Ok(false),
-            Err(err) => Err(unavailable("TransactWriteItems", record, &err)),
+        let err = match result {
+            Ok(_) => return Ok(true),
+            Err(err) => err,
+        };
+        let reasons = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                cancelled.cancellation_reasons()
+            }
+            _ => return Err(unavailable("TransactWriteItems", record, &err)),
+        };
+        let code = |r: &CancellationReason| r.code().unwrap_or("None").to_owned();
+        let condition_failed = reasons.iter().any(|r| code(r) == "ConditionalCheckFailed")
+            && reasons.iter().all(|r| ["None", "ConditionalCheckFailed"].contains(&&*code(r)));
+        if condition_failed {
+            Ok(false)
+        } else {
+            Err(unavailable("TransactWriteItems", record, &err))
         }
     }
 
