@@ -39,6 +39,9 @@ pub struct Activation<'a> {
     pub key: Option<&'a WebauthnKey>,
     /// The user's recovery set.
     pub recovery: RecoveryWrite<'a>,
+    /// The activation challenge (a code sent, a key's registration) it answered, used up in the
+    /// same transaction: only if it was not used up before.
+    pub challenge: Option<&'a ChallengeId>,
     /// When.
     pub now: u64,
 }
@@ -69,11 +72,12 @@ pub trait FactorStore: Send + Sync {
     /// All factors of `user`, oldest first.
     async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>>;
     /// Pending to active, with what `activation` writes, all in one transaction (so a failure
-    /// leaves neither a factor without its recovery set nor a set without its factor). `false`,
-    /// with nothing written, when the factor is missing or not pending, when it was enrolled
-    /// without a step-up ([`Factor::enrolled_with_step_up`]) and the user has an active factor
-    /// (checked against every activation, so two such factors can't both become active), or
-    /// when the recovery set is not what [`RecoveryWrite`] expects.
+    /// leaves neither a factor without its recovery set nor a set without its factor, nor a code
+    /// used up for a factor still pending). `false`, with nothing written, when the factor is
+    /// missing or not pending, when it was enrolled without a step-up
+    /// ([`Factor::enrolled_with_step_up`]) and the user has an active factor (checked against
+    /// every activation, so two such factors can't both become active), when the recovery set is
+    /// not what [`RecoveryWrite`] expects, or when the challenge was used up.
     async fn activate_factor(
         &self,
         user: &UserId,

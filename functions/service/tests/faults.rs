@@ -1,5 +1,5 @@
-//! Faults lose nothing. For each flow a user goes through (enroll and activate, sign in, use a
-//! recovery code, change a phone number, delete a factor), the store fails its N-th call, for
+//! Faults lose nothing. For each flow a user goes through (enroll and activate an app, activate
+//! a text number, sign in, use a recovery code, change a phone number, delete a factor), the store fails its N-th call, for
 //! every N the flow makes, once before the call reaches the store and once after it was made
 //! (its answer lost). After each failure the user's state must be whole: no active factor
 //! without a recovery set, no code that let someone in still counted unused, a factor's number
@@ -173,6 +173,36 @@ impl Flow for EnrollAndActivate {
     async fn whole(&self, _: &Rig, _: &UserId, _: &()) {}
 }
 
+struct ActivateByText;
+
+/// A pending SMS factor, its code sent.
+struct PendingText {
+    factor: FactorId,
+    phone: String,
+}
+
+#[async_trait]
+impl Flow for ActivateByText {
+    type Start = PendingText;
+    async fn setup(&self, rig: &Rig, user: &UserId) -> PendingText {
+        let phone = unique_phone();
+        let sms = NewFactor::Sms { phone: phone.clone(), label: None };
+        let factor = rig.mfa.enroll(user, sms, None).await.unwrap().factor.id;
+        PendingText { factor, phone }
+    }
+    async fn run(&self, rig: &Rig, user: &UserId, p: &PendingText, _: usize) -> Result<(), Error> {
+        // The same code again: a failed activation must not have used it up.
+        let code = Proof::Code(rig.outbox.last_code_to(&p.phone));
+        rig.mfa.activate(user, &p.factor, &code).await.map(|_| ())
+    }
+    async fn whole(&self, _: &Rig, _: &UserId, _: &PendingText) {}
+}
+
+/// A North American number of the test's own.
+fn unique_phone() -> String {
+    format!("+1415555{:04}", rand_core::RngCore::next_u32(&mut OsRng) % 10_000)
+}
+
 struct SignIn;
 
 #[async_trait]
@@ -236,8 +266,7 @@ struct Phones {
 impl Flow for PhoneChange {
     type Start = Phones;
     async fn setup(&self, rig: &Rig, user: &UserId) -> Phones {
-        let unique = || format!("+1415555{:04}", rand_core::RngCore::next_u32(&mut OsRng) % 10_000);
-        let (old, new) = (unique(), unique());
+        let (old, new) = (unique_phone(), unique_phone());
         let sms = NewFactor::Sms { phone: old.clone(), label: None };
         let factor = rig.mfa.enroll(user, sms, None).await.unwrap().factor.id;
         let code = Proof::Code(rig.outbox.last_code_to(&old));
@@ -294,6 +323,11 @@ impl Flow for Delete {
 #[tokio::test]
 async fn enrolling_and_activating_loses_nothing() {
     assert!(every_fault(EnrollAndActivate).await >= 5);
+}
+
+#[tokio::test]
+async fn activating_with_a_texted_code_loses_nothing() {
+    assert!(every_fault(ActivateByText).await >= 5);
 }
 
 #[tokio::test]

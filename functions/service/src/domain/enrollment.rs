@@ -299,7 +299,7 @@ impl Mfa {
                 let challenge = self.activation_challenge(&factor).await?.ok_or(
                     Error::Conflict("the factor's activation code is gone: enroll it again"),
                 )?;
-                self.check_code(&challenge, code).await?;
+                self.match_code(&challenge, code).await?;
                 (None, None)
             }
             (Method::Webauthn { .. }, Proof::Credential(credential)) => {
@@ -327,7 +327,8 @@ impl Mfa {
             (None, Some((new, _))) => RecoveryWrite::Insert(new),
             (Some(old), Some((new, _))) => RecoveryWrite::Replace { old: &old.id, new },
         };
-        let activation = Activation { step, key: key.as_ref(), recovery, now };
+        let challenge = factor.activation();
+        let activation = Activation { step, key: key.as_ref(), recovery, challenge, now };
         if !self.store.activate_factor(user, factor_id, &activation).await? {
             return Err(self.activation_refused(user, factor_id).await?);
         }
@@ -353,7 +354,9 @@ impl Mfa {
         {
             Error::Conflict(ENROLL_AGAIN)
         } else {
-            Error::Conflict("the recovery codes changed meanwhile: activate it again")
+            Error::Conflict(
+                "the activation code was used or the recovery codes changed meanwhile: try again",
+            )
         })
     }
 

@@ -126,14 +126,28 @@ impl Mfa {
         Ok(challenge)
     }
 
-    /// Checks a typed code against a code challenge: counts it against the user's throttle and
-    /// the challenge's 5 attempts, and consumes the challenge when right. A challenge answered
-    /// by the app's code has no code sent, so nothing typed matches it.
+    /// Checks a sent code against its challenge and uses the challenge up: the attempt counts
+    /// on the account and on the challenge, the code is compared in constant time.
     pub(super) async fn check_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
+        self.match_code(challenge, code).await?;
+        if !self.store.consume_challenge(&challenge.id, self.now()).await? {
+            return Err(Error::Conflict("the challenge has already been answered"));
+        }
+        Ok(())
+    }
+
+    /// Checks a sent code against its challenge without using the challenge up (an activation
+    /// uses it up in its own transaction): the attempt counts on the account and on the
+    /// challenge's 5, the code is compared in constant time, and a match resets the account's
+    /// count. A challenge answered by the app's code has no code sent, so nothing typed matches.
+    pub(super) async fn match_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
         let stored = match &challenge.answer {
             Answer::SentCode { hash } => data_encoding::HEXLOWER.decode(hash.as_bytes()).ok(),
             Answer::AppCode | Answer::Webauthn { .. } => None,
         };
+        if challenge.consumed_at.is_some() {
+            return Err(Error::Conflict("the challenge has already been answered"));
+        }
         if challenge.expires_at <= self.now() {
             return Err(Error::Expired("code"));
         }
@@ -146,9 +160,6 @@ impl Mfa {
         });
         if !matches {
             return Err(Error::CodeRejected);
-        }
-        if !self.store.consume_challenge(&challenge.id, self.now()).await? {
-            return Err(Error::Conflict("the challenge has already been answered"));
         }
         self.store.succeed(&challenge.user, Budget::SecondFactor).await?;
         Ok(())

@@ -207,7 +207,7 @@ impl Mfa {
     }
 
     /// Finishes registering `factor`'s key with the browser's credential: the key to store. The
-    /// registration's challenge is used up by then.
+    /// registration's challenge is used up with the activation, in its transaction.
     pub(super) async fn finish_registration(
         &self,
         factor: &Factor,
@@ -243,9 +243,6 @@ impl Mfa {
             tracing::warn!(user = %factor.user, factor = %factor.id, error = %e, "WebAuthn registration refused");
             refusal(&e)
         })?;
-        if !self.store.consume_challenge(&challenge.id, self.now()).await? {
-            return Err(Error::Conflict("this registration has already been finished"));
-        }
         if let Method::Webauthn { kind: WebauthnKind::Passkey, .. } = factor.method {
             // A passkey: its user handle is indexed, for passwordless sign-in.
             let handle = handle_text(&user_handle(&factor.user));

@@ -456,6 +456,14 @@ impl FactorStore for DynamoStore {
                 )?,
             }
         });
+        if let Some(challenge) = activation.challenge {
+            writes.push(self.transact_update(
+                challenge_key(challenge),
+                "SET consumed_at = :now",
+                Some("attribute_exists(pk) AND attribute_not_exists(consumed_at)"),
+                vec![(":now", number(activation.now))],
+            )?);
+        }
         let recovery = match activation.recovery {
             RecoveryWrite::Keep => None,
             RecoveryWrite::Insert(set) => Some((set, "attribute_not_exists(pk)", None)),

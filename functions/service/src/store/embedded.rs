@@ -46,6 +46,9 @@ fn key(pk: &str, sk: &str) -> String {
 fn user_key(user: &UserId, sk: &str) -> String {
     key(&format!("USER#{user}"), sk)
 }
+fn challenge_key(id: &ChallengeId) -> String {
+    key(&format!("CHALLENGE#{id}"), "CHALLENGE")
+}
 fn factor_key(user: &UserId, id: &FactorId) -> String {
     user_key(user, &format!("FACTOR#{id}"))
 }
@@ -224,6 +227,7 @@ impl FactorStore for EmbeddedStore {
     ) -> StoreResult<bool> {
         let (user, k) = (user.clone(), factor_key(user, id));
         let (step, key, now) = (activation.step, activation.key.cloned(), activation.now);
+        let challenge_k = activation.challenge.map(challenge_key);
         let recovery = match activation.recovery {
             RecoveryWrite::Keep => None,
             RecoveryWrite::Insert(set) => Some((None, set.clone())),
@@ -240,6 +244,14 @@ impl FactorStore for EmbeddedStore {
                     return Ok(false);
                 }
             }
+            // Every check comes before any write: a refusal commits nothing.
+            let challenge = match &challenge_k {
+                Some(k) => match get::<Challenge>(t, k)? {
+                    Some(c) if c.consumed_at.is_none() => Some(c),
+                    _ => return Ok(false),
+                },
+                None => None,
+            };
             let recovery_k = user_key(&user, "RECOVERY");
             if let Some((old, _)) = &recovery {
                 let current = get::<RecoverySet>(t, &recovery_k)?.map(|set| set.id);
@@ -262,6 +274,10 @@ impl FactorStore for EmbeddedStore {
             factor.status = FactorStatus::Active;
             factor.activated_at = Some(now);
             put(t, &k, &factor)?;
+            if let (Some(mut challenge), Some(challenge_k)) = (challenge, challenge_k) {
+                challenge.consumed_at = Some(now);
+                put(t, &challenge_k, &challenge)?;
+            }
             if let Some((_, set)) = recovery {
                 put(t, &recovery_k, &set)?;
             }
@@ -392,22 +408,22 @@ impl LoginStore for EmbeddedStore {
     }
 
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
-        let k = key(&format!("CHALLENGE#{}", challenge.id), "CHALLENGE");
+        let k = challenge_key(&challenge.id);
         let challenge = challenge.clone();
         self.write(move |t| insert_new(t, &k, &challenge)).await
     }
 
     async fn get_challenge(&self, id: &ChallengeId) -> StoreResult<Option<Challenge>> {
-        self.read(key(&format!("CHALLENGE#{id}"), "CHALLENGE")).await
+        self.read(challenge_key(id)).await
     }
 
     async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
-        let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
+        let k = challenge_key(id);
         self.write(move |t| consume_once(t, &k, now, |c: &mut Challenge| &mut c.consumed_at)).await
     }
 
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
-        let k = key(&format!("CHALLENGE#{id}"), "CHALLENGE");
+        let k = challenge_key(id);
         self.write(move |t| {
             let Some(mut challenge) = get::<Challenge>(t, &k)? else { return Ok(false) };
             if challenge.consumed_at.is_some() || challenge.attempts >= max {

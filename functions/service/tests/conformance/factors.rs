@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use mfa_service::model::{Factor, FactorStatus, Method, WebauthnKey, WebauthnKind};
+use mfa_service::model::{
+    Answer, Challenge, ChallengePurpose, Factor, FactorStatus, Method, WebauthnKey, WebauthnKind,
+};
 use mfa_service::ports::StoreError;
 
 use crate::support::*;
@@ -444,4 +446,34 @@ pub async fn webauthn_key_is_updated_only_from_the_credential_stored<S: TestStor
     assert_eq!(winners(answers), 1, "two uses of a key can't both store their counter");
     let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
     assert!(matches!(&stored.method, Method::Webauthn { key: Some(k), .. } if *k == key(second)));
+}
+
+pub async fn activation_uses_its_challenge_up_in_the_same_write<S: TestStore>(store: Arc<S>) {
+    let user = unique_user();
+    let (first, second) = (pending_totp(&user, NOW), pending_totp(&user, NOW));
+    store.insert_factor(&first).await.unwrap();
+    store.insert_factor(&second).await.unwrap();
+    let code = Challenge {
+        id: unique_challenge(),
+        user: user.clone(),
+        factor_id: first.id.clone(),
+        created_at: NOW,
+        expires_at: NOW + 300,
+        consumed_at: None,
+        purpose: ChallengePurpose::Activation,
+        answer: Answer::SentCode { hash: "ab".repeat(32) },
+        attempts: 0,
+    };
+    store.insert_challenge(&code).await.unwrap();
+    let with_code = Activation { challenge: Some(&code.id), ..plain(None, NOW + 1) };
+    assert!(store.activate_factor(&user, &first.id, &with_code).await.unwrap());
+    let used = store.get_challenge(&code.id).await.unwrap().unwrap();
+    assert_eq!(used.consumed_at, Some(NOW + 1));
+    // A challenge used up (or missing) refuses the whole activation.
+    assert!(!store.activate_factor(&user, &second.id, &with_code).await.unwrap());
+    let missing = unique_challenge();
+    let with_missing = Activation { challenge: Some(&missing), ..plain(None, NOW) };
+    assert!(!store.activate_factor(&user, &second.id, &with_missing).await.unwrap());
+    let stored = store.get_factor(&user, &second.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, FactorStatus::Pending, "a refused activation changes nothing");
 }
