@@ -42,6 +42,9 @@ pub struct Activation<'a> {
     /// The activation challenge (a code sent, a key's registration) it answered, used up in the
     /// same transaction: only if it was not used up before.
     pub challenge: Option<&'a ChallengeId>,
+    /// The most active factors the user may have (the orgs' `max_factors`): only if the user has
+    /// fewer.
+    pub max_active: Option<u32>,
     /// When.
     pub now: u64,
 }
@@ -77,7 +80,8 @@ pub trait FactorStore: Send + Sync {
     /// missing or not pending, when it was enrolled without a step-up
     /// ([`Factor::enrolled_with_step_up`]) and the user has an active factor (checked against
     /// every activation, so two such factors can't both become active), when the recovery set is
-    /// not what [`RecoveryWrite`] expects, or when the challenge was used up.
+    /// not what [`RecoveryWrite`] expects, when the challenge was used up, or when the user has
+    /// `max_active` active factors already.
     async fn activate_factor(
         &self,
         user: &UserId,

@@ -122,7 +122,7 @@ impl Mfa {
         let rules = self.policy_of(user).await?.strictest;
         check_allowed(rules.allowed_factors.as_deref(), request.kind())?;
         let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
-        check_room(&rules, active)?;
+        check_room(rules.max_factors, active)?;
         let stepped_up = active > 0;
         if stepped_up {
             self.redeem_step_up(user, step_up, Operation::AddFactor, None, &factors).await?;
@@ -284,7 +284,8 @@ impl Mfa {
         if !factor.enrolled_with_step_up && active > 0 {
             return Err(Error::Conflict(ENROLL_AGAIN));
         }
-        check_room(&self.policy_of(user).await?.strictest, active)?;
+        let max_active = self.policy_of(user).await?.strictest.max_factors;
+        check_room(max_active, active)?;
         let now = self.now();
         let (step, key) = match (&factor.method, proof) {
             (Method::Totp { secret, .. }, Proof::Code(code)) => {
@@ -328,7 +329,8 @@ impl Mfa {
             (Some(old), Some((new, _))) => RecoveryWrite::Replace { old: &old.id, new },
         };
         let challenge = factor.activation();
-        let activation = Activation { step, key: key.as_ref(), recovery, challenge, now };
+        let activation =
+            Activation { step, key: key.as_ref(), recovery, challenge, max_active, now };
         if !self.store.activate_factor(user, factor_id, &activation).await? {
             return Err(self.activation_refused(user, factor_id).await?);
         }
@@ -355,7 +357,7 @@ impl Mfa {
             Error::Conflict(ENROLL_AGAIN)
         } else {
             Error::Conflict(
-                "the activation code was used or the recovery codes changed meanwhile: try again",
+                "another factor was activated, the activation code was used or the recovery codes changed meanwhile: try again",
             )
         })
     }

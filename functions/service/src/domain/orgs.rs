@@ -129,9 +129,10 @@ pub(super) fn check_allowed(allowed: Option<&[FactorKind]>, kind: FactorKind) ->
     }
 }
 
-/// Refuses one more active factor than `policy` allows a user who has `active` of them.
-pub(super) fn check_room(policy: &OrgPolicy, active: usize) -> Result<(), Error> {
-    match policy.max_factors {
+/// Refuses one more active factor than `max_factors` (the orgs' limit) allows a user who has
+/// `active` of them.
+pub(super) fn check_room(max_factors: Option<u32>, active: usize) -> Result<(), Error> {
+    match max_factors {
         Some(max) if active >= max as usize => Err(Error::PolicyForbids(format!(
             "the user's organisation allows at most {max} active factor(s): remove one first"
         ))),

@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement,
     KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
     TransactWriteItem, Update,
 };
@@ -428,34 +428,37 @@ impl FactorStore for DynamoStore {
             return Ok(false);
         }
         let mut writes = vec![self.factor_activation(user, id, &factor, activation)?];
-        // Every activation counts itself on the user's ACTIVATIONS record. A factor enrolled
-        // without step-up is activated only if no factor is active, and no activation came
-        // between that read and this write: the count is what was read.
+        // Every activation counts itself on the user's ACTIVATIONS record: `count` (every
+        // activation ever) and `active_factors` (the factors active now; a deletion takes one
+        // off). A factor enrolled without step-up is activated only if no factor is active and
+        // no activation came between that read and this write (the count is what was read); a
+        // limit on active factors holds on `active_factors`.
         let counter = key(user_pk(user), "ACTIVATIONS");
-        writes.push(if factor.enrolled_with_step_up {
-            self.transact_update(counter, "ADD #count :one", None, vec![(":one", number(1))])?
-        } else {
+        let mut values = vec![(":one", number(1))];
+        let mut conditions = Vec::new();
+        let mut update = String::from("ADD active_factors :one, #count :one");
+        if !factor.enrolled_with_step_up {
             let item = self.get_item(counter.clone()).await?.unwrap_or_default();
             let seen = read_number::<u64>(&item, "count", &describe_key(&counter))?;
             if self.list_factors(user).await?.iter().any(|f| f.status == FactorStatus::Active) {
                 return Ok(false);
             }
-            let next = number(seen.unwrap_or(0) + 1);
+            update = String::from("SET #count = :next ADD active_factors :one");
+            values.push((":next", number(seen.unwrap_or(0) + 1)));
             match seen {
-                Some(seen) => self.transact_update(
-                    counter,
-                    "SET #count = :next",
-                    Some("#count = :seen"),
-                    vec![(":next", next), (":seen", number(seen))],
-                )?,
-                None => self.transact_update(
-                    counter,
-                    "SET #count = :next",
-                    Some("attribute_not_exists(#count)"),
-                    vec![(":next", next)],
-                )?,
+                Some(seen) => {
+                    conditions.push("#count = :seen");
+                    values.push((":seen", number(seen)));
+                }
+                None => conditions.push("attribute_not_exists(#count)"),
             }
-        });
+        }
+        if let Some(max) = activation.max_active {
+            conditions.push("(attribute_not_exists(active_factors) OR active_factors < :max)");
+            values.push((":max", number(max)));
+        }
+        let condition = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+        writes.push(self.transact_update(counter, &update, condition.as_deref(), values)?);
         if let Some(challenge) = activation.challenge {
             writes.push(self.transact_update(
                 challenge_key(challenge),
@@ -526,6 +529,32 @@ impl FactorStore for DynamoStore {
         status: FactorStatus,
     ) -> StoreResult<bool> {
         let record = describe_key(&factor_key(user, id));
+        // An active factor is taken off the user's count of active factors, in the same
+        // transaction (a user whose count was never kept has none to take off).
+        let counter = key(user_pk(user), "ACTIVATIONS");
+        let counted = status == FactorStatus::Active
+            && self
+                .get_item(counter.clone())
+                .await?
+                .is_some_and(|c| c.contains_key("active_factors"));
+        if counted {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(factor_key(user, id)))
+                .condition_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", to_attribute(&status)?)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let take_off = self.transact_update(
+                counter,
+                "ADD active_factors :minus",
+                None,
+                vec![(":minus", number(-1))],
+            )?;
+            let writes = vec![TransactWriteItem::builder().delete(delete).build(), take_off];
+            return self.transact(writes, &record).await;
+        }
         let result = self
             .client
             .delete_item()

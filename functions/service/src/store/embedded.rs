@@ -228,6 +228,7 @@ impl FactorStore for EmbeddedStore {
         let (user, k) = (user.clone(), factor_key(user, id));
         let (step, key, now) = (activation.step, activation.key.cloned(), activation.now);
         let challenge_k = activation.challenge.map(challenge_key);
+        let max_active = activation.max_active;
         let recovery = match activation.recovery {
             RecoveryWrite::Keep => None,
             RecoveryWrite::Insert(set) => Some((None, set.clone())),
@@ -238,11 +239,13 @@ impl FactorStore for EmbeddedStore {
             if factor.status != FactorStatus::Pending {
                 return Ok(false);
             }
-            if !factor.enrolled_with_step_up {
-                let factors: Vec<Factor> = scan_prefix(t, &user_key(&user, "FACTOR#"))?;
-                if factors.iter().any(|f| f.status == FactorStatus::Active) {
-                    return Ok(false);
-                }
+            let factors: Vec<Factor> = scan_prefix(t, &user_key(&user, "FACTOR#"))?;
+            let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
+            if !factor.enrolled_with_step_up && active > 0 {
+                return Ok(false);
+            }
+            if max_active.is_some_and(|max| active >= max as usize) {
+                return Ok(false);
             }
             // Every check comes before any write: a refusal commits nothing.
             let challenge = match &challenge_k {

@@ -477,3 +477,28 @@ pub async fn activation_uses_its_challenge_up_in_the_same_write<S: TestStore>(st
     let stored = store.get_factor(&user, &second.id).await.unwrap().unwrap();
     assert_eq!(stored.status, FactorStatus::Pending, "a refused activation changes nothing");
 }
+
+pub async fn a_limit_on_active_factors_holds_under_concurrency<S: TestStore>(store: Arc<S>) {
+    let user = unique_user();
+    let limited = |now| Activation { max_active: Some(1), ..plain(None, now) };
+    let factors: Vec<Factor> = (0..RACERS).map(|_| pending_totp(&user, NOW)).collect();
+    for factor in &factors {
+        store.insert_factor(factor).await.unwrap();
+    }
+    let next = std::sync::Mutex::new(factors.iter().map(|f| f.id.clone()).collect::<Vec<_>>());
+    let answers = concurrently(&store, RACERS, |store| {
+        let id = next.lock().unwrap().pop().unwrap();
+        let user = user.clone();
+        async move { store.activate_factor(&user, &id, &limited(NOW)).await }
+    })
+    .await;
+    assert_eq!(winners(answers), 1, "one method at a time");
+    // Deleting the active factor makes room again.
+    let listed = store.list_factors(&user).await.unwrap();
+    let active = listed.iter().find(|f| f.status == FactorStatus::Active).unwrap();
+    assert!(store.delete_factor(&user, &active.id, FactorStatus::Active).await.unwrap());
+    let pending = listed.iter().find(|f| f.status == FactorStatus::Pending).unwrap();
+    assert!(store.activate_factor(&user, &pending.id, &limited(NOW + 1)).await.unwrap());
+    let other = listed.iter().rfind(|f| f.status == FactorStatus::Pending && f.id != pending.id);
+    assert!(!store.activate_factor(&user, &other.unwrap().id, &limited(NOW + 2)).await.unwrap());
+}

@@ -51,6 +51,7 @@ macro_rules! conformance_suite {
             factors::of_factors_enrolled_without_step_up_one_activates_under_concurrency,
             factors::activation_and_the_first_recovery_set_are_one_write,
             factors::activation_uses_its_challenge_up_in_the_same_write,
+            factors::a_limit_on_active_factors_holds_under_concurrency,
             factors::phone_changes_only_from_the_current_number_of_an_active_factor,
             factors::phone_change_is_won_once_under_concurrency,
             factors::webauthn_key_is_registered_once_and_only_on_a_pending_factor,

@@ -60,7 +60,14 @@ pub fn pending_totp(user: &UserId, created_at: u64) -> Factor {
 
 /// An activation at `now` with TOTP step `step` (if any) that leaves the recovery set as it is.
 pub fn plain(step: Option<u64>, now: u64) -> Activation<'static> {
-    Activation { step, key: None, recovery: RecoveryWrite::Keep, challenge: None, now }
+    Activation {
+        step,
+        key: None,
+        recovery: RecoveryWrite::Keep,
+        challenge: None,
+        max_active: None,
+        now,
+    }
 }
 
 /// A new pending SMS factor of `user` on `phone`.
