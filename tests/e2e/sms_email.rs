@@ -1,6 +1,6 @@
 //! SMS and email factors end to end, reading the codes the way a phone or a mailbox would.
 
-use mfa_e2e::{unique_phone, unique_user, Function::*, Stack};
+use mfa_e2e::{jwt_claims, unique_phone, unique_user, Function::*, Stack};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -46,6 +46,7 @@ async fn sms_codes_sign_in_and_a_login_gets_one_text() {
     let code = s.last_code_to(&phone).await;
     let ok = s.verify(&user, id, &code).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    assert_eq!(jwt_claims(ok.body["mfa_token"].as_str().unwrap())["amr"], json!(["sms"]));
     let again = s.verify(&user, id, &code).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "a code works once: {:?}", again.body);
 
@@ -97,6 +98,8 @@ async fn email_codes_sign_in() {
     }
     let ok = s.verify(&user, id, &code).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    // The token tells an emailed code from an app's or a text's.
+    assert_eq!(jwt_claims(ok.body["mfa_token"].as_str().unwrap())["amr"], json!(["email"]));
 }
 
 #[tokio::test]

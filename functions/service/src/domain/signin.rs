@@ -277,8 +277,13 @@ impl Mfa {
             }
             self.store.succeed(user, Budget::SecondFactor).await?;
         }
-        // RFC 8176: a one-time password, or a code by text message.
-        let amr = if let Method::Sms { .. } = factor.method { vec!["sms"] } else { vec!["otp"] };
+        // RFC 8176 tells the channels apart: `otp` for an app's code, `sms` for a text; a code
+        // by email has no registered value, so it gets its own, `email`, which an app may refuse.
+        let amr = match factor.method {
+            Method::Sms { .. } => vec!["sms"],
+            Method::Email { .. } => vec!["email"],
+            Method::Totp { .. } | Method::Webauthn { .. } => vec!["otp"],
+        };
         Ok((challenge, Proven { factor_id: factor.id, amr }))
     }
 
