@@ -56,3 +56,35 @@ ensure_pip_packages() {
 ensure_cargo_lambda() {
   ensure_pip_packages "cargo-lambda==$CARGO_LAMBDA_VERSION" "$@"
 }
+
+# Builds mfa-local and starts it on a free 127.0.0.1 port over a fresh data dir, with the extra
+# VAR=value settings given, and waits until it answers. Sets $work (a temporary dir, its data and
+# log in it), $port, $pid and $api_key; on exit it is stopped, its log shown if the step failed,
+# and $work removed.
+start_mfa_local() {
+  work="$(mktemp -d)"
+  pid=""
+  trap _stop_mfa_local EXIT
+  cargo build --locked -q -p mfa-local
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  api_key="mfa_local_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  env MFA_LOCAL_ADDR="127.0.0.1:$port" MFA_LOCAL_DATA_DIR="$work/data" MFA_LOCAL_API_KEY="$api_key" \
+    "$@" "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/.well-known/jwks.json" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "mfa-local did not answer on port $port" >&2
+  return 1
+}
+
+_stop_mfa_local() {
+  local status=$?
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  if [ "$status" -ne 0 ] && [ -f "$work/local.log" ]; then
+    echo "--- mfa-local's log" >&2
+    tail -n 40 "$work/local.log" >&2
+  fi
+  rm -rf "$work"
+}

@@ -28,28 +28,7 @@ if ! cmp -s tests/browser/package-lock.json "$modules/package-lock.json" ||
   (cd "$modules" && npm ci --no-audit --no-fund --silent)
 fi
 
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-  status=$?
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  if [ "$status" -ne 0 ] && [ -f "$work/local.log" ]; then
-    echo "--- mfa-local's log" >&2
-    tail -n 40 "$work/local.log" >&2
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --locked -q -p mfa-local
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-MFA_LOCAL_ADDR="127.0.0.1:$port" MFA_LOCAL_DATA_DIR="$work/data" MFA_LOCAL_API_KEY="mfa_demo_$port" \
-  "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/demo/" 2>/dev/null && break
-  sleep 0.2
-done
+start_mfa_local
 
 shots="$CARGO_TARGET_DIR/browser-screenshots"
 rm -rf "$shots"

@@ -13,30 +13,7 @@ source scripts/env.sh
 
 ensure_pip_packages "schemathesis==$SCHEMATHESIS_VERSION"
 
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-  status=$?
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  if [ "$status" -ne 0 ] && [ -f "$work/local.log" ]; then
-    echo "--- mfa-local's log" >&2
-    tail -n 40 "$work/local.log" >&2
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --locked -q -p mfa-local
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-api_key="mfa_fuzz_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-MFA_LOCAL_ADDR="127.0.0.1:$port" MFA_LOCAL_DATA_DIR="$work/data" MFA_LOCAL_API_KEY="$api_key" \
-  MFA_ISSUER_NAME="Acme" MFA_INBOUND_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:mfa-inbound" \
-  "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/.well-known/jwks.json" 2>/dev/null && break
-  sleep 0.2
-done
+start_mfa_local MFA_ISSUER_NAME="Acme" MFA_INBOUND_TOPIC_ARN="arn:aws:sns:us-east-1:123456789012:mfa-inbound"
 
 # From the work dir, so that nothing schemathesis writes lands in the clone.
 cd "$work"

@@ -13,6 +13,20 @@ use crate::model::{
     FactorStatus, Login, Method, Operation,
 };
 
+/// What a started challenge of `factor` tells the caller.
+pub(super) fn challenged(
+    challenge: &Challenge,
+    factor: &Factor,
+    request_options: Option<serde_json::Value>,
+) -> Challenged {
+    Challenged {
+        challenge_id: challenge.id.clone(),
+        expires_at: challenge.expires_at,
+        delivery: factor.kind(),
+        request_options,
+    }
+}
+
 /// The `fid` claim of a token earned with a recovery code.
 pub const RECOVERY_FACTOR_ID: &str = "recovery_code";
 
@@ -144,28 +158,29 @@ impl Mfa {
                 }
                 other => other?,
             };
-            return Ok(Challenged {
-                challenge_id: challenge.id,
-                expires_at: challenge.expires_at,
-                delivery: factor.kind(),
-                request_options: None,
-            });
+            return Ok(challenged(&challenge, &factor, None));
         }
         let expires_at = (now + self.challenge_ttl).min(login.expires_at);
+        self.start_without_sending(&factor, purpose, expires_at).await
+    }
+
+    /// Starts a challenge of `factor` that no code is sent for, until `expires_at`: for a
+    /// security key or passkey, request options its assertion answers; for an app, its code.
+    pub(super) async fn start_without_sending(
+        &self,
+        factor: &Factor,
+        purpose: ChallengePurpose,
+        expires_at: u64,
+    ) -> Result<Challenged, Error> {
         if let Method::Webauthn { .. } = factor.method {
-            let (challenge, options) = self.start_assertion(&factor, purpose, expires_at).await?;
-            return Ok(Challenged {
-                challenge_id: challenge.id,
-                expires_at,
-                delivery: factor.kind(),
-                request_options: Some(options),
-            });
+            let (challenge, options) = self.start_assertion(factor, purpose, expires_at).await?;
+            return Ok(challenged(&challenge, factor, Some(options)));
         }
         let challenge = Challenge {
             id: self.with_rng(ChallengeId::generate),
-            user: user.clone(),
+            user: factor.user.clone(),
             factor_id: factor.id.clone(),
-            created_at: now,
+            created_at: self.now(),
             expires_at,
             consumed_at: None,
             purpose,
@@ -173,12 +188,7 @@ impl Mfa {
             attempts: 0,
         };
         self.store.insert_challenge(&challenge).await?;
-        Ok(Challenged {
-            challenge_id: challenge.id,
-            expires_at: challenge.expires_at,
-            delivery: factor.kind(),
-            request_options: None,
-        })
+        Ok(challenged(&challenge, factor, None))
     }
 
     /// The refusal of a second text message in one sign-in.

@@ -11,13 +11,10 @@
 use super::answers::{Challenged, IssuedToken};
 use super::oob::Destination;
 use super::orgs::check_allowed;
-use super::signin::RECOVERY_FACTOR_ID;
+use super::signin::{challenged, RECOVERY_FACTOR_ID};
 use super::{Error, Mfa, Proof};
 use crate::ids::{ChallengeId, FactorId, UserId};
-use crate::model::{
-    Answer, AuditAction, Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Method,
-    Operation,
-};
+use crate::model::{AuditAction, ChallengePurpose, Factor, FactorKind, FactorStatus, Operation};
 use crate::token::{StepUpGrant, STEP_UP_TTL};
 
 /// What a step-up is asked for: a change, and the factor it is to (for the changes to one).
@@ -78,7 +75,6 @@ impl Mfa {
             check_allowed(rules.allowed_factors.as_deref(), prover.kind())?;
         }
         let purpose = ChallengePurpose::StepUp { operation, target };
-        let now = self.now();
         if let Some(to) = Destination::of(prover) {
             if let Destination::Phone(phone) = to {
                 self.check_sms_allowed(user, &prover.id, phone).await?;
@@ -86,24 +82,7 @@ impl Mfa {
             let challenge = self.send_code(prover, to, purpose, u64::MAX).await?;
             return Ok(challenged(&challenge, prover, None));
         }
-        let expires_at = now + self.challenge_ttl;
-        if let Method::Webauthn { .. } = prover.method {
-            let (challenge, options) = self.start_assertion(prover, purpose, expires_at).await?;
-            return Ok(challenged(&challenge, prover, Some(options)));
-        }
-        let challenge = Challenge {
-            id: self.with_rng(ChallengeId::generate),
-            user: user.clone(),
-            factor_id: prover.id.clone(),
-            created_at: now,
-            expires_at,
-            consumed_at: None,
-            purpose,
-            answer: Answer::AppCode,
-            attempts: 0,
-        };
-        self.store.insert_challenge(&challenge).await?;
-        Ok(challenged(&challenge, prover, None))
+        self.start_without_sending(prover, purpose, self.now() + self.challenge_ttl).await
     }
 
     /// Answers a step-up challenge and returns the step-up token it earned. Failures count
@@ -203,18 +182,5 @@ impl Mfa {
             return Err(Error::StepUpRequired("the step-up token was already used"));
         }
         Ok(())
-    }
-}
-
-fn challenged(
-    challenge: &Challenge,
-    prover: &Factor,
-    options: Option<serde_json::Value>,
-) -> Challenged {
-    Challenged {
-        challenge_id: challenge.id.clone(),
-        expires_at: challenge.expires_at,
-        delivery: prover.kind(),
-        request_options: options,
     }
 }
