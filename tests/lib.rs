@@ -282,11 +282,17 @@ pub fn jwt_claims(token: &str) -> Value {
     }
 }
 
-/// The 6-digit code after "verification code is " in a message.
+/// The 6-digit code after "verification code is " in a message: a text's `123456`, or a call's
+/// words `1, 2, 3, 4, 5, 6`.
 pub fn code_in(message: &str) -> Option<String> {
     let (_, rest) = message.split_once("verification code is ")?;
-    let code: String = rest.chars().take(6).collect();
-    (code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+    let code: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == ' ')
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    (code.len() == 6).then_some(code)
 }
 
 /// A random, valid NANP mobile-style number in E.164, unlikely to repeat between runs (each

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::api_key::Scope;
 use crate::model::{
-    AuditEvent, AuthMethod, Decision, FactorKind, FactorStatus, Operation, WebauthnKind,
+    AuditEvent, AuthMethod, Decision, Delivery, FactorKind, FactorStatus, Operation, WebauthnKind,
 };
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
@@ -24,13 +24,16 @@ pub enum EnrollRequest {
         #[serde(default)]
         account_name: Option<String>,
     },
-    /// Codes by text message; a code is sent at once to confirm the number.
+    /// Codes by text message (or call); a code is sent at once to confirm the number.
     Sms {
         /// The phone number, international form (`+1 201 555 0123`); +1 numbers by default.
         phone: String,
         /// A name for the factor.
         #[serde(default)]
         label: Option<String>,
+        /// How the confirming code goes: `sms` (the default) or `voice` (a call that reads it).
+        #[serde(default)]
+        delivery: Option<Delivery>,
     },
     /// Codes by email; a code is sent at once to confirm the address.
     Email {
@@ -207,6 +210,10 @@ pub struct ChallengeRequest {
     pub login_id: String,
     /// The factor to prove.
     pub factor_id: String,
+    /// For a phone factor: `sms` (the default) or `voice`, a call that reads the code out. A
+    /// sign-in gets one text and one call: when the text did not arrive, ask for a call.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
 }
 
 /// `201` of a challenge.
@@ -216,8 +223,9 @@ pub struct ChallengeResponse {
     pub challenge_id: String,
     /// When it expires (Unix seconds).
     pub expires_at: u64,
-    /// How the proof reaches the user: `totp` (the user's app shows it), `sms`, `email` or
-    /// `webauthn` (a security key or passkey signs `request_options`).
+    /// How the proof reaches the user: `totp` (the user's app shows it), `sms`, `voice` (a call
+    /// reads the code), `email` or `webauthn` (a security key or passkey signs
+    /// `request_options`).
     pub delivery: String,
     /// WebAuthn: the request options, `{"publicKey": ...}`, as
     /// `PublicKeyCredential.parseRequestOptionsFromJSON()` takes them; every security key and
@@ -279,6 +287,9 @@ pub struct StepUpRequest {
     /// The active factor that proves it. For `delete_factor` and `change_phone`, the same
     /// factor as `factor_id`.
     pub with_factor_id: String,
+    /// When it is a phone factor: `sms` (the default) or `voice`, a call that reads the code.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
 }
 
 /// `200` of an answered step-up.
@@ -359,6 +370,11 @@ pub struct PolicyBody {
     /// `MFA_TOKEN_TTL_SECONDS`; left out: the service's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_ttl_seconds: Option<u64>,
+    /// Whether members are told by email when their sign-in methods change, a recovery code is
+    /// used, or sign-in locks (and by text to the old number when it changes); default true.
+    /// Off when any of a user's orgs turns it off.
+    #[serde(default = "yes")]
+    pub notices: bool,
 }
 
 fn yes() -> bool {

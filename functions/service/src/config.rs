@@ -52,6 +52,13 @@ pub struct Config {
     pub code_key: Key,
     /// The SMS program's settings.
     pub sms: SmsSettings,
+    /// Calls that read codes out; unset (`MFA_VOICE_ORIGINATION_IDENTITY` empty): calls are
+    /// refused.
+    pub voice: Option<VoiceSettings>,
+    /// The sending budgets.
+    pub budgets: SendBudgets,
+    /// Whether VoIP numbers may get codes (`MFA_ALLOW_VOIP_NUMBERS`, default `false`).
+    pub allow_voip: bool,
     /// The address emails come from (`MFA_EMAIL_FROM`); unset: email factors are refused.
     pub email_from: Option<String>,
     /// The WebAuthn relying party; unset (`MFA_WEBAUTHN_RP_ID` empty): security keys and
@@ -71,6 +78,35 @@ pub struct WebauthnSettings {
     /// comma-separated, e.g. `https://app.example.com,https://admin.example.com`), each on the
     /// RP id or a subdomain of it: several apps under one domain share one sign-in.
     pub origins: Vec<url::Url>,
+}
+
+/// Calls through AWS End User Messaging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceSettings {
+    /// The phone number (or its ARN, or a pool's) calls come from
+    /// (`MFA_VOICE_ORIGINATION_IDENTITY`).
+    pub origination_identity: String,
+    /// The Amazon Polly voice (`MFA_VOICE_ID`, default `JOANNA`).
+    pub voice_id: String,
+    /// The protect configuration calls go out under (`MFA_VOICE_PROTECT_CONFIGURATION_ID`).
+    pub protect_configuration_id: Option<String>,
+    /// Calls per number per hour (`MFA_VOICE_MAX_PER_HOUR`, default 3).
+    pub max_per_hour: u32,
+}
+
+/// How many messages may go out, against abuse and runaway cost. Each is a fixed window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendBudgets {
+    /// Emails per address per hour (`MFA_EMAIL_MAX_PER_HOUR`, default 5).
+    pub email_per_hour: u32,
+    /// Messages of every channel to one user per hour (`MFA_USER_MAX_SENDS_PER_HOUR`, default 10).
+    pub user_per_hour: u32,
+    /// ... and per day (`MFA_USER_MAX_SENDS_PER_DAY`, default 30).
+    pub user_per_day: u32,
+    /// Messages to the members of one org per hour (`MFA_ORG_MAX_SENDS_PER_HOUR`, default 1000).
+    pub org_per_hour: u32,
+    /// Messages of the whole deployment per hour (`MFA_MAX_SENDS_PER_HOUR`, default 10000).
+    pub deployment_per_hour: u32,
 }
 
 /// The SMS program's settings.
@@ -108,6 +144,15 @@ impl Config {
             get(name).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned())
         };
         let optional = |name: &'static str| get(name).filter(|v| !v.trim().is_empty());
+        let count = |name: &'static str, default: u32| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| error(name, format!("{v:?} is not a positive whole number"))),
+        };
         let seconds =
             |name: &'static str, default: u64| match get(name) {
                 None => Ok(default),
@@ -137,13 +182,38 @@ impl Config {
                 .ok_or_else(|| error("MFA_CODE_KEY", "holds no key"))?,
             sms: SmsSettings {
                 calling_codes: calling_codes(&text("MFA_SMS_CALLING_CODES", "1"))?,
-                max_per_hour: u32::try_from(seconds("MFA_SMS_MAX_PER_HOUR", 5)?)
-                    .map_err(|_| error("MFA_SMS_MAX_PER_HOUR", "is too large"))?,
+                max_per_hour: count("MFA_SMS_MAX_PER_HOUR", 5)?,
                 origination_number: optional("MFA_SMS_ORIGINATION_NUMBER"),
                 webotp_domain: optional("MFA_WEBOTP_DOMAIN"),
                 support_contact: text("MFA_SUPPORT_CONTACT", "your administrator"),
                 inbound_topic_arn: optional("MFA_INBOUND_TOPIC_ARN"),
                 sns_trust_anchor_pem: optional("MFA_SNS_TRUST_ANCHOR_PEM"),
+            },
+            voice: match optional("MFA_VOICE_ORIGINATION_IDENTITY") {
+                None => None,
+                Some(identity) => Some(VoiceSettings {
+                    origination_identity: identity.trim().to_owned(),
+                    voice_id: text("MFA_VOICE_ID", "JOANNA").trim().to_ascii_uppercase(),
+                    protect_configuration_id: optional("MFA_VOICE_PROTECT_CONFIGURATION_ID"),
+                    max_per_hour: count("MFA_VOICE_MAX_PER_HOUR", 3)?,
+                }),
+            },
+            budgets: SendBudgets {
+                email_per_hour: count("MFA_EMAIL_MAX_PER_HOUR", 5)?,
+                user_per_hour: count("MFA_USER_MAX_SENDS_PER_HOUR", 10)?,
+                user_per_day: count("MFA_USER_MAX_SENDS_PER_DAY", 30)?,
+                org_per_hour: count("MFA_ORG_MAX_SENDS_PER_HOUR", 1000)?,
+                deployment_per_hour: count("MFA_MAX_SENDS_PER_HOUR", 10_000)?,
+            },
+            allow_voip: match text("MFA_ALLOW_VOIP_NUMBERS", "false").trim() {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(error(
+                        "MFA_ALLOW_VOIP_NUMBERS",
+                        format!("{other:?} is not true or false"),
+                    ))
+                }
             },
             email_from: optional("MFA_EMAIL_FROM"),
             webauthn: webauthn(

@@ -93,6 +93,10 @@ pub struct Factor {
     pub method: Method,
 }
 
+/// How long a factor may wait for activation, in seconds: a pending factor older than this is
+/// refused and deleted (in DynamoDB, its item also carries a `ttl`).
+pub const PENDING_FACTOR_TTL: u64 = 3600;
+
 /// The kinds of second factor, each with its own data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Method {
@@ -315,6 +319,9 @@ pub struct Login {
     /// Whether a text message was sent in this login (at most one is).
     #[serde(default)]
     pub sms_sent: bool,
+    /// Whether a code was read out in a call in this login (at most one is).
+    #[serde(default)]
+    pub call_made: bool,
     /// The factor kinds the user's orgs allow in this login; `None`: every kind.
     #[serde(default)]
     pub allowed_factors: Option<Vec<FactorKind>>,
@@ -389,6 +396,11 @@ pub enum Answer {
         /// The keyed hash of the code sent (hex), never the code.
         hash: String,
     },
+    /// The code the service read out in a phone call.
+    CalledCode {
+        /// The keyed hash of the code (hex), never the code.
+        hash: String,
+    },
     /// A WebAuthn credential (registration) or assertion (sign-in) that fits this ceremony.
     Webauthn {
         /// The ceremony's state as `webauthn-rs` serialises it: kept here, never sent out.
@@ -450,6 +462,9 @@ pub struct ChallengeRecord {
     purpose: PurposeName,
     #[serde(default)]
     code_hash: Option<String>,
+    /// Whether the code was read out in a call (not sent as text).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    called: bool,
     #[serde(default)]
     attempts: u32,
     #[serde(default)]
@@ -491,12 +506,13 @@ impl From<Challenge> for ChallengeRecord {
             consumed_at: c.consumed_at,
             purpose,
             code_hash: match &c.answer {
-                Answer::SentCode { hash } => Some(hash.clone()),
+                Answer::SentCode { hash } | Answer::CalledCode { hash } => Some(hash.clone()),
                 Answer::AppCode | Answer::Webauthn { .. } => None,
             },
+            called: matches!(c.answer, Answer::CalledCode { .. }),
             webauthn_state: match c.answer {
                 Answer::Webauthn { state } => Some(state),
-                Answer::AppCode | Answer::SentCode { .. } => None,
+                Answer::AppCode | Answer::SentCode { .. } | Answer::CalledCode { .. } => None,
             },
             attempts: c.attempts,
             new_phone,
@@ -527,6 +543,7 @@ impl TryFrom<ChallengeRecord> for Challenge {
             },
         };
         let answer = match (r.code_hash, r.webauthn_state) {
+            (Some(hash), None) if r.called => Answer::CalledCode { hash },
             (Some(hash), None) => Answer::SentCode { hash },
             (None, Some(state)) => Answer::Webauthn { state },
             (None, None)
@@ -619,9 +636,17 @@ pub struct OrgPolicy {
     /// How long members' MFA tokens live, in seconds, when shorter than the service's.
     #[serde(default)]
     pub token_ttl_seconds: Option<u64>,
+    /// Whether members are told by email (and a phone change by text to the old number) when
+    /// their sign-in methods change, a recovery code is used, or sign-in locks.
+    #[serde(default = "yes")]
+    pub notices: bool,
 }
 
 fn exempt() -> bool {
+    true
+}
+
+fn yes() -> bool {
     true
 }
 
@@ -635,6 +660,7 @@ impl Default for OrgPolicy {
             max_factors: None,
             sso_exempt: true,
             token_ttl_seconds: None,
+            notices: true,
         }
     }
 }
@@ -642,7 +668,8 @@ impl Default for OrgPolicy {
 impl OrgPolicy {
     /// The strictest of `policies`: MFA required if any requires it, the kinds every one allows,
     /// the lowest limit, SSO exempt only if every one exempts it, the shortest token lifetime,
-    /// and the fewest grace sign-ins among those that require MFA. No policy: the default.
+    /// the fewest grace sign-ins among those that require MFA, and notices only if no org turned
+    /// them off (an org that tells its members itself). No policy: the default.
     pub fn strictest<'a>(policies: impl IntoIterator<Item = &'a OrgPolicy>) -> OrgPolicy {
         let min = |a: Option<u64>, b: Option<u64>| match (a, b) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -666,6 +693,7 @@ impl OrgPolicy {
                     .map(|n| n as u32),
                 sso_exempt: acc.sso_exempt && p.sso_exempt,
                 token_ttl_seconds: min(acc.token_ttl_seconds, p.token_ttl_seconds),
+                notices: acc.notices && p.notices,
             }
         })
     }
@@ -783,6 +811,73 @@ pub enum Attempt {
     },
 }
 
+/// How a phone factor's code reaches the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// A text message.
+    #[default]
+    Sms,
+    /// A phone call that reads the code out.
+    Voice,
+}
+
+/// What a message counts against: each scope has its own count of messages per fixed window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendScope {
+    /// Texts to one number (E.164).
+    Texts(String),
+    /// Calls to one number (E.164).
+    Calls(String),
+    /// Emails to one address.
+    Emails(String),
+    /// Replies to one number's inbound texts (HELP, STOP, START).
+    Replies(String),
+    /// Lockout notices to one user.
+    LockNotices(UserId),
+    /// Messages of every channel to one user.
+    User(UserId),
+    /// Messages to the members of one org.
+    Org(OrgId),
+    /// One shard of the whole deployment's count (see `crate::domain` sending budgets): a
+    /// deployment-wide count is spread over several items, so no single item takes every send.
+    Deployment(u8),
+}
+
+/// A budget: at most `max` messages of `scope` in each fixed window of `window` seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendLimit {
+    /// What is counted.
+    pub scope: SendScope,
+    /// The window's length, in seconds.
+    pub window: u64,
+    /// The most messages a window allows.
+    pub max: u32,
+}
+
+impl SendLimit {
+    /// The record that counts this budget's window containing `now`, as (partition, sort key),
+    /// and when the window ends (the record may be dropped then).
+    pub fn record(&self, now: u64) -> (String, String, u64) {
+        let window = self.window.max(1);
+        let index = now / window;
+        let ends_at = index.saturating_add(1).saturating_mul(window);
+        let (partition, what) = match &self.scope {
+            SendScope::Texts(phone) => (format!("PHONE#{phone}"), "SMS"),
+            SendScope::Calls(phone) => (format!("PHONE#{phone}"), "VOICE"),
+            SendScope::Replies(phone) => (format!("PHONE#{phone}"), "REPLY"),
+            SendScope::Emails(address) => {
+                (format!("EMAIL#{}", address.to_ascii_lowercase()), "EMAIL")
+            }
+            SendScope::LockNotices(user) => (format!("USER#{user}"), "LOCKNOTICE"),
+            SendScope::User(user) => (format!("USER#{user}"), "ALL"),
+            SendScope::Org(org) => (format!("ORG#{org}"), "ALL"),
+            SendScope::Deployment(shard) => (format!("SENDS#{shard}"), "ALL"),
+        };
+        (partition, format!("SENDS#{what}#{window}#{index}"), ends_at)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -843,6 +938,7 @@ mod tests {
             max_factors: Some(4),
             sso_exempt: true,
             token_ttl_seconds: Some(300),
+            notices: true,
         };
         let no_sms = OrgPolicy {
             require_mfa: false,
@@ -851,6 +947,7 @@ mod tests {
             max_factors: None,
             sso_exempt: false,
             token_ttl_seconds: None,
+            notices: false,
         };
         let one_method = OrgPolicy {
             require_mfa: true,
@@ -871,6 +968,7 @@ mod tests {
                 max_factors: Some(1),
                 sso_exempt: false,
                 token_ttl_seconds: Some(120),
+                notices: false,
             }
         );
         assert!(strictest.allows(Totp) && !strictest.allows(Sms) && !strictest.allows(Email));

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
-    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy,
-    PasskeySignIn, RecoverySet, WebauthnKey,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
+    OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, WebauthnKey,
 };
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
@@ -152,11 +152,12 @@ pub trait LoginStore: Send + Sync {
     /// Counts one code attempt on a challenge, if fewer than `max` were made and it is not
     /// answered. `false` when the challenge has no attempts left (or is answered or missing).
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool>;
-    /// Claims the login's one text message. `false` if one was already sent (or no such login).
-    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool>;
-    /// Gives the login's text message back, when the provider refused to send it. Only a login
+    /// Claims the login's one text message, or its one call. `false` if it was already taken
+    /// (or no such login).
+    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool>;
+    /// Gives the login's text message (or call) back, when the provider refused it. Only a login
     /// whose message was taken changes (a missing login is not created).
-    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()>;
+    async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()>;
 }
 
 /// Passwordless sign-ins with a passkey, and which user a passkey's user handle names.
@@ -194,15 +195,17 @@ pub trait PhoneStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Gives up a claim, so that a delivery that could not be handled can be retried.
     async fn release_delivery(&self, message_id: &str) -> StoreResult<()>;
-    /// Takes one of `max` sends allowed to `phone` in the fixed window of `window` seconds that
-    /// contains `now`. `false` when the window's sends are used up (SMS pumping guard).
-    async fn take_send_slot(
-        &self,
-        phone: &str,
-        now: u64,
-        window: u64,
-        max: u32,
-    ) -> StoreResult<bool>;
+}
+
+/// The sending budgets: counts of messages per fixed window ([`SendLimit`]).
+#[async_trait]
+pub trait SendStore: Send + Sync {
+    /// Counts one message against every one of `limits` in its window containing `now`, all or
+    /// none: `None` when it was counted, `Some(i)` when `limits[i]` had no message left (then
+    /// nothing was counted). One conditional write, or one transaction for several limits.
+    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>>;
+    /// How many messages `limit`'s window containing `now` has counted.
+    async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32>;
 }
 
 /// Per-account throttling of attempts (see `mfa_core::throttle`), one count per [`Budget`].
@@ -278,6 +281,7 @@ pub trait Store:
     + AppKeyStore
     + PolicyStore
     + PhoneStore
+    + SendStore
     + AuditLog
 {
 }
@@ -292,6 +296,7 @@ impl<T> Store for T where
         + AppKeyStore
         + PolicyStore
         + PhoneStore
+        + SendStore
         + AuditLog
 {
 }
@@ -308,6 +313,45 @@ pub trait SmsSender: Send + Sync {
     async fn send_sms(&self, to: &str, body: &str) -> Result<(), SendError>;
     /// Tells the SMS provider that `to` opted back in (SNS `OptInPhoneNumber`).
     async fn opt_in(&self, to: &str) -> Result<(), SendError>;
+}
+
+/// Calls that read a code out.
+#[async_trait]
+pub trait VoiceSender: Send + Sync {
+    /// Calls `to` (E.164) and speaks `call`.
+    async fn call(&self, to: &str, call: &VoiceCall) -> Result<(), SendError>;
+}
+
+/// What a call says: as SSML for the speech engine, and as the plain words (for logs and
+/// `mfa-local`'s outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceCall {
+    /// The SSML document.
+    pub ssml: String,
+    /// The words spoken.
+    pub words: String,
+}
+
+/// What kind of line a phone number is, as the provider's carrier lookup says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineType {
+    /// A mobile number.
+    Mobile,
+    /// A fixed line.
+    Landline,
+    /// A VoIP number: codes to it are refused by default (NIST SP 800-63B 5.1.3.1).
+    Voip,
+    /// Anything else the lookup can name (prepaid, other).
+    Other,
+    /// The lookup could not place the number.
+    Invalid,
+}
+
+/// Phone number lookups.
+#[async_trait]
+pub trait NumberLookup: Send + Sync {
+    /// What kind of line `phone` (E.164) is.
+    async fn line_type(&self, phone: &str) -> Result<LineType, SendError>;
 }
 
 /// An email message.

@@ -14,9 +14,9 @@ use crate::api_key::{generate_key, hash_key};
 use crate::config::{Config, ConfigError};
 use crate::domain::{Mfa, Ports};
 use crate::http::{router, AppState, Group};
-use crate::ports::{EmailSender, SmsSender, Store, SystemClock};
+use crate::ports::{EmailSender, NumberLookup, SmsSender, Store, SystemClock, VoiceSender};
 use crate::secret::Secret;
-use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender};
+use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender, voice::EndUserMessaging};
 use crate::sns_verify::{HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
 
@@ -35,15 +35,42 @@ pub fn init_logging(json: bool) {
     }
 }
 
-/// The shared state over `store` and the senders, with the system clock and the OS RNG. The SMS
+/// Where messages go out.
+pub struct Senders {
+    /// Texts.
+    pub sms: Arc<dyn SmsSender>,
+    /// Calls.
+    pub voice: Arc<dyn VoiceSender>,
+    /// Emails.
+    pub email: Arc<dyn EmailSender>,
+    /// Number lookups (none: numbers are not looked up).
+    pub lookup: Option<Arc<dyn NumberLookup>>,
+}
+
+impl Senders {
+    /// Every message to `outbox`; no lookups.
+    pub fn outbox(outbox: Arc<Outbox>) -> Self {
+        Self { sms: outbox.clone(), voice: outbox.clone(), email: outbox, lookup: None }
+    }
+}
+
+/// The shared state over `store` and `senders`, with the system clock and the OS RNG. The SMS
 /// webhook's verifier (fetching over HTTPS) is made when `MFA_INBOUND_TOPIC_ARN` is set.
 pub fn state(
     config: &Config,
     store: Arc<dyn Store>,
-    sms: Arc<dyn SmsSender>,
-    email: Arc<dyn EmailSender>,
+    senders: Senders,
 ) -> Result<Arc<AppState>, StartError> {
-    let ports = Ports { store, clock: Arc::new(SystemClock), rng: Box::new(OsRng), sms, email };
+    let Senders { sms, voice, email, lookup } = senders;
+    let ports = Ports {
+        store,
+        clock: Arc::new(SystemClock),
+        rng: Box::new(OsRng),
+        sms,
+        voice,
+        email,
+        lookup,
+    };
     let mfa = Mfa::new(config, ports)?;
     let sms_webhook = match &config.sms.inbound_topic_arn {
         None => None,
@@ -104,7 +131,17 @@ pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
     let sms = SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms.origination_number.clone());
     let from = config.email_from.clone().unwrap_or_default();
     let email = SesSender::new(aws_sdk_sesv2::Client::new(&aws), from);
-    let app = router(groups, state(&config, Arc::new(store), Arc::new(sms), Arc::new(email))?);
+    let messaging = Arc::new(EndUserMessaging::new(
+        aws_sdk_pinpointsmsvoicev2::Client::new(&aws),
+        config.voice.clone(),
+    ));
+    let senders = Senders {
+        sms: Arc::new(sms),
+        voice: messaging.clone(),
+        email: Arc::new(email),
+        lookup: (!config.allow_voip).then_some(messaging as Arc<dyn NumberLookup>),
+    };
+    let app = router(groups, state(&config, Arc::new(store), senders)?);
     lambda_http::run(app).await
 }
 
@@ -117,7 +154,7 @@ pub struct LocalSettings {
     pub data_dir: PathBuf,
     /// The API key callers use (`MFA_LOCAL_API_KEY`; made up and printed when unset).
     pub api_key: Option<Secret<String>>,
-    /// Where SMS and email go instead of being sent (`MFA_OUTBOX`, default
+    /// Where texts, calls and emails go instead of being sent (`MFA_OUTBOX`, default
     /// `<data dir>/outbox.jsonl`).
     pub outbox: PathBuf,
 }
@@ -204,6 +241,8 @@ pub async fn run_local(
             "MFA_SIGNING_KEYS" => Some(signing_key.clone()),
             "MFA_CODE_KEY" => Some(code_key.clone()),
             "MFA_EMAIL_FROM" => Some("mfa-local@localhost".to_owned()),
+            // Calls go to the outbox too, with the words they speak.
+            "MFA_VOICE_ORIGINATION_IDENTITY" => Some("mfa-local".to_owned()),
             // Browsers allow WebAuthn on localhost over plain http (never on an IP address).
             "MFA_WEBAUTHN_RP_ID" => Some("localhost".to_owned()),
             "MFA_WEBAUTHN_ORIGINS" => Some(format!("http://localhost:{}", settings.addr.port())),
@@ -212,7 +251,7 @@ pub async fn run_local(
     })?;
     let store = EmbeddedStore::open(settings.data_dir.join("store.redb"))?;
     let outbox = Arc::new(Outbox::new(settings.outbox.clone()));
-    let app = router(&Group::ALL, state(&config, Arc::new(store), outbox.clone(), outbox)?);
+    let app = router(&Group::ALL, state(&config, Arc::new(store), Senders::outbox(outbox))?);
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
     let bound = listener.local_addr()?;
     let app = app.merge(extra(LocalApi {
@@ -221,7 +260,7 @@ pub async fn run_local(
         outbox: settings.outbox.clone(),
     }));
     println!("mfa-local listening on http://{bound}");
-    println!("SMS and email go to the outbox {}", settings.outbox.display());
+    println!("texts, calls and emails go to the outbox {}", settings.outbox.display());
     if made_up {
         let api_key = api_key.expose();
         println!("API key (admin scope; set MFA_LOCAL_API_KEY to choose one): {api_key}");
@@ -265,10 +304,10 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let outbox = Arc::new(Outbox::new(dir.path().join("outbox.jsonl")));
-        let without = state(&config(None), store(&dir), outbox.clone(), outbox.clone()).unwrap();
+        let without = state(&config(None), store(&dir), Senders::outbox(outbox.clone())).unwrap();
         assert!(without.sms_webhook.is_none());
         let dir = tempfile::tempdir().unwrap();
-        let with = state(&config(Some("arn:t")), store(&dir), outbox.clone(), outbox).unwrap();
+        let with = state(&config(Some("arn:t")), store(&dir), Senders::outbox(outbox)).unwrap();
         assert!(with.sms_webhook.is_some());
     }
 }

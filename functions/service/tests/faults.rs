@@ -47,6 +47,8 @@ fn rig() -> Rig {
         clock: clock.clone(),
         rng: Box::new(OsRng),
         sms: outbox.clone(),
+        voice: outbox.clone(),
+        lookup: None,
         email: outbox.clone(),
     };
     Rig { mfa: Mfa::new(&config(&[]), ports).unwrap(), store, clock, outbox, _dir: dir }
@@ -89,7 +91,7 @@ impl Rig {
         target: Option<&FactorId>,
     ) -> Result<String, Error> {
         let wanted = StepUpFor { operation, target: target.cloned() };
-        let started = self.mfa.start_step_up(user, wanted, &app.factor).await?;
+        let started = self.mfa.start_step_up(user, wanted, &app.factor, None).await?;
         let proof = Proof::Code(app.code(self));
         Ok(self.mfa.finish_step_up(user, &started.challenge_id, &proof).await?.token)
     }
@@ -198,7 +200,7 @@ impl Flow for ActivateByText {
     type Start = PendingText;
     async fn setup(&self, rig: &Rig, user: &UserId) -> PendingText {
         let phone = unique_phone();
-        let sms = NewFactor::Sms { phone: phone.clone(), label: None };
+        let sms = NewFactor::Sms { phone: phone.clone(), label: None, delivery: None };
         let factor = rig.mfa.enroll(user, sms, None).await.unwrap().factor.id;
         PendingText { factor, phone }
     }
@@ -231,7 +233,7 @@ impl Flow for SignIn {
     }
     async fn run(&self, rig: &Rig, user: &UserId, app: &App, _: usize) -> Result<(), Error> {
         let login = rig.mfa.login(user, AuthMethod::Password, None).await?;
-        let challenged = rig.mfa.challenge(user, &login.login_id, &app.factor).await?;
+        let challenged = rig.mfa.challenge(user, &login.login_id, &app.factor, None).await?;
         let proof = Proof::Code(app.code(rig));
         rig.mfa.verify(user, &challenged.challenge_id, &proof).await.map(|_| ())
     }
@@ -289,7 +291,7 @@ impl Flow for PhoneChange {
     type Start = Phones;
     async fn setup(&self, rig: &Rig, user: &UserId) -> Phones {
         let (old, new) = (unique_phone(), unique_phone());
-        let sms = NewFactor::Sms { phone: old.clone(), label: None };
+        let sms = NewFactor::Sms { phone: old.clone(), label: None, delivery: None };
         let factor = rig.mfa.enroll(user, sms, None).await.unwrap().factor.id;
         let code = Proof::Code(rig.outbox.last_code_to(&old));
         rig.mfa.activate(user, &factor, &code).await.unwrap();
@@ -298,7 +300,7 @@ impl Flow for PhoneChange {
     async fn run(&self, rig: &Rig, user: &UserId, p: &Phones, _: usize) -> Result<(), Error> {
         let wanted =
             StepUpFor { operation: Operation::ChangePhone, target: Some(p.factor.clone()) };
-        let started = rig.mfa.start_step_up(user, wanted, &p.factor).await?;
+        let started = rig.mfa.start_step_up(user, wanted, &p.factor, None).await?;
         let proof = Proof::Code(rig.outbox.last_code_to(&p.old));
         let token = rig.mfa.finish_step_up(user, &started.challenge_id, &proof).await?.token;
         let next = rig.mfa.start_phone_change(user, &p.factor, &p.new, Some(&token)).await?;

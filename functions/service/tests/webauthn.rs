@@ -58,6 +58,8 @@ fn rig(store: Arc<dyn Store>, dir: Option<TempDir>) -> Rig {
         clock: clock.clone(),
         rng: Box::new(OsRng),
         sms: outbox.clone(),
+        voice: outbox.clone(),
+        lookup: None,
         email: outbox,
     };
     Rig { mfa: Mfa::new(&config(), ports).unwrap(), store, clock, _dir: dir }
@@ -124,7 +126,7 @@ impl Rig {
     /// A sign-in challenge of `factor`: its id and request options.
     async fn challenge(&self, user: &UserId, factor: &FactorId) -> (ChallengeId, Value) {
         let login = self.login(user).await;
-        let challenged = self.mfa.challenge(user, &login, factor).await.unwrap();
+        let challenged = self.mfa.challenge(user, &login, factor, None).await.unwrap();
         (challenged.challenge_id, challenged.request_options.unwrap())
     }
 
@@ -155,7 +157,7 @@ impl Rig {
         authenticator: &mut Authenticator,
     ) -> IssuedToken {
         let wanted = StepUpFor { operation, target: target.cloned() };
-        let challenged = self.mfa.start_step_up(user, wanted, with).await.unwrap();
+        let challenged = self.mfa.start_step_up(user, wanted, with, None).await.unwrap();
         let assertion = assert(authenticator, ORIGIN, &challenged.request_options.unwrap());
         let proof = Proof::Credential(assertion);
         self.mfa.finish_step_up(user, &challenged.challenge_id, &proof).await.unwrap()
@@ -472,7 +474,7 @@ async fn deleting_a_key_needs_its_own_token(rig: Rig) {
     let second = rig.key(&user, WebauthnKind::SecurityKey, &mut red, Some(&token.token)).await;
     // Blue can't prove red's deletion: not by a step-up of its own...
     let wanted = StepUpFor { operation: Operation::DeleteFactor, target: Some(second.clone()) };
-    let refused = rig.mfa.start_step_up(&user, wanted, &first).await;
+    let refused = rig.mfa.start_step_up(&user, wanted, &first, None).await;
     assert!(matches!(refused, Err(Error::BadRequest(_))), "{refused:?}");
     let by_blue =
         rig.step_up(&user, Operation::DeleteFactor, Some(&first), &first, &mut blue).await;

@@ -19,7 +19,9 @@ use mfa_service::domain::{NewFactor, Proof};
 use mfa_service::http::{router, AppState, Group};
 use mfa_service::ids::{FactorId, LoginId, UserId};
 use mfa_service::model::AuthMethod;
-use mfa_service::ports::{Clock, Email, EmailSender, PhoneStore, SendError, SmsSender};
+use mfa_service::ports::{
+    Clock, Email, EmailSender, PhoneStore, SendError, SmsSender, VoiceCall, VoiceSender,
+};
 use mfa_service::sns_verify::{CertFetcher, FetchError, SnsError, SnsUrl, SnsVerifier};
 use mfa_service::store::embedded::EmbeddedStore;
 use rsa::signature::{SignatureEncoding, Signer};
@@ -96,6 +98,11 @@ fn message_id() -> String {
 
 /// A notification carrying a two-way SMS from `from` saying `text`, unsigned.
 fn sms_notification(from: &str, text: &str) -> Value {
+    sms_notification_at(from, text, NOW)
+}
+
+/// [`sms_notification`], sent by SNS at `now`.
+fn sms_notification_at(from: &str, text: &str, now: u64) -> Value {
     let sms = json!({
         "originationNumber": from,
         "destinationNumber": OUR_NUMBER,
@@ -109,7 +116,7 @@ fn sms_notification(from: &str, text: &str) -> Value {
         "MessageId": message_id(),
         "TopicArn": TOPIC,
         "Message": sms.to_string(),
-        "Timestamp": rfc3339(NOW - 5),
+        "Timestamp": rfc3339(now - 5),
         "SignatureVersion": "1",
         "Signature": "",
         "SigningCertURL": CERT_URL,
@@ -187,6 +194,7 @@ impl CertFetcher for FakeSns {
 #[derive(Default)]
 struct Phone {
     texts: Mutex<Vec<(String, String)>>,
+    calls: Mutex<Vec<(String, String)>>,
     opt_ins: Mutex<Vec<String>>,
     refusals: AtomicUsize,
 }
@@ -220,6 +228,14 @@ impl SmsSender for Phone {
 
     async fn opt_in(&self, to: &str) -> Result<(), SendError> {
         self.opt_ins.lock().unwrap().push(to.to_owned());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl VoiceSender for Phone {
+    async fn call(&self, to: &str, call: &VoiceCall) -> Result<(), SendError> {
+        self.calls.lock().unwrap().push((to.to_owned(), call.words.clone()));
         Ok(())
     }
 }
@@ -410,6 +426,7 @@ async fn unknown_and_malformed_messages_are_refused() {
 
 struct World {
     mfa: Mfa,
+    clock: Arc<TestClock>,
     phone: Arc<Phone>,
     sns: Arc<FakeSns>,
     store: Arc<EmbeddedStore>,
@@ -437,17 +454,20 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
     let phone = Arc::new(Phone::default());
+    let clock = Arc::new(TestClock(AtomicU64::new(NOW)));
     let ports = Ports {
         store: store.clone(),
-        clock: Arc::new(TestClock(AtomicU64::new(NOW))),
+        clock: clock.clone(),
         rng: Box::new(rand_core::OsRng),
         sms: phone.clone(),
+        voice: phone.clone(),
+        lookup: None,
         email: phone.clone(),
     };
     let mfa = Mfa::new(&config(Some(TOPIC)), ports).unwrap();
     let sns = FakeSns::new();
     let verifier = verifier(Some(CA), &sns);
-    World { mfa, phone, sns, store, verifier, _dir: dir }
+    World { mfa, clock, phone, sns, store, verifier, _dir: dir }
 }
 
 impl World {
@@ -456,7 +476,19 @@ impl World {
     }
 
     async fn text(&self, text: &str) -> InboundOutcome {
-        self.inbound(&signed_sms(text)).await.unwrap()
+        self.inbound(&self.signed_sms(text)).await.unwrap()
+    }
+
+    /// A signed notification of the text `text` from [`PHONE`], sent now.
+    fn signed_sms(&self, text: &str) -> Vec<u8> {
+        let now = self.clock.now();
+        body(&sign(sms_notification_at(PHONE, text, now), SIGNER_KEY, 2))
+    }
+
+    /// Moves the clock to the start of the next hour: a number may have a reply again.
+    fn next_hour(&self) {
+        let now = self.clock.now();
+        self.clock.0.store(now - now % 3600 + 3600, Ordering::SeqCst);
     }
 
     async fn opted_out(&self, phone: &str) -> bool {
@@ -465,7 +497,7 @@ impl World {
 
     /// Enrolls and activates an SMS factor on [`PHONE`]; its id.
     async fn sms_factor(&self, user: &UserId) -> FactorId {
-        let sms = NewFactor::Sms { phone: "(201) 555-0123".into(), label: None };
+        let sms = NewFactor::Sms { phone: "(201) 555-0123".into(), label: None, delivery: None };
         let enrolled = self.mfa.enroll(user, sms, None).await.unwrap();
         let id = enrolled.factor.id.clone();
         self.mfa.activate(user, &id, &Proof::Code(self.phone.last_code())).await.unwrap();
@@ -481,7 +513,7 @@ impl World {
     /// Asks for a code of `factor_id` in a new sign-in.
     async fn sms_challenge(&self, user: &UserId, factor_id: &FactorId) -> Result<(), Error> {
         let login_id = self.login(user).await;
-        self.mfa.challenge(user, &login_id, factor_id).await.map(|_| ())
+        self.mfa.challenge(user, &login_id, factor_id, None).await.map(|_| ())
     }
 }
 
@@ -503,11 +535,12 @@ async fn stop_help_start_round_trip() {
     let sent = w.phone.texts().len();
     let refused = w.sms_challenge(&ada, &factor).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
-    let sms = NewFactor::Sms { phone: PHONE.into(), label: None };
+    let sms = NewFactor::Sms { phone: PHONE.into(), label: None, delivery: None };
     let refused = w.mfa.enroll(&user("bob"), sms, None).await.unwrap_err();
     assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     assert_eq!(w.phone.texts().len(), sent, "no code goes to a number that replied STOP");
 
+    w.next_hour(); // a number gets one reply an hour
     assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
     let (to, help) = w.phone.last_text();
     assert_eq!(to, PHONE);
@@ -517,6 +550,7 @@ async fn stop_help_start_round_trip() {
     }
     assert!(w.opted_out(PHONE).await, "HELP does not opt back in");
 
+    w.next_hour();
     assert_eq!(w.text(" start ").await, InboundOutcome::OptedIn);
     assert!(!w.opted_out(PHONE).await);
     assert_eq!(*w.phone.opt_ins.lock().unwrap(), [PHONE]);
@@ -532,7 +566,8 @@ async fn stop_help_start_round_trip() {
 async fn a_repeated_delivery_is_acted_on_once() {
     let w = world();
     for text in ["HELP", "STOP", "START"] {
-        let delivery = signed_sms(text);
+        w.next_hour(); // a number gets one reply an hour
+        let delivery = w.signed_sms(text);
         let sent = w.phone.texts().len();
         assert_ne!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate, "{text}");
         assert_eq!(w.phone.texts().len(), sent + 1, "{text}: one reply");
@@ -544,20 +579,42 @@ async fn a_repeated_delivery_is_acted_on_once() {
     assert_eq!(w.phone.opt_ins.lock().unwrap().len(), 1, "START reached the provider once");
     assert!(!w.opted_out(PHONE).await);
     // The same text in a new notification is a new message.
+    w.next_hour();
     assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
+    assert_eq!(w.phone.texts().len(), 4);
 }
 
 #[tokio::test]
 async fn a_delivery_that_failed_is_acted_on_when_retried() {
     let w = world();
-    let delivery = signed_sms("HELP");
+    // A notification that can't be handled gives its claim up, so SNS's retry is handled.
+    let mut unreadable = sms_notification(PHONE, "HELP");
+    unreadable["Message"] = json!("{\"not\": \"an inbound text\"}");
+    let unreadable = body(&sign(unreadable, SIGNER_KEY, 2));
+    for _ in 0..2 {
+        let err = w.inbound(&unreadable).await.unwrap_err();
+        assert!(matches!(err, Error::Webhook(SnsError::NotAnInboundSms(_))), "{err:?}");
+    }
+    // A reply the provider refused is not an error: the keyword's action holds.
+    let delivery = signed_sms("STOP");
     w.phone.refusals.store(1, Ordering::SeqCst);
-    let err = w.inbound(&delivery).await.unwrap_err();
-    assert!(matches!(err, Error::SendFailed(_)), "{err:?}");
-    assert!(w.phone.texts().is_empty());
-    assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::HelpSent, "SNS's retry");
-    assert_eq!(w.phone.texts().len(), 1);
+    assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::OptedOut);
+    assert!(w.opted_out(PHONE).await && w.phone.texts().is_empty());
     assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate);
+}
+
+#[tokio::test]
+async fn replies_go_once_an_hour_and_only_where_codes_may_go() {
+    let w = world();
+    assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
+    assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
+    assert_eq!(w.text("STOP").await, InboundOutcome::OptedOut);
+    assert!(w.opted_out(PHONE).await, "the action holds without its reply");
+    assert_eq!(w.phone.texts().len(), 1, "one reply to a number an hour");
+    // A number outside the calling codes the service texts (+1 by default) gets no reply.
+    let message = sign(sms_notification("+44 7400 123456", "HELP"), SIGNER_KEY, 1);
+    assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::HelpSent);
+    assert_eq!(w.phone.texts().len(), 1);
 }
 
 #[tokio::test]
@@ -566,9 +623,9 @@ async fn asking_again_in_one_sign_in_uses_none_of_the_numbers_hourly_texts() {
     let ada = user("ada");
     let factor = w.sms_factor(&ada).await; // text 1 of the hour (default cap: 5)
     let login_id = w.login(&ada).await;
-    w.mfa.challenge(&ada, &login_id, &factor).await.unwrap(); // text 2
+    w.mfa.challenge(&ada, &login_id, &factor, None).await.unwrap(); // text 2
     for _ in 0..5 {
-        let refused = w.mfa.challenge(&ada, &login_id, &factor).await.unwrap_err();
+        let refused = w.mfa.challenge(&ada, &login_id, &factor, None).await.unwrap_err();
         assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
     }
     assert_eq!(w.phone.texts().len(), 2);
@@ -587,12 +644,12 @@ async fn a_text_the_provider_refused_does_not_use_up_the_sign_ins_one() {
     let factor = w.sms_factor(&ada).await;
     let login_id = w.login(&ada).await;
     w.phone.refusals.store(1, Ordering::SeqCst);
-    let refused = w.mfa.challenge(&ada, &login_id, &factor).await.unwrap_err();
+    let refused = w.mfa.challenge(&ada, &login_id, &factor, None).await.unwrap_err();
     assert!(matches!(refused, Error::SendFailed(_)), "{refused:?}");
     let sent = w.phone.texts().len();
-    w.mfa.challenge(&ada, &login_id, &factor).await.unwrap();
+    w.mfa.challenge(&ada, &login_id, &factor, None).await.unwrap();
     assert_eq!(w.phone.texts().len(), sent + 1, "the sign-in still had its text");
-    let again = w.mfa.challenge(&ada, &login_id, &factor).await.unwrap_err();
+    let again = w.mfa.challenge(&ada, &login_id, &factor, None).await.unwrap_err();
     assert!(matches!(again, Error::UseAnotherFactor { .. }), "and now it is used: {again:?}");
 }
 
@@ -612,7 +669,6 @@ async fn any_country_and_format_is_kept_as_e164() {
     let message = sign(sms_notification("+44 7400 123456", "UNSUBSCRIBE"), SIGNER_KEY, 1);
     assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::OptedOut);
     assert!(w.opted_out("+447400123456").await);
-    assert_eq!(w.phone.last_text().0, "+447400123456");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! bodies of `crate::api`; nothing here knows JSON field names.
 
 use crate::ids::{ChallengeId, LoginId, UserId};
-use crate::model::{Decision, Factor, FactorKind};
+use crate::model::{Decision, Factor};
 
 /// What an authenticator app needs to be set up: shown once, at enrollment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,8 +55,8 @@ pub struct Challenged {
     pub challenge_id: ChallengeId,
     /// When it expires.
     pub expires_at: u64,
-    /// How the proof reaches the user: the kind of the factor challenged.
-    pub delivery: FactorKind,
+    /// How the proof reaches the user: the kind of the factor challenged, or `voice` for a call.
+    pub delivery: &'static str,
     /// WebAuthn: the request options for `navigator.credentials.get()` (`{"publicKey":..}`).
     pub request_options: Option<serde_json::Value>,
 }

@@ -6,19 +6,23 @@ use mfa_core::totp::{match_step, TotpParams};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 use super::answers::{Activated, AppSetup, Enrolled};
+use super::notices::Notice;
 use super::oob::Destination;
 use super::orgs::{check_allowed, check_room};
 use super::{Error, Mfa, Proof, RECOVERY_SET_SIZE, TOTP_WINDOW};
 use crate::ids::{FactorId, UserId};
 use crate::model::{
-    AuditAction, Budget, Challenge, ChallengePurpose, Factor, FactorKind, FactorStatus, Method,
-    Operation, RecoverySet, WebauthnKind,
+    AuditAction, Budget, Challenge, ChallengePurpose, Delivery, Factor, FactorKind, FactorStatus,
+    Method, Operation, RecoverySet, WebauthnKind, PENDING_FACTOR_TTL,
 };
 use crate::ports::{Activation, RecoveryWrite};
 
 /// Why a factor enrolled without a step-up can't be activated next to an active one.
 const ENROLL_AGAIN: &str =
     "another factor was activated after this one was enrolled: enroll it again";
+
+/// The most factors a user may have waiting for activation.
+pub const MAX_PENDING_FACTORS: usize = 3;
 
 /// The most characters of a label or account name.
 const MAX_LABEL: usize = 64;
@@ -62,12 +66,14 @@ pub enum NewFactor {
         /// The account name the app shows; defaults to the user id.
         account_name: Option<String>,
     },
-    /// Codes by text message to `phone` (any common notation; checked here).
+    /// Codes by text message (or call) to `phone` (any common notation; checked here).
     Sms {
         /// The number as typed.
         phone: String,
         /// A name for the factor.
         label: Option<String>,
+        /// How the activation code goes: a text (the default) or a call.
+        delivery: Option<Delivery>,
     },
     /// Codes by email to `email` (checked here).
     Email {
@@ -97,6 +103,12 @@ impl NewFactor {
     }
 }
 
+/// Whether the pending `factor` has expired at `now` ([`PENDING_FACTOR_TTL`] after enrollment).
+pub(super) fn pending_expired(factor: &Factor, now: u64) -> bool {
+    factor.status == FactorStatus::Pending
+        && factor.created_at.saturating_add(PENDING_FACTOR_TTL) <= now
+}
+
 /// Additional data that binds a sealed TOTP secret to its factor.
 pub(super) fn secret_aad(user: &UserId, factor_id: &FactorId) -> String {
     format!("totp/{user}/{factor_id}")
@@ -118,7 +130,7 @@ impl Mfa {
     ) -> Result<Enrolled, Error> {
         // What the request holds is checked before anything is used up (the step-up token).
         let request = self.checked(request)?;
-        let factors = self.store.list_factors(user).await?;
+        let factors = self.pending_checked(user).await?;
         let rules = self.policy_of(user).await?.strictest;
         check_allowed(rules.allowed_factors.as_deref(), request.kind())?;
         let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
@@ -132,15 +144,14 @@ impl Mfa {
             NewFactor::Totp { label, account_name } => {
                 self.enroll_totp(user, label, account_name, stepped_up).await
             }
-            NewFactor::Sms { phone, label } => {
-                let method = Method::Sms { phone: phone.clone(), activation: None };
-                let factor = new_factor(label, method);
-                self.check_sms_allowed(user, &factor.id, &phone).await?;
-                self.enroll_with_code(factor).await
+            NewFactor::Sms { phone, label, delivery } => {
+                self.check_line(&phone).await?;
+                let factor = new_factor(label, Method::Sms { phone, activation: None });
+                self.enroll_with_code(factor, delivery).await
             }
             NewFactor::Email { email, label } => {
-                self.enroll_with_code(new_factor(label, Method::Email { email, activation: None }))
-                    .await
+                let factor = new_factor(label, Method::Email { email, activation: None });
+                self.enroll_with_code(factor, None).await
             }
             NewFactor::Webauthn { kind, label } => {
                 let method = Method::Webauthn { kind, key: None, activation: None };
@@ -160,6 +171,28 @@ impl Mfa {
         }
     }
 
+    /// The user's factors, after the expired pending ones are deleted; refused when the user
+    /// has [`MAX_PENDING_FACTORS`] waiting for activation already.
+    async fn pending_checked(&self, user: &UserId) -> Result<Vec<Factor>, Error> {
+        let now = self.now();
+        let (expired, factors): (Vec<Factor>, Vec<Factor>) =
+            self.store.list_factors(user).await?.into_iter().partition(|f| pending_expired(f, now));
+        for factor in expired {
+            // The record expires in DynamoDB by itself; deleting it here keeps both stores tidy.
+            if let Err(e) = self.store.delete_factor(user, &factor.id, FactorStatus::Pending).await
+            {
+                tracing::warn!(user = %user, factor = %factor.id, error = %e, "expired pending factor not deleted");
+            }
+        }
+        let pending = factors.iter().filter(|f| f.status == FactorStatus::Pending).count();
+        if pending >= MAX_PENDING_FACTORS {
+            return Err(Error::Conflict(
+                "3 factors are waiting for activation: activate or delete one first (each expires an hour after enrollment)",
+            ));
+        }
+        Ok(factors)
+    }
+
     /// `request` checked and in its stored form: labels trimmed, a phone number in E.164, an
     /// email address checked (and email factors enabled).
     fn checked(&self, request: NewFactor) -> Result<NewFactor, Error> {
@@ -168,12 +201,13 @@ impl Mfa {
                 label: check_text(label, "label")?,
                 account_name: check_text(account_name, "account_name")?,
             },
-            NewFactor::Sms { phone, label } => NewFactor::Sms {
+            NewFactor::Sms { phone, label, delivery } => NewFactor::Sms {
                 phone: mfa_core::phone::parse_sms_number(&phone, &self.phone_policy)
                     .map_err(|e| Error::BadRequest(e.to_string()))?
                     .as_str()
                     .to_owned(),
                 label: check_text(label, "label")?,
+                delivery,
             },
             NewFactor::Email { email, label } => {
                 if !self.email_enabled {
@@ -208,11 +242,17 @@ impl Mfa {
         }
     }
 
-    /// Stores a pending SMS or email factor and sends the code that activates it.
-    async fn enroll_with_code(&self, mut factor: Factor) -> Result<Enrolled, Error> {
-        let to = Destination::of(&factor).ok_or(Error::BadRequest(
+    /// Stores a pending SMS or email factor and sends the code that activates it (to a phone by
+    /// `delivery`).
+    async fn enroll_with_code(
+        &self,
+        mut factor: Factor,
+        delivery: Option<Delivery>,
+    ) -> Result<Enrolled, Error> {
+        let to = Destination::of(&factor, delivery)?.ok_or(Error::BadRequest(
             "only an SMS or email factor is activated with a code sent to it".into(),
         ))?;
+        self.check_can_send(&factor.user, &factor.id, to).await?;
         let challenge = self.send_code(&factor, to, ChallengePurpose::Activation, u64::MAX).await?;
         if let Method::Sms { activation, .. } | Method::Email { activation, .. } =
             &mut factor.method
@@ -280,6 +320,9 @@ impl Mfa {
         if factor.status != FactorStatus::Pending {
             return Err(Error::Conflict("the factor is already active"));
         }
+        if pending_expired(&factor, self.now()) {
+            return Err(Error::Expired("enrollment"));
+        }
         let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
         if !factor.enrolled_with_step_up && active > 0 {
             return Err(Error::Conflict(ENROLL_AGAIN));
@@ -336,6 +379,7 @@ impl Mfa {
         }
         let factor = Factor { status: FactorStatus::Active, activated_at: Some(now), ..factor };
         self.audit(user, AuditAction::FactorActivated, Some(factor_id)).await;
+        self.notify(user, Notice::FactorAdded { factor: &factor }).await;
         Ok(Activated { factor, recovery_codes: fresh.map(|(_, codes)| codes) })
     }
 

@@ -39,6 +39,17 @@ pub enum Error {
         /// Seconds from now until then.
         retry_after: u64,
     },
+    /// A sending budget of the user, one of the user's orgs or the deployment is used up; the
+    /// sentence says which.
+    #[error("{reason}")]
+    TooManyMessages {
+        /// Why, as a sentence for the user.
+        reason: &'static str,
+        /// When the budget's window ends (Unix seconds).
+        until: u64,
+        /// Seconds from now until then.
+        retry_after: u64,
+    },
     /// This factor can't be used now; the user should pick another.
     #[error("{reason}")]
     UseAnotherFactor {

@@ -12,8 +12,11 @@
 //! | START, YES, UNSTOP | the opt-out is lifted, here and at the provider (`OptInPhoneNumber`) | [`messages::start_reply`] |
 //! | anything else | none | none |
 //!
-//! Replies go straight to the SMS sender: they bypass the opt-out check (the STOP confirmation
-//! must go out) and the per-number cap.
+//! Replies bypass the opt-out check (the STOP confirmation must go out), but go only to numbers
+//! of the calling codes the service texts (`MFA_SMS_CALLING_CODES`: a text from elsewhere is
+//! acted on, never answered), at most one an hour to a number, and count against the
+//! deployment's sending budget (`super::sending`): a flood of inbound texts can't make the
+//! service spend.
 //!
 //! SNS delivers at least once: a notification may arrive twice, or be retried after a timeout.
 //! Each one is acted on once: its `MessageId` is claimed in the store (one conditional write)
@@ -28,7 +31,9 @@ use mfa_core::sms_keyword::{classify, Keyword};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::sending::Refusal;
 use super::{messages, Error, Mfa};
+use crate::model::SendScope;
 use crate::sns_verify::{MessageType, SnsError, SnsVerifier, VerifiedMessage, MAX_MESSAGE_AGE};
 
 /// Every country calling code: an inbound number is whatever number texted us.
@@ -129,16 +134,12 @@ impl Mfa {
                 self.store.opt_out(phone, self.now()).await?;
                 // The opt-out holds even if the confirmation can't go out: the provider may
                 // already refuse texts to a number that just replied STOP.
-                if let Err(e) =
-                    self.sms_sender.send_sms(phone, &messages::stop_reply(product)).await
-                {
-                    tracing::warn!(inbound = id, error = %e, "STOP confirmation not sent");
-                }
+                self.reply(id, phone, &messages::stop_reply(product)).await?;
                 InboundOutcome::OptedOut
             }
             Keyword::Help => {
                 let help = messages::help_reply(product, &self.sms.support_contact);
-                self.reply(phone, &help).await?;
+                self.reply(id, phone, &help).await?;
                 InboundOutcome::HelpSent
             }
             Keyword::OptIn => {
@@ -148,7 +149,7 @@ impl Mfa {
                 if let Err(e) = self.sms_sender.opt_in(phone).await {
                     tracing::warn!(inbound = id, error = %e, "provider opt-in refused");
                 }
-                self.reply(phone, &messages::start_reply(product)).await?;
+                self.reply(id, phone, &messages::start_reply(product)).await?;
                 InboundOutcome::OptedIn
             }
             Keyword::Other => InboundOutcome::Ignored,
@@ -157,7 +158,28 @@ impl Mfa {
         Ok(outcome)
     }
 
-    async fn reply(&self, phone: &str, text: &str) -> Result<(), Error> {
-        self.sms_sender.send_sms(phone, text).await.map_err(|e| Error::SendFailed(e.0))
+    /// Replies `text` to `phone` (the inbound message `id`'s sender), if the number is of a
+    /// calling code the service texts and had no reply this hour. A reply not sent is logged: the
+    /// keyword's action holds, and a retry could not reply within the hour anyway. Only a store
+    /// failure is an error (so that SNS's retry is acted on).
+    async fn reply(&self, id: &str, phone: &str, text: &str) -> Result<(), Error> {
+        if parse_sms_number(phone, &self.phone_policy).is_err() {
+            tracing::info!("no reply: the number's calling code is not one the service texts");
+            return Ok(());
+        }
+        match self.take_send(None, SendScope::Replies(phone.to_owned())).await {
+            Ok(()) => {}
+            Err(Refusal::Budget(e @ Error::Store(_))) => return Err(e),
+            Err(_) => {
+                tracing::info!(
+                    "no reply: the number had its reply this hour, or a budget is used up"
+                );
+                return Ok(());
+            }
+        }
+        if let Err(e) = self.sms_sender.send_sms(phone, text).await {
+            tracing::warn!(inbound = id, error = %e, "reply not sent");
+        }
+        Ok(())
     }
 }

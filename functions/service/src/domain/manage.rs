@@ -1,6 +1,7 @@
 //! Managing factors: listing, deleting with step-up, new recovery codes, and administration
 //! (including the audit log's view).
 
+use super::notices::Notice;
 use super::{Error, Mfa};
 use crate::ids::{FactorId, UserId};
 use crate::model::{AuditAction, AuditEvent, Budget, Factor, FactorStatus, Operation};
@@ -39,6 +40,9 @@ impl Mfa {
             });
         }
         self.audit(user, AuditAction::FactorDeleted, Some(factor_id)).await;
+        if factor.status == FactorStatus::Active {
+            self.notify(user, Notice::FactorRemoved { factor }).await;
+        }
         Ok(())
     }
 
@@ -56,6 +60,7 @@ impl Mfa {
         let (set, codes) = self.make_recovery_set().await?;
         self.store.replace_recovery_set(user, &set).await?;
         self.audit(user, AuditAction::RecoveryCodesReplaced, None).await;
+        self.notify(user, Notice::RecoveryCodesReplaced).await;
         Ok(codes)
     }
 
@@ -73,6 +78,9 @@ impl Mfa {
         }
         self.store.succeed(user, Budget::SecondFactor).await?;
         self.audit(user, AuditAction::FactorReset, Some(factor_id)).await;
+        if factor.status == FactorStatus::Active {
+            self.notify(user, Notice::FactorReset { factor: &factor }).await;
+        }
         Ok(())
     }
 

@@ -9,9 +9,11 @@ mod error;
 mod inbound;
 mod manage;
 pub mod messages;
+mod notices;
 mod oob;
 mod orgs;
 mod phone_change;
+mod sending;
 mod signin;
 mod step_up;
 mod webauthn;
@@ -21,14 +23,15 @@ use std::sync::{Arc, Mutex};
 use rand_core::CryptoRngCore;
 
 pub use enrollment::NewFactor;
+pub use enrollment::MAX_PENDING_FACTORS;
 pub use error::Error;
 pub use inbound::{InboundOutcome, WebhookAnswer};
 pub use step_up::StepUpFor;
 
-use crate::config::{Config, ConfigError, SmsSettings};
+use crate::config::{Config, ConfigError, SendBudgets, SmsSettings, VoiceSettings};
 use crate::ids::{FactorId, UserId};
 use crate::model::{AuditAction, AuditEvent, Budget};
-use crate::ports::{Clock, EmailSender, SmsSender, Store};
+use crate::ports::{Clock, EmailSender, LineType, NumberLookup, SmsSender, Store, VoiceSender};
 use crate::sealed::DataKeys;
 use crate::token::TokenKeys;
 
@@ -63,11 +66,16 @@ pub struct Mfa {
     recovery_cost: mfa_core::recovery::HashCost,
     code_key: mfa_core::oob_code::CodeKey,
     sms: SmsSettings,
+    voice: Option<VoiceSettings>,
+    budgets: SendBudgets,
+    allow_voip: bool,
     phone_policy: mfa_core::phone::PhonePolicy,
     email_enabled: bool,
     webauthn: Option<::webauthn_rs::Webauthn>,
     sms_sender: Arc<dyn SmsSender>,
+    voice_sender: Arc<dyn VoiceSender>,
     email_sender: Arc<dyn EmailSender>,
+    lookup: Option<Arc<dyn NumberLookup>>,
 }
 
 /// The ports of the domain.
@@ -80,8 +88,12 @@ pub struct Ports {
     pub rng: Box<dyn CryptoRngCore + Send>,
     /// Texts out.
     pub sms: Arc<dyn SmsSender>,
+    /// Calls out.
+    pub voice: Arc<dyn VoiceSender>,
     /// Emails out.
     pub email: Arc<dyn EmailSender>,
+    /// What kind of line a number is; `None`: numbers are not looked up (every kind is taken).
+    pub lookup: Option<Arc<dyn NumberLookup>>,
 }
 
 impl std::fmt::Debug for Mfa {
@@ -125,11 +137,16 @@ impl Mfa {
             recovery_cost: mfa_core::recovery::HashCost::default(),
             code_key,
             sms: config.sms.clone(),
+            voice: config.voice.clone(),
+            budgets: config.budgets.clone(),
+            allow_voip: config.allow_voip,
             phone_policy: mfa_core::phone::PhonePolicy::new(config.sms.calling_codes.clone()),
             email_enabled: config.email_from.is_some(),
             webauthn,
             sms_sender: ports.sms,
+            voice_sender: ports.voice,
             email_sender: ports.email,
+            lookup: ports.lookup,
         })
     }
 
@@ -192,7 +209,31 @@ impl Mfa {
         match self.store.begin_attempt(user, budget, now).await? {
             crate::model::Attempt::Allowed => Ok(()),
             crate::model::Attempt::Locked { until } => {
+                self.notify_locked(user).await;
                 Err(Error::Locked { until, retry_after: until.saturating_sub(now).max(1) })
+            }
+        }
+    }
+
+    /// Refuses a number that must not get codes: a VoIP number, unless `MFA_ALLOW_VOIP_NUMBERS`
+    /// (NIST SP 800-63B 5.1.3.1: a code to a VoIP number does not prove a phone), and one the
+    /// provider's lookup can't place. A lookup that fails lets the number through, logged: an
+    /// outage of the lookup must not stop enrollment.
+    async fn check_line(&self, phone: &str) -> Result<(), Error> {
+        let Some(lookup) = self.lookup.as_ref().filter(|_| !self.allow_voip) else {
+            return Ok(());
+        };
+        match lookup.line_type(phone).await {
+            Ok(LineType::Voip) => Err(Error::BadRequest(
+                "this is a VoIP number, which can't get codes (NIST SP 800-63B 5.1.3.1: a code to it does not prove a phone): use a mobile number, or another factor".into(),
+            )),
+            Ok(LineType::Invalid) => {
+                Err(Error::BadRequest("the provider knows no phone line with this number".into()))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "number lookup failed: the number is taken unchecked");
+                Ok(())
             }
         }
     }

@@ -1,40 +1,70 @@
-//! Out-of-band codes: sending a code by SMS or email as a challenge, and checking one.
+//! Out-of-band codes: sending a code by text, call or email as a challenge, and checking one.
 //!
-//! The carrier rules live here: no text to a number that replied STOP, at most
-//! `MFA_SMS_MAX_PER_HOUR` texts to one number an hour (against SMS pumping), and codes that live
-//! 5 minutes by SMS and 10 by email, take at most 5 attempts, and are stored only hashed.
+//! The carrier rules live here: no text to a number that replied STOP, every message counted
+//! against the sending budgets first (`super::sending`), and codes that live 5 minutes by phone and
+//! 10 by email, take at most 5 attempts, and are stored only hashed.
 
 use mfa_core::oob_code;
 
+use super::sending::Refusal;
 use super::{messages, Error, Mfa};
 use crate::ids::{ChallengeId, FactorId, UserId};
-use crate::model::{Answer, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method};
+use crate::model::{
+    Answer, Budget, Challenge, ChallengePurpose, Delivery, Factor, FactorStatus, Method, SendScope,
+};
 
-/// How long an SMS code is valid.
+/// How long a code by text or call is valid.
 pub const SMS_CODE_TTL: u64 = 5 * 60;
 /// How long an email code is valid.
 pub const EMAIL_CODE_TTL: u64 = 10 * 60;
 /// Attempts allowed per code.
 pub const MAX_CODE_ATTEMPTS: u32 = 5;
-/// The window of the per-number SMS cap.
-const SMS_CAP_WINDOW: u64 = 3600;
 
-/// Where a code goes.
+/// Where a code goes, and how.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Destination<'a> {
-    /// A phone number (E.164).
-    Phone(&'a str),
+    /// A text to a phone number (E.164).
+    Text(&'a str),
+    /// A call to a phone number (E.164).
+    Call(&'a str),
     /// An email address.
     Email(&'a str),
 }
 
 impl<'a> Destination<'a> {
-    /// Where an SMS or email factor's codes go; `None` for a factor that has no codes sent.
-    pub(super) fn of(factor: &'a Factor) -> Option<Self> {
-        match &factor.method {
-            Method::Sms { phone, .. } => Some(Destination::Phone(phone)),
-            Method::Email { email, .. } => Some(Destination::Email(email)),
-            Method::Totp { .. } | Method::Webauthn { .. } => None,
+    /// Where an SMS or email factor's codes go, by `delivery` (`None`: the default, a text);
+    /// `None` for a factor that has no codes sent. A call is refused for an email factor.
+    pub(super) fn of(
+        factor: &'a Factor,
+        delivery: Option<Delivery>,
+    ) -> Result<Option<Self>, Error> {
+        Ok(match (&factor.method, delivery) {
+            (Method::Sms { phone, .. }, None | Some(Delivery::Sms)) => Some(Self::Text(phone)),
+            (Method::Sms { phone, .. }, Some(Delivery::Voice)) => Some(Self::Call(phone)),
+            (Method::Email { email, .. }, None) => Some(Self::Email(email)),
+            (_, Some(_)) => {
+                return Err(Error::BadRequest(
+                    "delivery (sms or voice) applies to a phone factor only".into(),
+                ))
+            }
+            (Method::Totp { .. } | Method::Webauthn { .. }, None) => None,
+        })
+    }
+
+    /// Which login message it takes, for a phone.
+    pub(super) fn login_message(self) -> Option<Delivery> {
+        match self {
+            Self::Text(_) => Some(Delivery::Sms),
+            Self::Call(_) => Some(Delivery::Voice),
+            Self::Email(_) => None,
+        }
+    }
+
+    fn scope(self) -> SendScope {
+        match self {
+            Self::Text(phone) => SendScope::Texts(phone.to_owned()),
+            Self::Call(phone) => SendScope::Calls(phone.to_owned()),
+            Self::Email(address) => SendScope::Emails(address.to_owned()),
         }
     }
 }
@@ -55,34 +85,45 @@ impl Mfa {
             .collect())
     }
 
-    /// Refuses a number that opted out, or that had its hourly texts.
-    pub(super) async fn check_sms_allowed(
+    /// Refuses a text to a number that opted out, and a call when calls are not configured;
+    /// then counts the message against the sending budgets.
+    pub(super) async fn check_can_send(
         &self,
         user: &UserId,
         factor_id: &FactorId,
-        phone: &str,
+        to: Destination<'_>,
     ) -> Result<(), Error> {
-        if self.store.is_opted_out(phone).await? {
-            return Err(Error::UseAnotherFactor {
-                reason: "this number replied STOP and gets no texts: reply START to it to opt back in, or use another factor",
-                factors: self.other_factors(user, factor_id).await?,
-            });
+        match to {
+            Destination::Text(phone) if self.store.is_opted_out(phone).await? => {
+                return Err(Error::UseAnotherFactor {
+                    reason: "this number replied STOP and gets no texts: reply START to it to opt back in, ask for a call, or use another factor",
+                    factors: self.other_factors(user, factor_id).await?,
+                });
+            }
+            Destination::Call(_) if self.voice.is_none() => {
+                return Err(Error::BadRequest(
+                    "calls are not enabled (MFA_VOICE_ORIGINATION_IDENTITY is not set): use delivery sms".into(),
+                ));
+            }
+            _ => {}
         }
-        if !self
-            .store
-            .take_send_slot(phone, self.now(), SMS_CAP_WINDOW, self.sms.max_per_hour)
-            .await?
-        {
-            return Err(Error::UseAnotherFactor {
-                reason: "too many texts went to this number in the last hour: use another factor, or try later",
+        match self.take_send(Some(user), to.scope()).await {
+            Ok(()) => Ok(()),
+            Err(Refusal::Budget(e)) => Err(e),
+            Err(Refusal::Destination) => Err(Error::UseAnotherFactor {
+                reason: match to {
+                    Destination::Text(_) => "too many texts went to this number in the last hour: ask for a call, use another factor, or try later",
+                    Destination::Call(_) => "too many calls went to this number in the last hour: use another factor, or try later",
+                    Destination::Email(_) => "too many emails went to this address in the last hour: use another factor, or try later",
+                },
                 factors: self.other_factors(user, factor_id).await?,
-            });
+            }),
         }
-        Ok(())
     }
 
     /// Makes a code, stores its challenge (hashed, bound to the challenge id) and sends it. The
-    /// code lives its channel's lifetime, but not past `not_after` (the end of its login).
+    /// code lives its channel's lifetime, but not past `not_after` (the end of its login). The
+    /// message must have been counted ([`Self::check_can_send`]).
     pub(super) async fn send_code(
         &self,
         factor: &Factor,
@@ -94,10 +135,11 @@ impl Mfa {
         let id = self.with_rng(ChallengeId::generate);
         let code = self.with_rng(|rng| oob_code::generate(&mut &mut *rng));
         let ttl = match to {
-            Destination::Phone(_) => SMS_CODE_TTL,
+            Destination::Text(_) | Destination::Call(_) => SMS_CODE_TTL,
             Destination::Email(_) => EMAIL_CODE_TTL,
         };
-        let hash = oob_code::hash(&self.code_key, id.as_str(), &code);
+        let hash =
+            data_encoding::HEXLOWER.encode(&oob_code::hash(&self.code_key, id.as_str(), &code));
         let challenge = Challenge {
             id: id.clone(),
             user: factor.user.clone(),
@@ -106,15 +148,21 @@ impl Mfa {
             expires_at: (now + ttl).min(not_after),
             consumed_at: None,
             purpose,
-            answer: Answer::SentCode { hash: data_encoding::HEXLOWER.encode(&hash) },
+            answer: match to {
+                Destination::Call(_) => Answer::CalledCode { hash },
+                Destination::Text(_) | Destination::Email(_) => Answer::SentCode { hash },
+            },
             attempts: 0,
         };
         self.store.insert_challenge(&challenge).await?;
         let sent = match to {
-            Destination::Phone(phone) => {
+            Destination::Text(phone) => {
                 let text =
                     messages::sms_code(&self.issuer_name, &code, self.sms.webotp_domain.as_deref());
                 self.sms_sender.send_sms(phone, &text).await
+            }
+            Destination::Call(phone) => {
+                self.voice_sender.call(phone, &messages::voice_code(&self.issuer_name, &code)).await
             }
             Destination::Email(address) => {
                 let email = messages::email_code(&self.issuer_name, address, &code, ttl / 60);
@@ -142,7 +190,9 @@ impl Mfa {
     /// count. A challenge answered by the app's code has no code sent, so nothing typed matches.
     pub(super) async fn match_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
         let stored = match &challenge.answer {
-            Answer::SentCode { hash } => data_encoding::HEXLOWER.decode(hash.as_bytes()).ok(),
+            Answer::SentCode { hash } | Answer::CalledCode { hash } => {
+                data_encoding::HEXLOWER.decode(hash.as_bytes()).ok()
+            }
             Answer::AppCode | Answer::Webauthn { .. } => None,
         };
         if challenge.consumed_at.is_some() {

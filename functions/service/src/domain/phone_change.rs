@@ -4,6 +4,7 @@
 
 use super::answers::PhoneChange;
 use super::enrollment::check_code_shape;
+use super::notices::Notice;
 use super::oob::Destination;
 use super::{Error, Mfa};
 use crate::ids::{ChallengeId, FactorId, UserId};
@@ -52,12 +53,13 @@ impl Mfa {
                 "the new number replied STOP and gets no texts: reply START from it first".into(),
             ));
         }
+        self.check_line(new.as_str()).await?;
         let op = Operation::ChangePhone;
         self.redeem_step_up(user, step_up, op, Some(factor_id), &factors).await?;
-        self.check_sms_allowed(user, factor_id, new.as_str()).await?;
+        let to = Destination::Text(new.as_str());
+        self.check_can_send(user, factor_id, to).await?;
         let purpose = ChallengePurpose::PhoneChange { new_phone: new.as_str().to_owned() };
-        let next =
-            self.send_code(&factor, Destination::Phone(new.as_str()), purpose, u64::MAX).await?;
+        let next = self.send_code(&factor, to, purpose, u64::MAX).await?;
         Ok(PhoneChange::VerifyNewNumber { challenge_id: next.id, expires_at: next.expires_at })
     }
 
@@ -85,6 +87,7 @@ impl Mfa {
             return Err(Error::Conflict("the factor's number changed meanwhile: start again"));
         }
         self.audit(user, AuditAction::PhoneChanged, Some(factor_id)).await;
+        self.notify(user, Notice::PhoneChanged { old: &old }).await;
         let factor =
             Factor { method: Method::Sms { phone: new.clone(), activation: None }, ..factor };
         Ok(PhoneChange::Changed { factor })

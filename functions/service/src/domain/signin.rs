@@ -4,13 +4,14 @@ use mfa_core::totp::{match_step, TotpParams};
 
 use super::answers::{Challenged, IssuedToken, LoginDecision, RecoveryUsed};
 use super::enrollment::check_code_shape;
+use super::notices::Notice;
 use super::oob::Destination;
 use super::orgs::check_allowed;
 use super::{Error, Mfa, Proof, TOTP_WINDOW};
 use crate::ids::{ChallengeId, FactorId, LoginId, UserId};
 use crate::model::{
-    Answer, AuditAction, AuthMethod, Budget, Challenge, ChallengePurpose, Decision, Factor,
-    FactorStatus, Login, Method, Operation,
+    Answer, AuditAction, AuthMethod, Budget, Challenge, ChallengePurpose, Decision, Delivery,
+    Factor, FactorStatus, Login, Method, Operation,
 };
 
 /// What a started challenge of `factor` tells the caller.
@@ -22,7 +23,10 @@ pub(super) fn challenged(
     Challenged {
         challenge_id: challenge.id.clone(),
         expires_at: challenge.expires_at,
-        delivery: factor.kind(),
+        delivery: match challenge.answer {
+            Answer::CalledCode { .. } => "voice",
+            _ => factor.kind().as_str(),
+        },
         request_options,
     }
 }
@@ -57,6 +61,7 @@ impl Mfa {
             created_at: now,
             expires_at: now + self.login_ttl,
             sms_sent: false,
+            call_made: false,
             allowed_factors: rules.allowed_factors.clone(),
             token_ttl: rules.token_ttl_seconds,
         };
@@ -109,12 +114,15 @@ impl Mfa {
     }
 
     /// Starts a challenge of one active factor within a login. For SMS and email the code is
-    /// sent here; a login gets at most one text message.
+    /// sent here; a phone factor's code goes by text, or by a call with `delivery` voice. A login
+    /// gets at most one text message and one call, so a user whose text did not arrive (or was
+    /// refused) can ask for a call instead.
     pub async fn challenge(
         &self,
         user: &UserId,
         login_id: &LoginId,
         factor_id: &FactorId,
+        delivery: Option<Delivery>,
     ) -> Result<Challenged, Error> {
         let now = self.now();
         let login = self
@@ -134,34 +142,42 @@ impl Mfa {
         check_allowed(login.allowed_factors.as_deref(), factor.kind())?;
         let purpose =
             ChallengePurpose::Login { login_id: login.id.clone(), token_ttl: login.token_ttl };
-        if let Some(to) = Destination::of(&factor) {
-            if let Destination::Phone(phone) = to {
-                // A sign-in that had its text is refused before the number's hourly cap is
-                // touched, so asking again doesn't use up the number's texts; `take_login_sms`
-                // still decides, atomically, between concurrent requests.
-                if login.sms_sent {
-                    return Err(self.login_had_its_text(user, &factor.id).await?);
-                }
-                self.check_sms_allowed(user, &factor.id, phone).await?;
-                if !self.store.take_login_sms(&login.id).await? {
-                    return Err(self.login_had_its_text(user, &factor.id).await?);
-                }
-            }
-            let sent = self.send_code(&factor, to, purpose, login.expires_at).await;
-            let challenge = match sent {
-                Err(Error::SendFailed(reason)) if matches!(to, Destination::Phone(_)) => {
-                    // Nothing reached the phone: the sign-in keeps its one text message.
-                    if let Err(e) = self.store.return_login_sms(&login.id).await {
-                        tracing::warn!(login = %login.id, error = %e, "login's text not given back");
-                    }
-                    return Err(Error::SendFailed(reason));
-                }
-                other => other?,
+        let Some(to) = Destination::of(&factor, delivery)? else {
+            let expires_at = (now + self.challenge_ttl).min(login.expires_at);
+            return self.start_without_sending(&factor, purpose, expires_at).await;
+        };
+        let message = to.login_message();
+        if let Some(by) = message {
+            // A sign-in that had its text (or call) is refused before any budget is touched,
+            // so asking again doesn't use them up; `take_login_message` still decides,
+            // atomically, between concurrent requests.
+            let had = match by {
+                Delivery::Sms => login.sms_sent,
+                Delivery::Voice => login.call_made,
             };
-            return Ok(challenged(&challenge, &factor, None));
+            if had {
+                return Err(self.login_had_its_message(user, &factor.id, by).await?);
+            }
+            self.check_can_send(user, &factor.id, to).await?;
+            if !self.store.take_login_message(&login.id, by).await? {
+                return Err(self.login_had_its_message(user, &factor.id, by).await?);
+            }
+        } else {
+            self.check_can_send(user, &factor.id, to).await?;
         }
-        let expires_at = (now + self.challenge_ttl).min(login.expires_at);
-        self.start_without_sending(&factor, purpose, expires_at).await
+        let challenge = match self.send_code(&factor, to, purpose, login.expires_at).await {
+            Err(Error::SendFailed(reason)) => {
+                // Nothing reached the phone: the sign-in keeps its text (or call).
+                if let Some(by) = message {
+                    if let Err(e) = self.store.return_login_message(&login.id, by).await {
+                        tracing::warn!(login = %login.id, error = %e, "login's message not given back");
+                    }
+                }
+                return Err(Error::SendFailed(reason));
+            }
+            other => other?,
+        };
+        Ok(challenged(&challenge, &factor, None))
     }
 
     /// Starts a challenge of `factor` that no code is sent for, until `expires_at`: for a
@@ -191,14 +207,19 @@ impl Mfa {
         Ok(challenged(&challenge, factor, None))
     }
 
-    /// The refusal of a second text message in one sign-in.
-    async fn login_had_its_text(
+    /// The refusal of a second text message (or call) in one sign-in.
+    async fn login_had_its_message(
         &self,
         user: &UserId,
         factor_id: &FactorId,
+        by: Delivery,
     ) -> Result<Error, Error> {
         Ok(Error::UseAnotherFactor {
-            reason: "a text message was already sent for this sign-in (at most one per sign-in): use another factor",
+            reason: match (by, self.voice.is_some()) {
+                (Delivery::Sms, true) => "a text message was already sent for this sign-in (at most one per sign-in): ask for a call instead (delivery voice), or use another factor",
+                (Delivery::Sms, false) => "a text message was already sent for this sign-in (at most one per sign-in): use another factor",
+                (Delivery::Voice, _) => "a call was already made for this sign-in (at most one per sign-in): use another factor",
+            },
             factors: self.other_factors(user, factor_id).await?,
         })
     }
@@ -287,12 +308,14 @@ impl Mfa {
             }
             self.store.succeed(user, Budget::SecondFactor).await?;
         }
-        // RFC 8176 tells the channels apart: `otp` for an app's code, `sms` for a text; a code
-        // by email has no registered value, so it gets its own, `email`, which an app may refuse.
-        let amr = match factor.method {
-            Method::Sms { .. } => vec!["sms"],
-            Method::Email { .. } => vec!["email"],
-            Method::Totp { .. } | Method::Webauthn { .. } => vec!["otp"],
+        // RFC 8176 tells the channels apart: `otp` for an app's code, `sms` for a text, `tel`
+        // for a call; a code by email has no registered value, so it gets its own, `email`,
+        // which an app may refuse.
+        let amr = match (&factor.method, &challenge.answer) {
+            (Method::Sms { .. }, Answer::CalledCode { .. }) => vec!["tel"],
+            (Method::Sms { .. }, _) => vec!["sms"],
+            (Method::Email { .. }, _) => vec!["email"],
+            (Method::Totp { .. } | Method::Webauthn { .. }, _) => vec!["otp"],
         };
         Ok((challenge, Proven { factor_id: factor.id, amr }))
     }
@@ -375,6 +398,11 @@ impl Mfa {
         };
         let token = self.issue_token(user, RECOVERY_FACTOR_ID, &["otp"], ttl)?;
         self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
+        self.notify(
+            user,
+            Notice::RecoveryCodeUsed { remaining: set.remaining().saturating_sub(1) },
+        )
+        .await;
         let step_up = match step_up {
             Some(operation) => {
                 Some(self.grant_step_up(user, RECOVERY_FACTOR_ID, &["otp"], operation, None).await?)

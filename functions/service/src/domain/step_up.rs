@@ -14,7 +14,9 @@ use super::orgs::check_allowed;
 use super::signin::{challenged, RECOVERY_FACTOR_ID};
 use super::{Error, Mfa, Proof};
 use crate::ids::{ChallengeId, FactorId, UserId};
-use crate::model::{AuditAction, ChallengePurpose, Factor, FactorKind, FactorStatus, Operation};
+use crate::model::{
+    AuditAction, ChallengePurpose, Delivery, Factor, FactorKind, FactorStatus, Operation,
+};
 use crate::token::{StepUpGrant, STEP_UP_TTL};
 
 /// What a step-up is asked for: a change, and the factor it is to (for the changes to one).
@@ -28,13 +30,15 @@ pub struct StepUpFor {
 
 impl Mfa {
     /// Starts a step-up for one change, proved by the user's active factor `with`: a code is sent
-    /// to an SMS or email factor; a security key gets request options; an app is asked for its
-    /// code. Deleting a factor or changing its number is proved by that factor itself.
+    /// to an SMS factor (by text, or by call with `delivery` voice) or an email factor; a security
+    /// key gets request options; an app is asked for its code. Deleting a factor or changing its
+    /// number is proved by that factor itself.
     pub async fn start_step_up(
         &self,
         user: &UserId,
         wanted: StepUpFor,
         with: &FactorId,
+        delivery: Option<Delivery>,
     ) -> Result<Challenged, Error> {
         let StepUpFor { operation, target } = wanted;
         let factors = self.store.list_factors(user).await?;
@@ -75,10 +79,8 @@ impl Mfa {
             check_allowed(rules.allowed_factors.as_deref(), prover.kind())?;
         }
         let purpose = ChallengePurpose::StepUp { operation, target };
-        if let Some(to) = Destination::of(prover) {
-            if let Destination::Phone(phone) = to {
-                self.check_sms_allowed(user, &prover.id, phone).await?;
-            }
+        if let Some(to) = Destination::of(prover, delivery)? {
+            self.check_can_send(user, &prover.id, to).await?;
             let challenge = self.send_code(prover, to, purpose, u64::MAX).await?;
             return Ok(challenged(&challenge, prover, None));
         }

@@ -185,8 +185,8 @@ pub async fn login(
 #[utoipa::path(post, path = "/v1/users/{user}/challenges", tag = "verify",
     params(("user" = String, Path)),
     request_body = ChallengeRequest,
-    responses((status = 201, body = ChallengeResponse), (status = 403, response = Problem), (status = 404, response = Problem),
-        (status = 409, response = Problem), (status = 410, response = Problem), (status = 502, response = Problem)),
+    responses((status = 201, body = ChallengeResponse), (status = 400, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem),
+        (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn challenge(
     State(s): Shared,
@@ -195,7 +195,7 @@ pub async fn challenge(
 ) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
     let login = LoginId::parse(&body.login_id)?;
     let factor = FactorId::parse(&body.factor_id)?;
-    let challenged = s.mfa.challenge(&p.user()?, &login, &factor).await?;
+    let challenged = s.mfa.challenge(&p.user()?, &login, &factor, body.delivery).await?;
     Ok((StatusCode::CREATED, Json(challenged.into())))
 }
 
@@ -239,15 +239,16 @@ pub async fn verify_recovery(
     params(("user" = String, Path)),
     request_body = StepUpRequest,
     responses((status = 201, body = ChallengeResponse), (status = 400, response = Problem),
-        (status = 404, response = Problem), (status = 409, response = Problem), (status = 502, response = Problem)),
+        (status = 404, response = Problem), (status = 409, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_step_up(
     State(s): Shared,
     ApiPath(p): ApiPath<UserPath>,
     ApiJson(body): ApiJson<StepUpRequest>,
 ) -> Answer<(StatusCode, Json<ChallengeResponse>)> {
+    let delivery = body.delivery;
     let (wanted, with) = wire::step_up(body)?;
-    let challenged = s.mfa.start_step_up(&p.user()?, wanted, &with).await?;
+    let challenged = s.mfa.start_step_up(&p.user()?, wanted, &with, delivery).await?;
     Ok((StatusCode::CREATED, Json(challenged.into())))
 }
 

@@ -28,7 +28,7 @@ pub struct Problem {
     pub status: u16,
     /// What happened in this case, and what to do.
     pub detail: String,
-    /// For `locked`: when another attempt may be made (Unix seconds).
+    /// For `locked` and `too-many-messages`: when another attempt may be made (Unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<u64>,
     /// For `use-another-factor`: the user's other active factors (a recovery code also works).
@@ -163,6 +163,10 @@ fn domain_problem(e: &Error) -> Problem {
                 },
             )
         },
+        Error::TooManyMessages { until, .. } => Problem {
+            retry_at: Some(*until),
+            ..problem(S::TOO_MANY_REQUESTS, "too-many-messages", "Too many messages", detail)
+        },
         Error::UseAnotherFactor { factors, .. } => Problem {
             other_factors: Some(super::wire::factor_views(factors)),
             ..problem(S::CONFLICT, "use-another-factor", "Use another factor", detail)
@@ -241,7 +245,11 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Self::Domain(Error::Locked { retry_after, until }) = &self {
+        if let Self::Domain(
+            Error::Locked { retry_after, until }
+            | Error::TooManyMessages { retry_after, until, .. },
+        ) = &self
+        {
             if *until != u64::MAX {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }

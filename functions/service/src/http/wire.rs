@@ -31,7 +31,9 @@ impl From<EnrollRequest> for NewFactor {
     fn from(request: EnrollRequest) -> Self {
         match request {
             EnrollRequest::Totp { label, account_name } => NewFactor::Totp { label, account_name },
-            EnrollRequest::Sms { phone, label } => NewFactor::Sms { phone, label },
+            EnrollRequest::Sms { phone, label, delivery } => {
+                NewFactor::Sms { phone, label, delivery }
+            }
             EnrollRequest::Email { email, label } => NewFactor::Email { email, label },
             EnrollRequest::Webauthn { kind, label } => NewFactor::Webauthn { kind, label },
         }
@@ -82,6 +84,7 @@ impl From<OrgPolicy> for PolicyBody {
             max_factors: p.max_factors,
             sso_exempt: p.sso_exempt,
             token_ttl_seconds: p.token_ttl_seconds,
+            notices: p.notices,
         }
     }
 }
@@ -95,6 +98,7 @@ impl From<PolicyBody> for OrgPolicy {
             max_factors: b.max_factors,
             sso_exempt: b.sso_exempt,
             token_ttl_seconds: b.token_ttl_seconds,
+            notices: b.notices,
         }
     }
 }
@@ -153,7 +157,7 @@ impl From<Challenged> for ChallengeResponse {
         Self {
             challenge_id: c.challenge_id.to_string(),
             expires_at: c.expires_at,
-            delivery: c.delivery.as_str().to_owned(),
+            delivery: c.delivery.to_owned(),
             request_options: c.request_options,
         }
     }

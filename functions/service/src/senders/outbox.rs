@@ -1,5 +1,5 @@
-//! The outbox of `mfa-local`: every SMS and email becomes one JSON line appended to a file and
-//! printed on the console. Nothing is sent.
+//! The outbox of `mfa-local`: every SMS, call and email becomes one JSON line appended to a file
+//! and printed on the console (a call with the words it speaks). Nothing is sent.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::ports::{Email, EmailSender, SendError, SmsSender};
+use crate::ports::{Email, EmailSender, SendError, SmsSender, VoiceCall, VoiceSender};
 
 /// Appends messages to a file, one JSON object a line.
 #[derive(Debug)]
@@ -55,5 +55,12 @@ impl EmailSender for Outbox {
             "channel": "email", "to": email.to, "subject": email.subject,
             "text": email.text, "html": email.html,
         }))
+    }
+}
+
+#[async_trait]
+impl VoiceSender for Outbox {
+    async fn call(&self, to: &str, call: &VoiceCall) -> Result<(), SendError> {
+        self.append(json!({"channel": "voice", "to": to, "words": call.words, "ssml": call.ssml}))
     }
 }

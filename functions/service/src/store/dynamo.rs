@@ -36,13 +36,13 @@ use serde_json::{Map, Number, Value};
 
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
-    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships,
-    Method, OrgPolicy, PasskeySignIn, RecoverySet,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
+    Memberships, Method, OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, PENDING_FACTOR_TTL,
 };
 use crate::ports::{
     Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
-    PolicyStore, RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
-    AUDIT_RETENTION,
+    PolicyStore, RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult,
+    ThrottleStore, AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -327,6 +327,8 @@ impl DynamoStore {
                 )))
             }
         }
+        // An active factor does not expire, as a pending one does.
+        update.push_str(" REMOVE #ttl");
         self.transact_update(factor_key(user, id), &update, Some("#status = :pending"), values)
     }
 
@@ -362,10 +364,20 @@ impl DynamoStore {
     /// condition of one of them failed. A transaction cancelled for another reason (a conflict
     /// with another transaction, throttling) is [`StoreError::Unavailable`]: try again.
     async fn transact(&self, items: Vec<TransactWriteItem>, record: &str) -> StoreResult<bool> {
+        Ok(self.transact_or_failed(items, record).await?.is_none())
+    }
+
+    /// [`Self::transact`], answering which item's condition failed: `None` when all were
+    /// written, `Some(i)` when item `i`'s condition failed (and nothing was written).
+    async fn transact_or_failed(
+        &self,
+        items: Vec<TransactWriteItem>,
+        record: &str,
+    ) -> StoreResult<Option<usize>> {
         let result =
             self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         let err = match result {
-            Ok(_) => return Ok(true),
+            Ok(_) => return Ok(None),
             Err(err) => err,
         };
         let reasons = match err.as_service_error() {
@@ -375,12 +387,12 @@ impl DynamoStore {
             _ => return Err(unavailable("TransactWriteItems", record, &err)),
         };
         let code = |r: &CancellationReason| r.code().unwrap_or("None").to_owned();
-        let condition_failed = reasons.iter().any(|r| code(r) == "ConditionalCheckFailed")
-            && reasons.iter().all(|r| ["None", "ConditionalCheckFailed"].contains(&&*code(r)));
-        if condition_failed {
-            Ok(false)
-        } else {
-            Err(unavailable("TransactWriteItems", record, &err))
+        let failed = reasons.iter().position(|r| code(r) == "ConditionalCheckFailed");
+        let only_conditions =
+            reasons.iter().all(|r| ["None", "ConditionalCheckFailed"].contains(&&*code(r)));
+        match failed {
+            Some(index) if only_conditions => Ok(Some(index)),
+            _ => Err(unavailable("TransactWriteItems", record, &err)),
         }
     }
 
@@ -393,7 +405,13 @@ impl DynamoStore {
 #[async_trait]
 impl FactorStore for DynamoStore {
     async fn insert_factor(&self, factor: &Factor) -> StoreResult<()> {
-        self.insert(to_item(factor, factor_key(&factor.user, &factor.id))?).await
+        let mut item = to_item(factor, factor_key(&factor.user, &factor.id))?;
+        if factor.status == FactorStatus::Pending {
+            // A factor never activated goes by itself; activation removes the `ttl`.
+            let expires_at = factor.created_at.saturating_add(PENDING_FACTOR_TTL);
+            item.insert("ttl".into(), expiry(expires_at));
+        }
+        self.insert(item).await
     }
 
     async fn get_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<Option<Factor>> {
@@ -660,25 +678,35 @@ impl LoginStore for DynamoStore {
         .await
     }
 
-    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool> {
+    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool> {
+        let flag = login_flag(by);
         self.update_if(
             login_key(login_id),
-            "SET sms_sent = :true",
-            "attribute_exists(pk) AND (attribute_not_exists(sms_sent) OR sms_sent = :false)",
+            &format!("SET {flag} = :true"),
+            &format!("attribute_exists(pk) AND (attribute_not_exists({flag}) OR {flag} = :false)"),
             vec![(":true", AttributeValue::Bool(true)), (":false", AttributeValue::Bool(false))],
         )
         .await
     }
 
-    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()> {
+    async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()> {
+        let flag = login_flag(by);
         self.update_if(
             login_key(login_id),
-            "SET sms_sent = :false",
-            "sms_sent = :true",
+            &format!("SET {flag} = :false"),
+            &format!("{flag} = :true"),
             vec![(":true", AttributeValue::Bool(true)), (":false", AttributeValue::Bool(false))],
         )
         .await
         .map(drop)
+    }
+}
+
+/// The attribute of a login that says its text message (or call) was taken.
+fn login_flag(by: Delivery) -> &'static str {
+    match by {
+        Delivery::Sms => "sms_sent",
+        Delivery::Voice => "call_made",
     }
 }
 
@@ -763,28 +791,48 @@ impl PhoneStore for DynamoStore {
     async fn release_delivery(&self, message_id: &str) -> StoreResult<()> {
         self.delete(delivery_key(message_id), None).await.map(drop)
     }
+}
 
-    async fn take_send_slot(
-        &self,
-        phone: &str,
-        now: u64,
-        window: u64,
-        max: u32,
-    ) -> StoreResult<bool> {
-        if max == 0 {
-            // No send is allowed (the condition would let the window's first one through).
-            return Ok(false);
+/// Counts one message in a budget's window record, if the window has one left.
+const SEND_UPDATE: &str = "ADD #count :one SET #ttl = :ttl";
+/// The condition of [`SEND_UPDATE`].
+const SEND_CONDITION: &str = "attribute_not_exists(#count) OR #count < :max";
+
+/// The key and values of [`SEND_UPDATE`] for `limit`'s window at `now`, and the record's name.
+fn send_update(limit: &SendLimit, now: u64) -> (Item, Vec<(&'static str, AttributeValue)>, String) {
+    let (pk, sk, ends_at) = limit.record(now);
+    let record = format!("{pk}/{sk}");
+    let values = vec![(":one", number(1)), (":max", number(limit.max)), (":ttl", expiry(ends_at))];
+    (key(pk, sk), values, record)
+}
+
+#[async_trait]
+impl SendStore for DynamoStore {
+    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>> {
+        // No message is allowed by a zero budget (the condition would let the first through).
+        if let Some(zero) = limits.iter().position(|l| l.max == 0) {
+            return Ok(Some(zero));
         }
-        let window = window.max(1);
-        let index = now / window;
-        let ends_at = index.saturating_add(1).saturating_mul(window);
-        self.update_if(
-            key(phone_pk(phone), format!("SENDS#{index}")),
-            "ADD #count :one SET #ttl = :ttl",
-            "attribute_not_exists(#count) OR #count < :max",
-            vec![(":one", number(1)), (":max", number(max)), (":ttl", expiry(ends_at))],
-        )
-        .await
+        if let [limit] = limits {
+            let (key, values, _) = send_update(limit, now);
+            let taken = self.update_if(key, SEND_UPDATE, SEND_CONDITION, values).await?;
+            return Ok((!taken).then_some(0));
+        }
+        let mut items = Vec::with_capacity(limits.len());
+        let mut record = String::new();
+        for limit in limits {
+            let (key, values, name) = send_update(limit, now);
+            items.push(self.transact_update(key, SEND_UPDATE, Some(SEND_CONDITION), values)?);
+            record = name;
+        }
+        self.transact_or_failed(items, &record).await
+    }
+
+    async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32> {
+        let (pk, sk, _) = limit.record(now);
+        let record = format!("{pk}/{sk}");
+        let item = self.get_item(key(pk, sk)).await?.unwrap_or_default();
+        Ok(read_number::<u32>(&item, "count", &record)?.unwrap_or(0))
     }
 }
 

@@ -14,12 +14,13 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
-    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, Memberships,
-    Method, OrgPolicy, PasskeySignIn, RecoverySet,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
+    Memberships, Method, OrgPolicy, PasskeySignIn, RecoverySet, SendLimit,
 };
 use crate::ports::{
     Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
-    PolicyStore, RecoveryStore, RecoveryWrite, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    PolicyStore, RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult,
+    ThrottleStore,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -439,31 +440,41 @@ impl LoginStore for EmbeddedStore {
         .await
     }
 
-    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool> {
+    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool> {
         let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
         self.write(move |t| {
             let Some(mut login) = get::<Login>(t, &k)? else { return Ok(false) };
-            if login.sms_sent {
+            let taken = login_flag(&mut login, by);
+            if *taken {
                 return Ok(false);
             }
-            login.sms_sent = true;
+            *taken = true;
             put(t, &k, &login)?;
             Ok(true)
         })
         .await
     }
 
-    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()> {
+    async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()> {
         let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
         self.write(move |t| {
             let Some(mut login) = get::<Login>(t, &k)? else { return Ok(()) };
-            if login.sms_sent {
-                login.sms_sent = false;
+            let taken = login_flag(&mut login, by);
+            if *taken {
+                *taken = false;
                 put(t, &k, &login)?;
             }
             Ok(())
         })
         .await
+    }
+}
+
+/// The field of `login` that says its text message (or call) was taken.
+fn login_flag(login: &mut Login, by: Delivery) -> &mut bool {
+    match by {
+        Delivery::Sms => &mut login.sms_sent,
+        Delivery::Voice => &mut login.call_made,
     }
 }
 
@@ -483,7 +494,7 @@ fn delivery_key(message_id: &str) -> String {
     key(&format!("SNS#{message_id}"), "DELIVERY")
 }
 
-/// A count capped by the caller: the sends to one number in one window, a user's grace sign-ins.
+/// A count capped by the caller: the messages of a budget's window, a user's grace sign-ins.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Counter {
     count: u32,
@@ -576,16 +587,38 @@ impl PhoneStore for EmbeddedStore {
         let k = delivery_key(message_id);
         self.write(move |t| t.remove(k.as_str()).map(|_| ()).map_err(unavailable)).await
     }
+}
 
-    async fn take_send_slot(
-        &self,
-        phone: &str,
-        now: u64,
-        window: u64,
-        max: u32,
-    ) -> StoreResult<bool> {
-        let k = phone_key(phone, &format!("SENDS#{}", now / window.max(1)));
-        self.write(move |t| take_one(t, &k, max)).await
+fn send_key(limit: &SendLimit, now: u64) -> String {
+    let (pk, sk, _) = limit.record(now);
+    key(&pk, &sk)
+}
+
+#[async_trait]
+impl SendStore for EmbeddedStore {
+    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>> {
+        let counters: Vec<(String, u32)> =
+            limits.iter().map(|l| (send_key(l, now), l.max)).collect();
+        self.write(move |t| {
+            let mut counts = Vec::with_capacity(counters.len());
+            for (i, (k, max)) in counters.iter().enumerate() {
+                let record = get::<Counter>(t, k)?.unwrap_or_default();
+                if record.count >= *max {
+                    return Ok(Some(i));
+                }
+                counts.push(record);
+            }
+            for ((k, _), mut record) in counters.iter().zip(counts) {
+                record.count += 1;
+                put(t, k, &record)?;
+            }
+            Ok(None)
+        })
+        .await
+    }
+
+    async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32> {
+        Ok(self.read::<Counter>(send_key(limit, now)).await?.map_or(0, |c| c.count))
     }
 }
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use mfa_service::config::Config;
 use mfa_service::ids::UserId;
-use mfa_service::ports::{Clock, Email, EmailSender, SendError, SmsSender};
+use mfa_service::ports::{Clock, Email, EmailSender, SendError, SmsSender, VoiceCall, VoiceSender};
 use rand_core::{OsRng, RngCore};
 
 /// A clock that stands still until the test moves it.
@@ -35,17 +35,22 @@ impl Clock for TestClock {
     }
 }
 
-/// Keeps every text and email it is given, as (to, body), oldest first.
+/// Keeps every text, call and email it is given, as (to, body or words), oldest first.
 #[derive(Default)]
 pub struct Outbox(Mutex<Vec<(String, String)>>);
 
 impl Outbox {
-    /// The last one-time code sent to `to`.
+    /// Everything sent to `to`, oldest first.
+    pub fn sent_to(&self, to: &str) -> Vec<String> {
+        let sent = self.0.lock().unwrap();
+        sent.iter().filter(|(t, _)| t == to).map(|(_, body)| body.clone()).collect()
+    }
+
+    /// The last one-time code sent to `to` (by text, call or email).
     pub fn last_code_to(&self, to: &str) -> String {
         let sent = self.0.lock().unwrap();
         let (_, body) = sent.iter().rev().find(|(t, _)| t == to).unwrap();
-        let (_, rest) = body.split_once("code is ").unwrap();
-        rest.chars().take(6).collect()
+        mfa_e2e::code_in(body).unwrap_or_else(|| panic!("no code in {body:?}"))
     }
 }
 
@@ -56,6 +61,14 @@ impl SmsSender for Outbox {
         Ok(())
     }
     async fn opt_in(&self, _: &str) -> Result<(), SendError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl VoiceSender for Outbox {
+    async fn call(&self, to: &str, call: &VoiceCall) -> Result<(), SendError> {
+        self.0.lock().unwrap().push((to.to_owned(), call.words.clone()));
         Ok(())
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use mfa_service::ids::FactorId;
-use mfa_service::model::{Answer, Challenge, ChallengePurpose, FactorKind, Login, Operation};
+use mfa_service::model::{
+    Answer, Challenge, ChallengePurpose, Delivery, FactorKind, Login, Operation,
+};
 use mfa_service::ports::StoreError;
 
 use crate::support::*;
@@ -20,6 +22,7 @@ fn login(user: &UserId) -> Login {
         created_at: NOW,
         expires_at: NOW + 600,
         sms_sent: false,
+        call_made: false,
         allowed_factors: None,
         token_ttl: None,
     }
@@ -70,6 +73,7 @@ pub async fn login_and_challenge_round_trip_and_insert_once<S: TestStore>(store:
 pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc<S>) {
     let texted = Login {
         sms_sent: true,
+        call_made: false,
         allowed_factors: Some(vec![FactorKind::Totp, FactorKind::Webauthn]),
         token_ttl: Some(120),
         ..login(&unique_user())
@@ -187,7 +191,7 @@ pub async fn challenge_attempts_never_exceed_max_under_concurrency<S: TestStore>
 }
 
 pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
-    assert!(!store.take_login_sms(&lid("lgn_missing")).await.unwrap());
+    assert!(!store.take_login_message(&lid("lgn_missing"), Delivery::Sms).await.unwrap());
     assert_eq!(
         store.get_login(&lid("lgn_missing")).await.unwrap(),
         None,
@@ -198,27 +202,49 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
     let (first, other) = (login(&user), login(&user));
     store.insert_login(&first).await.unwrap();
     store.insert_login(&other).await.unwrap();
-    assert!(store.take_login_sms(&first.id).await.unwrap());
-    assert!(!store.take_login_sms(&first.id).await.unwrap());
+    assert!(store.take_login_message(&first.id, Delivery::Sms).await.unwrap());
+    assert!(!store.take_login_message(&first.id, Delivery::Sms).await.unwrap());
     let stored = store.get_login(&first.id).await.unwrap();
     assert_eq!(stored, Some(Login { sms_sent: true, ..first }));
     assert_eq!(store.get_login(&other.id).await.unwrap(), Some(other.clone()));
-    assert!(store.take_login_sms(&other.id).await.unwrap(), "each login has its own message");
+    assert!(
+        store.take_login_message(&other.id, Delivery::Sms).await.unwrap(),
+        "each login has its own message"
+    );
+}
+
+pub async fn a_login_has_one_text_and_one_call<S: TestStore>(store: Arc<S>) {
+    let login = login(&unique_user());
+    store.insert_login(&login).await.unwrap();
+    assert!(store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    assert!(store.take_login_message(&login.id, Delivery::Voice).await.unwrap(), "a call too");
+    assert!(!store.take_login_message(&login.id, Delivery::Voice).await.unwrap(), "one call");
+    assert!(!store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    let stored = store.get_login(&login.id).await.unwrap().unwrap();
+    assert!(stored.sms_sent && stored.call_made);
+    store.return_login_message(&login.id, Delivery::Voice).await.unwrap();
+    let stored = store.get_login(&login.id).await.unwrap().unwrap();
+    assert!(stored.sms_sent && !stored.call_made, "giving the call back keeps the text taken");
+    assert!(!store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    assert!(store.take_login_message(&login.id, Delivery::Voice).await.unwrap());
 }
 
 pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>) {
-    store.return_login_sms(&lid("lgn_missing")).await.unwrap();
+    store.return_login_message(&lid("lgn_missing"), Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&lid("lgn_missing")).await.unwrap(), None, "no login is created");
 
     let login = login(&unique_user());
     store.insert_login(&login).await.unwrap();
-    store.return_login_sms(&login.id).await.unwrap();
+    store.return_login_message(&login.id, Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()), "untaken: kept");
-    assert!(store.take_login_sms(&login.id).await.unwrap());
-    store.return_login_sms(&login.id).await.unwrap();
+    assert!(store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    store.return_login_message(&login.id, Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()));
-    assert!(store.take_login_sms(&login.id).await.unwrap(), "given back: taken again");
-    assert!(!store.take_login_sms(&login.id).await.unwrap());
+    assert!(
+        store.take_login_message(&login.id, Delivery::Sms).await.unwrap(),
+        "given back: taken again"
+    );
+    assert!(!store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
 }
 
 pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
@@ -226,7 +252,7 @@ pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<
     store.insert_login(&login).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let id = login.id.clone();
-        async move { store.take_login_sms(&id).await }
+        async move { store.take_login_message(&id, Delivery::Sms).await }
     })
     .await;
     assert_eq!(winners(answers), 1);

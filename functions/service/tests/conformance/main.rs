@@ -15,6 +15,7 @@ mod passkeys;
 mod phones;
 mod policy;
 mod recovery;
+mod sends;
 mod support;
 mod throttle;
 
@@ -70,6 +71,7 @@ macro_rules! conformance_suite {
             logins::login_sms_is_taken_once,
             logins::login_sms_is_taken_once_under_concurrency,
             logins::login_sms_given_back_can_be_taken_again,
+            logins::a_login_has_one_text_and_one_call,
             logins::step_up_token_is_taken_once,
             logins::step_up_token_is_taken_once_under_concurrency,
             passkeys::passkey_sign_in_round_trips_and_is_inserted_once,
@@ -81,6 +83,10 @@ macro_rules! conformance_suite {
             phones::send_slots_are_capped_under_concurrency,
             phones::deliveries_are_claimed_once_until_released_or_expired,
             phones::a_delivery_is_claimed_once_under_concurrency,
+            sends::a_message_is_counted_against_every_budget_or_none,
+            sends::scopes_are_counted_apart,
+            sends::a_zero_budget_allows_nothing,
+            sends::budgets_hold_under_concurrency,
             throttle::throttle_locks_after_five_failures_and_lock_grows,
             throttle::throttle_success_resets_the_count,
             throttle::throttle_lets_no_concurrent_attempt_past_the_lock,

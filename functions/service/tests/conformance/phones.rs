@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use mfa_service::model::{SendLimit, SendScope};
+
 use crate::support::*;
 use crate::TestStore;
 
@@ -13,9 +15,15 @@ const MAX_SENDS: u32 = 3;
 /// The start of the window that contains `NOW`.
 const START: u64 = NOW - NOW % WINDOW;
 
-/// Takes one send slot to `phone` at `at`.
+/// Counts one text to `phone` at `at` against a budget of `max` a window: whether it was.
+async fn take<S: TestStore>(store: &S, phone: &str, at: u64, window: u64, max: u32) -> bool {
+    let limit = SendLimit { scope: SendScope::Texts(phone.to_owned()), window, max };
+    store.take_sends(&[limit], at).await.unwrap().is_none()
+}
+
+/// Counts one text to `phone` at `at`, [`MAX_SENDS`] a window.
 async fn send<S: TestStore>(store: &S, phone: &str, at: u64) -> bool {
-    store.take_send_slot(phone, at, WINDOW, MAX_SENDS).await.unwrap()
+    take(store, phone, at, WINDOW, MAX_SENDS).await
 }
 
 /// Whether `phone` is opted out.
@@ -64,9 +72,9 @@ pub async fn send_slots_are_capped_per_window_and_number<S: TestStore>(store: Ar
     assert!(send(&*store, &phone, START + 2 * WINDOW).await);
 
     // `max` is the caller's: a larger one allows exactly the difference.
-    assert!(store.take_send_slot(&phone, START, WINDOW, MAX_SENDS + 1).await.unwrap());
-    assert!(!store.take_send_slot(&phone, START, WINDOW, MAX_SENDS + 1).await.unwrap());
-    assert!(!store.take_send_slot(&unique_phone(), NOW, WINDOW, 0).await.unwrap(), "max 0");
+    assert!(take(&*store, &phone, START, WINDOW, MAX_SENDS + 1).await);
+    assert!(!take(&*store, &phone, START, WINDOW, MAX_SENDS + 1).await);
+    assert!(!take(&*store, &unique_phone(), NOW, WINDOW, 0).await, "max 0");
 }
 
 pub async fn send_slots_and_opt_outs_are_kept_apart<S: TestStore>(store: Arc<S>) {
@@ -88,7 +96,11 @@ pub async fn send_slots_are_capped_under_concurrency<S: TestStore>(store: Arc<S>
     for at in [START, START + WINDOW] {
         let answers = concurrently(&store, RACERS, |store| {
             let phone = phone.clone();
-            async move { store.take_send_slot(&phone, at, WINDOW, MAX_SENDS).await }
+            async move {
+                let limit =
+                    SendLimit { scope: SendScope::Texts(phone), window: WINDOW, max: MAX_SENDS };
+                store.take_sends(&[limit], at).await.map(|full| full.is_none())
+            }
         })
         .await;
         assert_eq!(winners(answers), MAX_SENDS as usize, "window at {at}");

@@ -23,6 +23,7 @@ pub async fn policy_defaults_then_put_and_get<S: TestStore>(store: Arc<S>) {
         max_factors: Some(1),
         sso_exempt: false,
         token_ttl_seconds: Some(120),
+        notices: false,
     };
     store.put_policy(&org, &strict).await.unwrap();
     assert_eq!(store.get_policy(&org).await.unwrap(), strict);

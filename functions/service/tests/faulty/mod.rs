@@ -11,12 +11,12 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use mfa_service::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use mfa_service::model::{
-    AppKey, Attempt, AuditEvent, Budget, Challenge, Factor, FactorStatus, Login, OrgPolicy,
-    PasskeySignIn, RecoverySet,
+    AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
+    OrgPolicy, PasskeySignIn, RecoverySet, SendLimit,
 };
 use mfa_service::ports::{
     Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
-    PolicyStore, RecoveryStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    PolicyStore, RecoveryStore, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
 };
 use mfa_service::store::embedded::EmbeddedStore;
 
@@ -167,11 +167,11 @@ impl LoginStore for FaultyStore {
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
         self.call(self.inner.record_challenge_attempt(id, max)).await
     }
-    async fn take_login_sms(&self, login_id: &LoginId) -> StoreResult<bool> {
-        self.call(self.inner.take_login_sms(login_id)).await
+    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool> {
+        self.call(self.inner.take_login_message(login_id, by)).await
     }
-    async fn return_login_sms(&self, login_id: &LoginId) -> StoreResult<()> {
-        self.call(self.inner.return_login_sms(login_id)).await
+    async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()> {
+        self.call(self.inner.return_login_message(login_id, by)).await
     }
 }
 
@@ -216,14 +216,15 @@ impl PhoneStore for FaultyStore {
     async fn release_delivery(&self, message_id: &str) -> StoreResult<()> {
         self.call(self.inner.release_delivery(message_id)).await
     }
-    async fn take_send_slot(
-        &self,
-        phone: &str,
-        now: u64,
-        window: u64,
-        max: u32,
-    ) -> StoreResult<bool> {
-        self.call(self.inner.take_send_slot(phone, now, window, max)).await
+}
+
+#[async_trait]
+impl SendStore for FaultyStore {
+    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>> {
+        self.call(self.inner.take_sends(limits, now)).await
+    }
+    async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32> {
+        self.call(self.inner.sends(limit, now)).await
     }
 }
 

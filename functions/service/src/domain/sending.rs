@@ -1,0 +1,121 @@
+//! The sending budgets: every message the service sends (a code by text, call or email, a notice,
+//! a reply to an inbound text) is first counted against each budget it falls under, all at once
+//! (one store transaction), and is not sent when one is used up.
+//!
+//! | budget | default | configured by |
+//! |---|---|---|
+//! | texts to one number, per hour | 5 | `MFA_SMS_MAX_PER_HOUR` |
+//! | calls to one number, per hour | 3 | `MFA_VOICE_MAX_PER_HOUR` |
+//! | emails to one address, per hour | 5 | `MFA_EMAIL_MAX_PER_HOUR` |
+//! | replies to one number's inbound texts, per hour | 1 | (fixed) |
+//! | messages to one user, per hour / per day | 10 / 30 | `MFA_USER_MAX_SENDS_PER_HOUR` / `_PER_DAY` |
+//! | messages to the members of one org, per hour | 1000 | `MFA_ORG_MAX_SENDS_PER_HOUR` |
+//! | messages of the whole deployment, per hour | 10000 | `MFA_MAX_SENDS_PER_HOUR` |
+//!
+//! The deployment's count is spread over [`DEPLOYMENT_SHARDS`] records of an equal share each, so
+//! that no single DynamoDB item takes every send: a message is counted on a shard picked at
+//! random, and on the next one when that one is full, so it is refused only when every shard is.
+
+use super::{Error, Mfa};
+use crate::ids::UserId;
+use crate::model::{SendLimit, SendScope};
+
+/// How many records the deployment's count is spread over.
+pub const DEPLOYMENT_SHARDS: u8 = 8;
+/// An hour, the window of most budgets.
+const HOUR: u64 = 3600;
+/// A day.
+const DAY: u64 = 86_400;
+
+/// Why a message was not counted (and must not be sent).
+#[derive(Debug)]
+pub(super) enum Refusal {
+    /// The destination's own budget (the number's texts or calls, the address's emails, the
+    /// number's replies) is used up.
+    Destination,
+    /// A budget of the user, an org or the deployment is used up: [`Error::TooManyMessages`].
+    Budget(Error),
+}
+
+impl Mfa {
+    /// Counts one message to `to` (for `user`, when it is a user's) against every budget it falls
+    /// under; see the module docs.
+    pub(super) async fn take_send(
+        &self,
+        user: Option<&UserId>,
+        to: SendScope,
+    ) -> Result<(), Refusal> {
+        let now = self.now();
+        let budgets = &self.budgets;
+        let destination_max = match &to {
+            SendScope::Texts(_) => self.sms.max_per_hour,
+            SendScope::Calls(_) => self.voice.as_ref().map_or(0, |v| v.max_per_hour),
+            SendScope::Emails(_) => budgets.email_per_hour,
+            SendScope::Replies(_) | SendScope::LockNotices(_) => 1,
+            SendScope::User(_) | SendScope::Org(_) | SendScope::Deployment(_) => u32::MAX,
+        };
+        let mut limits = vec![SendLimit { scope: to, window: HOUR, max: destination_max }];
+        if let Some(user) = user {
+            let orgs = self.store.memberships(user).await.map_err(|e| Refusal::Budget(e.into()))?;
+            let scope = || SendScope::User(user.clone());
+            limits.push(SendLimit { scope: scope(), window: HOUR, max: budgets.user_per_hour });
+            limits.push(SendLimit { scope: scope(), window: DAY, max: budgets.user_per_day });
+            limits.extend(orgs.into_iter().map(|org| SendLimit {
+                scope: SendScope::Org(org),
+                window: HOUR,
+                max: budgets.org_per_hour,
+            }));
+        }
+        let share = budgets.deployment_per_hour.div_ceil(u32::from(DEPLOYMENT_SHARDS));
+        let first = self.with_rng(|rng| rng.next_u32()) % u32::from(DEPLOYMENT_SHARDS);
+        let deployment = limits.len();
+        for turn in 0..u32::from(DEPLOYMENT_SHARDS) {
+            let shard = ((first + turn) % u32::from(DEPLOYMENT_SHARDS)) as u8;
+            limits.truncate(deployment);
+            limits.push(SendLimit {
+                scope: SendScope::Deployment(shard),
+                window: HOUR,
+                max: share,
+            });
+            let full = match self.store.take_sends(&limits, now).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(full)) => full,
+                Err(e) => return Err(Refusal::Budget(e.into())),
+            };
+            if full != deployment {
+                return Err(self.refusal(&limits[full], now));
+            }
+        }
+        Err(self.refusal(&limits[deployment], now))
+    }
+
+    /// The refusal for the used-up `limit`, logged: a user's budget as a warning, an org's or
+    /// the deployment's as an error (a leaked key, or a pumping attack, may be spending).
+    fn refusal(&self, limit: &SendLimit, now: u64) -> Refusal {
+        let (_, _, ends_at) = limit.record(now);
+        let retry_after = ends_at.saturating_sub(now).max(1);
+        let reason = match &limit.scope {
+            SendScope::User(user) => {
+                tracing::warn!(user = %user, window = limit.window, max = limit.max, "user's sending budget used up");
+                "too many messages went to this user: try again later, or use an authenticator app, a security key or a recovery code"
+            }
+            SendScope::Org(org) => {
+                tracing::error!(org = %org, max = limit.max, "org's hourly sending budget used up");
+                "too many messages went to this user's organisation in the last hour: try again later, or use an authenticator app, a security key or a recovery code"
+            }
+            SendScope::Deployment(_) => {
+                tracing::error!(
+                    max = self.budgets.deployment_per_hour,
+                    "the deployment's hourly sending budget is used up"
+                );
+                "the service sent as many messages as it may this hour: try again later, or use an authenticator app, a security key or a recovery code"
+            }
+            SendScope::Texts(_)
+            | SendScope::Calls(_)
+            | SendScope::Emails(_)
+            | SendScope::Replies(_)
+            | SendScope::LockNotices(_) => return Refusal::Destination,
+        };
+        Refusal::Budget(Error::TooManyMessages { reason, until: ends_at, retry_after })
+    }
+}
