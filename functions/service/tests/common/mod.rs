@@ -40,6 +40,11 @@ impl Clock for TestClock {
 pub struct Outbox(Mutex<Vec<(String, String)>>);
 
 impl Outbox {
+    /// How many messages were sent, to anyone.
+    pub fn sent_count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
     /// Everything sent to `to`, oldest first.
     pub fn sent_to(&self, to: &str) -> Vec<String> {
         let sent = self.0.lock().unwrap();
