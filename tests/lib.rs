@@ -60,6 +60,8 @@ pub struct Stack {
     pub webauthn_origin: String,
     http: reqwest::Client,
     inbox: Inbox,
+    /// The recording endpoint of the voice API, when calls go there.
+    voice: Option<String>,
 }
 
 /// Where sent messages can be read.
@@ -96,6 +98,7 @@ impl Stack {
             lambda: std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda"),
             api_key: std::env::var("MFA_E2E_API_KEY").unwrap_or_default(),
             http: reqwest::Client::new(),
+            voice: std::env::var("MFA_E2E_VOICE_URL").ok(),
             inbox: match (std::env::var("MFA_E2E_MOTO_URL"), std::env::var("MFA_E2E_OUTBOX")) {
                 (Ok(url), _) => Inbox::Moto(url),
                 (_, Ok(path)) => Inbox::Outbox(path),
@@ -105,7 +108,7 @@ impl Stack {
     }
 
     /// Every message sent to `to` (a phone number or email address), oldest first: the text of
-    /// an SMS, the subject of an email.
+    /// an SMS, the subject of an email (calls: [`Self::calls_to`]).
     pub async fn messages_to(&self, to: &str) -> Vec<String> {
         match &self.inbox {
             Inbox::Moto(url) => {
@@ -135,7 +138,7 @@ impl Stack {
                 .unwrap_or_default()
                 .lines()
                 .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .filter(|m| m["to"] == to)
+                .filter(|m| m["to"] == to && m["channel"] != "voice")
                 .map(|m| {
                     let text = if m["channel"] == "email" { &m["subject"] } else { &m["body"] };
                     text.as_str().unwrap_or_default().to_owned()
@@ -143,6 +146,34 @@ impl Stack {
                 .collect(),
             Inbox::None => panic!("set MFA_E2E_MOTO_URL or MFA_E2E_OUTBOX to read messages"),
         }
+    }
+
+    /// The words of every call to `to`, oldest first: from mfa-local's outbox, or from the
+    /// recording endpoint of the voice API (`tests/voice_endpoint.py`), which checked each one.
+    pub async fn calls_to(&self, to: &str) -> Vec<String> {
+        let calls: Vec<Value> = match (&self.voice, &self.inbox) {
+            (Some(url), _) => self
+                .http
+                .get(format!("{url}/calls"))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("voice endpoint: {e}"))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("voice endpoint: {e}")),
+            (None, Inbox::Outbox(path)) => std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|m| m["channel"] == "voice")
+                .collect(),
+            (None, _) => panic!("set MFA_E2E_VOICE_URL or MFA_E2E_OUTBOX to read calls"),
+        };
+        calls
+            .iter()
+            .filter(|c| c["to"] == to)
+            .map(|c| c["words"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// The code in the newest message to `to`.

@@ -11,11 +11,19 @@
 - environment: every MFA_ variable the Lambda code reads is set for every function, either in
   its environment or in the secret (infra/secret.py), but for the optional ones listed in
   NOT_IN_TEMPLATE with their reason; the template sets none that the code doesn't read; a
-  parameter that may be empty feeds a variable read as optional; no secret value is an
-  environment variable or a parameter;
+  parameter that may be empty feeds a variable read as optional; a parameter's default is the
+  default config.rs gives its variable; no secret value is an environment variable or a
+  parameter;
 - permissions: each role's DynamoDB actions are data-plane requests store/dynamo.rs makes, on the
   table only; SMS only to phone numbers, never to a topic; email only as the SES identity; only
   the stack's secret and key;
+- voice: the voice policy grants exactly sms-voice:SendVoiceMessage, on the origination identity
+  and the protect configuration (no `*` resource), only when calls are on, to the roles that text
+  codes but the webhook's; sms-voice:CarrierLookup (no resource type) is granted only when VoIP
+  numbers are refused, to the roles of the functions that look numbers up (check_line in
+  domain/); the protect configuration has a rule for every country of its list,
+  the same for SMS and VOICE, and (its conditions evaluated here) allows exactly
+  ProtectAllowedCountries;
 - the secret's generated values and the template's default environment start the real service:
   mfa-local is started with exactly them, and the generated API keys are accepted;
 - routes: the template's HTTP API routes are the ones the OpenAPI document served by mfa-local
@@ -117,22 +125,68 @@ def refs(value):
             yield from refs(inner)
 
 
+def parameter_values(template, overrides=None):
+    """Each parameter's value: its default, or the override given; a CommaDelimitedList's as a
+    list."""
+    values = {}
+    for name, parameter in template.get("Parameters", {}).items():
+        value = (overrides or {}).get(name, parameter.get("Default", ""))
+        if parameter["Type"] == "CommaDelimitedList" and isinstance(value, str):
+            value = value.split(",")
+        values[name] = value if isinstance(value, list) else str(value)
+    return values
+
+
+def evaluate(template, value, parameters=None):
+    """A template value as CloudFormation works it out, with `parameters` (parameter_values):
+    Ref, Fn::Join, Fn::Split, Fn::Select, the condition functions and Fn::If. Resources become
+    made-up names and ARNs of their kind."""
+    parameters = parameter_values(template) if parameters is None else parameters
+
+    def ev(inner):
+        return evaluate(template, inner, parameters)
+
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return [ev(v) for v in value]
+    (function, args), = value.items()
+    if function == "Ref":
+        if args in parameters:
+            return parameters[args]
+        kind = template["Resources"][args]["Type"]
+        return {
+            "AWS::SNS::Topic": f"arn:aws:sns:us-east-1:123456789012:{args}",
+            "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{args}",
+        }.get(kind, f"check-{args}")
+    if function == "Fn::Join":
+        return args[0].join(ev(args[1]))
+    if function == "Fn::Split":
+        return ev(args[1]).split(args[0])
+    if function == "Fn::Select":
+        return ev(args[1])[int(ev(args[0]))]
+    if function == "Fn::Equals":
+        return ev(args[0]) == ev(args[1])
+    if function == "Fn::Not":
+        return not ev(args[0])
+    if function == "Fn::And":
+        return all(ev(a) for a in args)
+    if function == "Fn::Or":
+        return any(ev(a) for a in args)
+    if function == "Condition":
+        return ev(template["Conditions"][args])
+    if function == "Fn::If":
+        return ev(args[1] if ev({"Condition": args[0]}) else args[2])
+    raise ValueError(f"no check-time value for {value!r}")
+
+
 def resolve(template, value):
     """A template value as the functions would see it with the parameters' defaults; resources
     become made-up names and ARNs of their kind."""
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    if isinstance(value, dict) and "Ref" in value:
-        name = value["Ref"]
-        parameter = template.get("Parameters", {}).get(name)
-        if parameter is not None:
-            return str(parameter.get("Default", ""))
-        kind = template["Resources"][name]["Type"]
-        return {
-            "AWS::SNS::Topic": f"arn:aws:sns:us-east-1:123456789012:{name}",
-            "AWS::SecretsManager::Secret": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}",
-        }.get(kind, f"check-{name}")
-    raise ValueError(f"no check-time value for {value!r}")
+    value = evaluate(template, value)
+    return ",".join(value) if isinstance(value, list) else value
 
 
 # --- the code ----------------------------------------------------------------------------------
@@ -383,6 +437,19 @@ def check_environment(checks, template, secret_keys):
                 rf'\b(optional|text)\("{variable}"', config):
             problems.append(f"{variable} defaults to empty, but config.rs does not read it as "
                             "optional (an empty value would not mean unset)")
+    # A parameter's default is the code's default, so that the stack's defaults are the
+    # documented ones (count, seconds and text in config.rs take the default as their second
+    # argument).
+    for variable, value in template["Globals"]["Function"]["Environment"]["Variables"].items():
+        parameter = template.get("Parameters", {}).get(value.get("Ref")) if isinstance(
+            value, dict) else None
+        match = re.search(rf'\b(?:count|seconds|text)\("{variable}",\s*("[^"]*"|[0-9_]+)\)', config)
+        if parameter is not None and match:
+            default = match.group(1)
+            code_default = default[1:-1] if default.startswith('"') else default.replace("_", "")
+            if str(parameter.get("Default", "")) != code_default:
+                problems.append(f"{variable}: the template's default is "
+                                f"{parameter.get('Default')!r}, config.rs's {code_default!r}")
     secret_resources = [r for r in template["Resources"].values()
                         if r["Type"] == "AWS::SecretsManager::Secret"]
     for secret in secret_resources:
@@ -419,7 +486,9 @@ def as_list(value):
 
 def check_permissions(checks, template):
     """Each function's role: DynamoDB actions are data-plane requests dynamo.rs makes, on the
-    table only; sns:Publish only to phone numbers; ses:SendEmail only as the identity; the secret only."""
+    table only; sns:Publish only to phone numbers; ses:SendEmail only as the identity; of sms-voice,
+    SendVoiceMessage on the origination identity and protect configuration, and CarrierLookup;
+    the secret only."""
     dynamo = without_tests((SERVICE_SRC / "store" / "dynamo.rs").read_text(encoding="utf-8"))
     # Data-plane requests only: the table's creation is the template's job, not the functions'.
     called = {"dynamodb:" + "".join(w.capitalize() for w in m.split("_"))
@@ -432,6 +501,8 @@ def check_permissions(checks, template):
         "ses:SendEmail": [{"Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
                                       ":identity/${SesIdentity}"}],
         "kms:": [{"Fn::GetAtt": ["Key", "Arn"]}],
+        VOICE_ACTION: VOICE_RESOURCES,
+        LOOKUP_ACTION: ["*"],
     }
     problems = []
     for name, function in functions_of(template).items():
@@ -440,6 +511,9 @@ def check_permissions(checks, template):
             for action in as_list(statement["Action"]):
                 if action.startswith("dynamodb:") and action not in called:
                     problems.append(f"{role} may {action}, which dynamo.rs never requests")
+                if action.startswith("sms-voice:") and action not in (VOICE_ACTION, LOOKUP_ACTION):
+                    problems.append(f"{role} may {action}; the code needs {VOICE_ACTION} and "
+                                    f"{LOOKUP_ACTION} only")
                 if action == "sns:Publish" and statement.get("NotResource") != {
                         "Fn::Sub": "arn:${AWS::Partition}:sns:*:*:*"}:
                     problems.append(f"{role} may publish to SNS topics, not only to phone numbers")
@@ -447,7 +521,116 @@ def check_permissions(checks, template):
                     if action.startswith(prefix) and as_list(statement.get("Resource")) != resources:
                         problems.append(f"{role}: {action} on {statement.get('Resource')}")
     checks.check(f"permissions: DynamoDB actions within {sorted(called)}, on the table; "
-                 "SMS to numbers only; SES as the identity; the secret and key only", problems)
+                 "SMS to numbers only; SES as the identity; calls from the origination identity; "
+                 "line type lookups; the secret and key only", problems)
+
+
+# Calls: the one action, on the configured origination identity and the stack's protect
+# configuration (see VoiceSendPolicy in the template).
+VOICE_ACTION = "sms-voice:SendVoiceMessage"
+VOICE_RESOURCES = [{"Ref": "VoiceOriginationIdentity"},
+                   {"Fn::GetAtt": ["ProtectConfiguration", "Arn"]}]
+# Line type lookups, to refuse VoIP numbers (NumberLookupPolicy): an action with no resource type,
+# for the roles of the functions that take a new number, found by where domain/ calls check_line.
+LOOKUP_ACTION = "sms-voice:CarrierLookup"
+LOOKUP_ROLES = {"enrollment.rs": "EnrollRole", "phone_change.rs": "ManageRole"}
+
+
+def check_voice(checks, template):
+    """The voice policy grants exactly sms-voice:SendVoiceMessage on the origination identity and
+    the protect configuration, only when calls are on, to the roles that text codes (not the
+    webhook's); the protect configuration allows exactly ProtectAllowedCountries."""
+    resources = template["Resources"]
+    problems = []
+    policy = resources.get("VoiceSendPolicy", {})
+    if policy.get("Type") != "AWS::IAM::ManagedPolicy":
+        checks.check("voice", ["no VoiceSendPolicy managed policy in the template"])
+        return
+    if policy.get("Condition") != "VoiceEnabled":
+        problems.append("VoiceSendPolicy is not created only when VoiceEnabled")
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        if statement.get("Effect") != "Allow" or {"NotAction", "NotResource"} & set(statement):
+            problems.append(f"VoiceSendPolicy: {statement.get('Sid')} must Allow an Action on a "
+                            "Resource")
+        if set(as_list(statement.get("Action", []))) != {VOICE_ACTION}:
+            problems.append(f"VoiceSendPolicy grants {statement.get('Action')}, not exactly "
+                            f"{VOICE_ACTION}")
+        granted = as_list(statement.get("Resource", []))
+        if any("*" in json.dumps(r) for r in granted):
+            problems.append(f"VoiceSendPolicy grants on {granted}: a `*` resource")
+        if granted != VOICE_RESOURCES:
+            problems.append(f"VoiceSendPolicy grants on {granted}, not {VOICE_RESOURCES}")
+    webhook = {function["Properties"]["Role"]["Fn::GetAtt"][0]
+               for function in functions_of(template).values()
+               if binary_of(function) == "mfa-sms-webhook"}
+    texting = {r["Ref"] for r in resources["SmsSendPolicy"]["Properties"]["Roles"]} - webhook
+    calling = {r["Ref"] for r in as_list(policy["Properties"].get("Roles", []))}
+    if calling != texting:
+        problems.append(f"VoiceSendPolicy is attached to {sorted(calling)}, not to the roles that "
+                        f"text codes, {sorted(texting)}")
+    for name, function in functions_of(template).items():
+        if environment_of(template, function).get("MFA_VOICE_PROTECT_CONFIGURATION_ID") != {
+                "Fn::If": ["VoiceEnabled", {"Ref": "ProtectConfiguration"}, ""]}:
+            problems.append(f"{name}: MFA_VOICE_PROTECT_CONFIGURATION_ID is not the stack's "
+                            "protect configuration (when VoiceEnabled)")
+
+    # Line type lookups: exactly CarrierLookup, when VoIP numbers are refused, for the functions
+    # that take a new number.
+    lookup = resources.get("NumberLookupPolicy", {})
+    statements = lookup.get("Properties", {}).get("PolicyDocument", {}).get("Statement", [])
+    if lookup.get("Condition") != "RefusesVoipNumbers" or [
+            (s.get("Effect"), s.get("Action"), s.get("Resource")) for s in statements] != [
+            ("Allow", LOOKUP_ACTION, "*")]:
+        problems.append(f"NumberLookupPolicy must allow exactly {LOOKUP_ACTION} (which has no "
+                        "resource type) when RefusesVoipNumbers")
+    screening = {path.name for path in (SERVICE_SRC / "domain").glob("*.rs")
+                 if re.search(r"\.check_line\(", without_tests(path.read_text(encoding="utf-8")))}
+    if not screening <= set(LOOKUP_ROLES):
+        problems.append(f"check_line is called in {sorted(screening - set(LOOKUP_ROLES))}: add "
+                        "the role of its function to LOOKUP_ROLES and NumberLookupPolicy")
+    looking = {r["Ref"] for r in as_list(lookup.get("Properties", {}).get("Roles", []))}
+    if looking != {LOOKUP_ROLES[f] for f in screening}:
+        problems.append(f"NumberLookupPolicy is attached to {sorted(looking)}, not to the roles "
+                        f"of the functions that look numbers up ({sorted(screening)})")
+
+    # The protect configuration: a rule for every country of the Rules' list, the same for SMS
+    # and VOICE, that evaluates to ALLOW exactly for the countries listed.
+    protect = resources.get("ProtectConfiguration", {})
+    if protect.get("Type") != "AWS::SMSVOICE::ProtectConfiguration":
+        checks.check("voice", problems + ["no ProtectConfiguration in the template"])
+        return
+    if protect.get("Condition") != "VoiceEnabled":
+        problems.append("ProtectConfiguration is not created only when VoiceEnabled")
+    rule_sets = protect["Properties"]["CountryRuleSet"]
+    if rule_sets.get("SMS") != rule_sets.get("VOICE"):
+        problems.append("the SMS and VOICE country rules differ")
+    codes = [rule["CountryCode"] for rule in rule_sets.get("VOICE", [])]
+    if len(set(codes)) != len(codes) or not all(re.fullmatch(r"[A-Z]{2}", str(c)) for c in codes):
+        problems.append("the country rules name a country twice, or a code that is not two "
+                        "upper-case letters (a bare NO is read as false: quote it)")
+    known = template["Rules"]["ProtectAllowedCountriesAreKnown"]["Assertions"][0]["Assert"][
+        "Fn::EachMemberIn"]
+    if known[0] != {"Ref": "ProtectAllowedCountries"} or sorted(map(str, known[1])) != sorted(
+            map(str, codes)):
+        problems.append("the rule ProtectAllowedCountriesAreKnown does not list exactly the "
+                        "countries that have a rule")
+    samples = [None, "GB,FR", "NO", "US,CA,PR,VI,GU,AS,MP", "ZW,AD"]
+    for sample in samples:
+        parameters = parameter_values(
+            template, sample and {"ProtectAllowedCountries": sample, "VoiceOriginationIdentity":
+                                  "arn:aws:sms-voice:us-east-1:123456789012:phone-number/x"})
+        listed = set(parameters["ProtectAllowedCountries"])
+        allowed = {rule["CountryCode"] for rule in rule_sets.get("VOICE", [])
+                   if evaluate(template, rule["ProtectStatus"], parameters) == "ALLOW"}
+        blocked = {rule["CountryCode"] for rule in rule_sets.get("VOICE", [])
+                   if evaluate(template, rule["ProtectStatus"], parameters) == "BLOCK"}
+        if allowed != listed or len(allowed) + len(blocked) != len(codes):
+            problems.append(f"with ProtectAllowedCountries={','.join(sorted(listed))} the rules "
+                            f"allow {sorted(allowed)} and block {len(blocked)} of {len(codes)}")
+    checks.check(f"voice: {VOICE_ACTION} only, on the origination identity, for "
+                 f"{', '.join(sorted(calling))}; {LOOKUP_ACTION} for {', '.join(sorted(looking))}; "
+                 f"the protect configuration rules {len(codes)} countries, ALLOW exactly for "
+                 "ProtectAllowedCountries", problems)
 
 
 def check_routes(checks, template, document):
@@ -495,6 +678,7 @@ def main():
     check_functions(checks, template, workspace_binaries())
     check_table(checks, template)
     check_permissions(checks, template)
+    check_voice(checks, template)
 
     generated = json.loads(subprocess.run(
         [sys.executable, str(ROOT / "infra" / "secret.py"), "generate"],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests over HTTP, twice: against mfa-local on its embedded store, and against the
 # Lambda function binaries under `cargo lambda watch`, over DynamoDB as moto serves it; then
-# `cargo lambda invoke` with the API Gateway events in functions/verify/events/.
+# `cargo lambda invoke` with the API Gateway events in functions/verify/events/. Calls go to
+# the outbox of mfa-local, and to tests/voice_endpoint.py for the Lambda functions.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/env.sh
@@ -86,6 +87,17 @@ AWS_ACCESS_KEY_ID="test"
 AWS_SECRET_ACCESS_KEY="test"
 RUST_LOG="warn"
 ENV
+# moto does not serve End User Messaging's voice API: calls (and carrier lookups) go to a
+# recording endpoint that speaks its JSON protocol and checks each request.
+voice_port="$(free_port)"
+voice_identity="arn:aws:sms-voice:us-east-1:111122223333:phone-number/phone-e2e"
+setsid python3 tests/voice_endpoint.py "$voice_port" "$voice_identity" JOANNA >"$work/voice.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$voice_port/calls" "the voice endpoint" "$work/voice.log" "${pids[-1]}"
+cat >>"$work/lambda.env" <<ENV
+MFA_VOICE_ORIGINATION_IDENTITY="$voice_identity"
+AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2="http://127.0.0.1:$voice_port"
+ENV
 lambda_port="$(free_port)"
 cargo build --locked -q -p mfa-enroll -p mfa-verify -p mfa-manage -p mfa-admin
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --ignore-changes \
@@ -108,7 +120,7 @@ for function in mfa-enroll mfa-manage mfa-admin; do
   fi
 done
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
-  MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+  MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_VOICE_URL="http://127.0.0.1:$voice_port" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
 
 echo "-- cargo lambda invoke with API Gateway events (functions/verify/events/)"
 invoke() { cargo lambda invoke mfa-verify --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --data-file "$1"; }

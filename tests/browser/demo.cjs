@@ -5,7 +5,8 @@
 // internal one with resident keys and user verification), a text number and an email address
 // (codes read from the page's inbox), sign in choosing each kind and with the passkey alone
 // (passwordless, a discoverable credential), add methods and remove one with step-ups (by a
-// recovery code, the app, a security key, the factor itself), and change the phone number. A screenshot of each step goes to SCREENSHOTS.
+// recovery code, the app, a security key, the factor itself), ask for a call when a text did not
+// arrive, and change the phone number. A screenshot of each step goes to SCREENSHOTS.
 //
 // Usage: MFA_DEMO_URL=http://127.0.0.1:PORT/demo/ SCREENSHOTS=dir node demo.cjs
 'use strict';
@@ -70,6 +71,17 @@ async function statusContains(page, text) {
 }
 
 /** The newest code sent to `to`, once more than `before` messages went there. */
+/** The code read out in the newest call to `to`, once there are more than `before` messages. */
+async function codeCalledTo(page, to, before) {
+  await page.waitForFunction(
+    ([selector, count]) => document.querySelectorAll(selector).length > count,
+    [`[data-testid=message][data-to="${to}"]`, before], { timeout: TIMEOUT });
+  const text = await page.locator(`[data-testid=message][data-to="${to}"]`).first().innerText();
+  const match = text.match(/^Call to [^\n]*\n.*code is ((?:\d, ){5}\d)\./s);
+  if (!match) throw new Error(`no call with a code: ${text}`);
+  return match[1].replace(/\D/g, '');
+}
+
 async function codeSentTo(page, to, before) {
   const messages = page.locator(`[data-testid=message][data-to="${to}"]`);
   await page.waitForFunction(
@@ -240,6 +252,16 @@ async function main() {
     const before = await sentTo(page, phone);
     await page.getByTestId('use-sms').click();
     await submit(page, 'code', await codeSentTo(page, phone, before));
+    await statusContains(page, 'Signed in with Text message');
+  });
+  await step(page, 'text-did-not-arrive-call-me-instead', async () => {
+    await signIn(page, user);
+    const before = await sentTo(page, phone);
+    await page.getByTestId('use-sms').click();
+    await codeSentTo(page, phone, before); // the text, left unread
+    await page.getByTestId('call-instead').click();
+    await statusContains(page, "We're calling you");
+    await submit(page, 'code', await codeCalledTo(page, phone, before + 1));
     await statusContains(page, 'Signed in with Text message');
   });
   await step(page, 'email-removed-with-step-up', async () => {

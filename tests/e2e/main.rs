@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod bad_input;
+mod messaging;
 mod orgs;
 mod sms_email;
 mod totp_flow;

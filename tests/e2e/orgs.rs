@@ -38,6 +38,7 @@ async fn a_member_of_an_org_that_requires_mfa_must_enroll_whatever_the_caller_se
         (unique_user("member"), unique_user("outsider"), unique_user("acme"));
     let stored = put_policy(&s, &org, &json!({"require_mfa": true})).await;
     assert_eq!(stored["sso_exempt"], true, "SSO is exempt unless the org says otherwise");
+    assert_eq!(stored["notices"], true, "members are told of changes unless the org says not");
     join(&s, &member, &[&org]).await;
     let listed = s
         .send(Method::GET, Admin, &format!("/v1/admin/users/{member}/orgs"), None, None, &[])
@@ -62,7 +63,8 @@ async fn a_member_of_an_org_that_requires_mfa_must_enroll_whatever_the_caller_se
 async fn an_org_can_give_members_sign_ins_before_enrollment_is_required() {
     let s = stack();
     let org = unique_user("grace");
-    let strict = json!({"require_mfa": true, "grace_logins": 1, "sso_exempt": true});
+    let strict =
+        json!({"require_mfa": true, "grace_logins": 1, "sso_exempt": true, "notices": true});
     assert_eq!(put_policy(&s, &org, &strict).await, strict);
     let path = format!("/v1/admin/orgs/{org}/policy");
     assert_eq!(s.send(Method::GET, Admin, &path, None, None, &[]).await.body, strict);

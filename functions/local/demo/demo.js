@@ -126,15 +126,16 @@ function chooseFactor(factors, reason) {
 
 /** Proves `factor` in the current login, then hands the MFA token to `then`. */
 async function challenge(factor, then) {
-  const start = () => api('POST', '/challenges', { login_id: state.loginId, factor_id: factor.id });
+  const start = (delivery) => api('POST', '/challenges', { login_id: state.loginId, factor_id: factor.id, delivery });
   const answer = await prove(factor, start, (id) => `/challenges/${id}/verify`, login);
   if (answer) await then(answer.mfa_token, factor);
 }
 
 /**
- * Proves `factor`: `start()` makes its challenge, which is answered at `verifyPath(id)` with the
- * key's assertion or the code the user types. Resolves to the answer, or to nothing when the
- * user goes `back` instead.
+ * Proves `factor`: `start(delivery)` makes its challenge, which is answered at `verifyPath(id)`
+ * with the key's assertion or the code the user types. A texted code that did not arrive can
+ * come as a call instead (`start('voice')`). Resolves to the answer, or to nothing when the user
+ * goes `back` instead.
  */
 async function prove(factor, start, verifyPath, back) {
   let challenged;
@@ -151,11 +152,18 @@ async function prove(factor, start, verifyPath, back) {
     const assertion = await navigator.credentials.get({ publicKey: options });
     return verify({ credential: assertion.toJSON() });
   }
-  const where = { totp: 'your authenticator app shows', sms: 'we texted you', email: 'we emailed you' };
+  const where = { totp: 'your authenticator app shows', sms: 'we texted you', voice: 'you hear in our call', email: 'we emailed you' };
   say(`Enter the code ${where[challenged.delivery]}.`);
+  const callInstead = async () => {
+    challenged = await start('voice');
+    say(`We're calling you: enter the code ${where[challenged.delivery]}.`);
+  };
   // A refused code is shown by `ask` and may be typed again; the promise waits for a right one.
   return new Promise((resolve) => {
     show(h('h2', {}, describe(factor)), ask('Code', 'code', 'Verify', async (code) => resolve(await verify({ code }))),
+      challenged.delivery === 'sms'
+        ? h('p', {}, 'No text? ', h('button', { 'data-testid': 'call-instead', onclick: () => guarded(callInstead) }, 'Call me instead'))
+        : null,
       h('p', {}, h('button', { 'data-testid': 'different-method', onclick: () => { resolve(null); guarded(back); } }, 'Use a different method')));
   });
 }
@@ -306,9 +314,10 @@ function changePhone(factor) {
 async function refreshInbox() {
   try {
     const messages = await (await fetch('/demo/inbox')).json();
+    const heading = { sms: 'Text to', voice: 'Call to', email: 'Email to' };
     $('#inbox').replaceChildren(...messages.map((m) => h('li', { 'data-testid': 'message', 'data-to': m.to },
-      h('strong', {}, m.channel === 'sms' ? `Text to ${m.to}` : `Email to ${m.to}`), h('br'),
-      m.channel === 'sms' ? m.body : m.text)));
+      h('strong', {}, `${heading[m.channel]} ${m.to}`), h('br'),
+      m.channel === 'sms' ? m.body : m.channel === 'voice' ? m.words : m.text)));
   } catch (e) { /* the next poll tries again */ }
 }
 

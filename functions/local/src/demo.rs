@@ -8,7 +8,7 @@
 //! | `GET /demo/` | the page (on `127.0.0.1` it moves itself to `localhost`, where browsers allow WebAuthn over http) |
 //! | `GET`, `POST`, `DELETE /demo/api/users/{user}/...` | forwarded to `/v1/users/{user}/...` with the API key, and the `MFA-Token` header |
 //! | `POST /demo/api/passkey-sign-ins[/{id}/verify]` | forwarded to `/v1/passkey-sign-ins...`: passwordless sign-in |
-//! | `GET /demo/inbox` | the latest texts and emails of the outbox, newest first: the demo's phone and mailbox |
+//! | `GET /demo/inbox` | the latest texts, calls and emails of the outbox, newest first: the demo's phone and mailbox |
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -119,7 +119,7 @@ async fn inbox(State(backend): State<Backend>) -> Json<Vec<Value>> {
         .lines()
         .rev()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["channel"] == "sms" || m["channel"] == "email")
+        .filter(|m| ["sms", "voice", "email"].iter().any(|c| m["channel"] == *c))
         .take(INBOX_SIZE)
         .collect();
     Json(messages)
