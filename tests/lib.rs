@@ -148,6 +148,12 @@ impl Stack {
         }
     }
 
+    /// Whether the stack looks numbers up (the Lambda functions, through the recording endpoint
+    /// of the voice API, which names +1NPA55501XX numbers VoIP); mfa-local looks none up.
+    pub fn looks_up_numbers(&self) -> bool {
+        self.lambda && self.voice.is_some()
+    }
+
     /// The words of every call to `to`, oldest first: from mfa-local's outbox, or from the
     /// recording endpoint of the voice API (`tests/voice_endpoint.py`), which checked each one.
     pub async fn calls_to(&self, to: &str) -> Vec<String> {

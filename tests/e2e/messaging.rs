@@ -168,3 +168,22 @@ async fn a_users_hourly_messages_run_out_with_a_429() {
     assert!(refused.body["retry_at"].as_u64().is_some(), "{:?}", refused.body);
     assert_eq!(s.messages_to(&address).await.len(), sent, "nothing sent");
 }
+
+#[tokio::test]
+#[ignore = "needs a running stack: scripts/test.d/40-e2e.sh"]
+async fn a_voip_number_is_refused_for_texts_and_calls() {
+    let s = stack();
+    if !s.looks_up_numbers() {
+        eprintln!("this stack looks no number up (mfa-local): skipped");
+        return;
+    }
+    let voip = "+12065550142";
+    for delivery in ["sms", "voice"] {
+        let body = json!({"type": "sms", "phone": voip, "delivery": delivery});
+        let refused = s.post(Enroll, &format!("/v1/users/{}/factors", unique_user("v")), body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{:?}", refused.body);
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains("VoIP") && detail.contains("800-63B"), "{detail}");
+    }
+    assert!(s.messages_to(voip).await.is_empty() && s.calls_to(voip).await.is_empty());
+}

@@ -38,7 +38,7 @@ fn step_up_token(headers: &HeaderMap) -> Option<&str> {
     responses(
         (status = 201, description = "the pending factor", body = EnrollResponse),
         (status = 400, response = Problem), (status = 403, response = Problem),
-        (status = 409, response = Problem), (status = 502, response = Problem),
+        (status = 409, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem),
     ),
     security(("api_key" = [])))]
 pub async fn enroll(
@@ -120,7 +120,7 @@ pub async fn new_recovery_codes(
     request_body = PhoneChangeRequest,
     responses((status = 202, body = PhoneChangeResponse), (status = 400, response = Problem),
         (status = 403, response = Problem), (status = 404, response = Problem),
-        (status = 409, response = Problem), (status = 502, response = Problem)),
+        (status = 409, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_phone_change(
     State(s): Shared,
