@@ -180,7 +180,8 @@ async fn a_voip_number_is_refused_for_texts_and_calls() {
     let voip = "+12065550142";
     for delivery in ["sms", "voice"] {
         let body = json!({"type": "sms", "phone": voip, "delivery": delivery});
-        let refused = s.post(Enroll, &format!("/v1/users/{}/factors", unique_user("v")), body).await;
+        let refused =
+            s.post(Enroll, &format!("/v1/users/{}/factors", unique_user("v")), body).await;
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{:?}", refused.body);
         let detail = refused.body["detail"].as_str().unwrap();
         assert!(detail.contains("VoIP") && detail.contains("800-63B"), "{detail}");

@@ -144,6 +144,24 @@ async fn a_sign_in_whose_text_did_not_arrive_can_ask_for_one_call() {
 }
 
 #[tokio::test]
+async fn asking_again_for_a_sign_ins_call_uses_none_of_the_numbers_calls() {
+    let r = rig(&[]);
+    let (user, number) = (new_user(), phone(6));
+    let factor = r.sms_factor(&user, &number).await;
+    let login = r.login(&user).await;
+    r.mfa.challenge(&user, &login, &factor, Some(Delivery::Voice)).await.unwrap(); // call 1
+    for _ in 0..5 {
+        let refused =
+            r.mfa.challenge(&user, &login, &factor, Some(Delivery::Voice)).await.unwrap_err();
+        assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+    }
+    for _ in 0..2 {
+        r.challenge(&user, &factor, Some(Delivery::Voice)).await.unwrap(); // calls 2 and 3
+    }
+    assert_eq!(r.outbox.sent_to(&number).iter().filter(|m| m.contains("Again")).count(), 3);
+}
+
+#[tokio::test]
 async fn a_number_gets_three_calls_an_hour_by_default() {
     let r = rig(&[]);
     let (user, number) = (new_user(), phone(2));
