@@ -3,7 +3,7 @@
 use mfa_core::recovery::normalize;
 use mfa_core::secret::TotpSecret;
 use mfa_core::sms_keyword::{classify, Keyword, HELP, OPT_IN, OPT_OUT};
-use mfa_core::totp::{match_step, totp_code, verify, Algorithm, TotpParams};
+use mfa_core::totp::{hotp_code, match_step, totp_code, verify, Algorithm, TotpParams};
 use proptest::prelude::*;
 
 fn algorithm() -> impl Strategy<Value = Algorithm> {
@@ -11,6 +11,25 @@ fn algorithm() -> impl Strategy<Value = Algorithm> {
 }
 
 proptest! {
+    /// The HOTP of any key (shorter or longer than SHA-1's 64-byte block) and counter is RFC
+    /// 4226's dynamic truncation of the HMAC-SHA1 that RustCrypto's `hmac` computes: the
+    /// hand-written HMAC-SHA1 of `mfa_core::totp` is checked against another implementation.
+    #[test]
+    fn hotp_sha1_agrees_with_the_hmac_crate(
+        key in proptest::collection::vec(any::<u8>(), 1..200),
+        counter in any::<u64>(),
+    ) {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+        mac.update(&counter.to_be_bytes());
+        let tag = mac.finalize().into_bytes();
+        let offset = usize::from(tag[19] & 0x0f);
+        let word = u32::from_be_bytes([tag[offset], tag[offset + 1], tag[offset + 2], tag[offset + 3]]);
+        let expected = format!("{:010}", u64::from(word & 0x7fff_ffff) % 10_000_000_000);
+        let secret = TotpSecret::from_bytes(key).unwrap();
+        prop_assert_eq!(hotp_code(&secret, counter, 10, Algorithm::Sha1), expected);
+    }
+
     /// A code made at step `s` verifies at every time within `window` steps of `s`, and the
     /// matched step is `s` (unless another step of the window happens to share the code).
     #[test]
