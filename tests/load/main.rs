@@ -1,23 +1,32 @@
-//! mfa-load: a load generator for the verify route.
+//! mfa-load: a load generator for the sign-in routes, with every request's latency recorded.
 //!
-//! It enrolls and activates `--users` TOTP users (default 300), opens a login and a challenge for
-//! each, then sends every user's verify with a fresh, correct code at `--concurrency` (default
-//! 16) requests at once, and prints requests per second. Each verify is a full success path:
-//! throttle, secret unsealing, TOTP check, the replay guard's conditional write, challenge
-//! consumption and token signing. Run it against mfa-local:
+//! It enrolls and activates `--users` TOTP users (default 5000; not timed), then runs two timed
+//! phases of `--duration` seconds each (default 10) with `--concurrency` requests in flight
+//! (default 16), each request of a user no other request touches:
+//!
+//! 1. **login + challenge**: the login decision and a challenge of the user's app, as one
+//!    measurement (a sign-in's wait before the user types the code);
+//! 2. **verify**: the code of the challenge, a full success path (throttle, secret unsealing,
+//!    TOTP check, the replay guard's conditional write, the challenge used up, token signing).
+//!
+//! A phase ends at its duration, or when its users run out (then it says so: give more users).
+//! Latencies go into an HDR histogram (microsecond resolution); it prints each phase's
+//! throughput and p50/p90/p99/max, with the client machine's core count. Run it against mfa-local
+//! in release:
 //!
 //! ```sh
-//! cargo run --release -p mfa-e2e --bin mfa-load -- --users 300 --concurrency 16
+//! cargo run --release -p mfa-e2e --bin mfa-load -- --users 20000 --duration 10 --concurrency 16
 //! ```
 //! with `MFA_E2E_BASE_URL` and `MFA_E2E_API_KEY` set as for the end-to-end tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use hdrhistogram::Histogram;
 use mfa_e2e::{code_from_uri, now, unique_user, Function::*, Stack};
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -27,77 +36,173 @@ fn arg(name: &str, default: usize) -> usize {
         .map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name} takes a number")))
 }
 
-/// Enrolls, activates and challenges one user; returns (user, challenge id, otpauth URI).
-async fn prepare(s: &Stack) -> (String, String, String) {
-    let user = unique_user("load");
-    let enrolled =
-        s.post(Enroll, &format!("/v1/users/{user}/factors"), json!({"type":"totp"})).await;
-    let factor = enrolled.body["factor"]["id"].as_str().expect("enrolled").to_owned();
-    let uri = enrolled.body["otpauth_uri"].as_str().expect("uri").to_owned();
-    let path = format!("/v1/users/{user}/factors/{factor}/activate");
-    let activated = s.post(Enroll, &path, json!({"code": code_from_uri(&uri, now())})).await;
-    assert!(activated.status.is_success(), "{:?}", activated.body);
-    let login =
-        s.post(Verify, &format!("/v1/users/{user}/login"), json!({"auth_method":"password"})).await;
-    let login_id = login.body["login_id"].as_str().expect("login").to_owned();
-    let body = json!({"login_id": login_id, "factor_id": factor});
-    let challenge = s.post(Verify, &format!("/v1/users/{user}/challenges"), body).await;
-    (user, challenge.body["challenge_id"].as_str().expect("challenge").to_owned(), uri)
+/// A user with an active app: its id, factor and otpauth URI; the challenge once phase 1 made it.
+struct User {
+    id: String,
+    factor: String,
+    uri: String,
+    challenge: Mutex<Option<String>>,
 }
 
-async fn run_all<F, Fut, T>(n: usize, concurrency: usize, task: F) -> Vec<T>
+/// Enrolls and activates one user's app.
+async fn prepare(s: &Stack) -> User {
+    let id = unique_user("load");
+    let enrolled = s.post(Enroll, &format!("/v1/users/{id}/factors"), json!({"type":"totp"})).await;
+    let factor = enrolled.body["factor"]["id"].as_str().expect("enrolled").to_owned();
+    let uri = enrolled.body["otpauth_uri"].as_str().expect("uri").to_owned();
+    let path = format!("/v1/users/{id}/factors/{factor}/activate");
+    let activated = s.post(Enroll, &path, json!({"code": code_from_uri(&uri, now())})).await;
+    assert!(activated.status.is_success(), "{:?}", activated.body);
+    User { id, factor, uri, challenge: Mutex::new(None) }
+}
+
+/// The login decision and a challenge for `user`: whether both succeeded.
+async fn login_and_challenge(s: &Stack, user: &User) -> bool {
+    let login = s.login(&user.id).await;
+    let Some(login_id) = login.body["login_id"].as_str() else { return false };
+    let answer = s.challenge(&user.id, login_id, &user.factor).await;
+    let challenge = answer.body["challenge_id"].as_str().map(str::to_owned);
+    let ok = challenge.is_some();
+    *user.challenge.lock().unwrap() = challenge;
+    ok
+}
+
+/// The verify of `user`'s challenge with the app's next code (within the window of 1, and newer
+/// than the step that activated the app, which the replay guard holds): whether it succeeded.
+async fn verify(s: &Stack, user: &User) -> bool {
+    let Some(challenge) = user.challenge.lock().unwrap().clone() else { return false };
+    let code = code_from_uri(&user.uri, now() + 30);
+    s.verify(&user.id, &challenge, &code).await.status.is_success()
+}
+
+/// What one phase measured.
+struct Phase {
+    latencies: Histogram<u64>,
+    ok: u64,
+    failed: u64,
+    elapsed: Duration,
+    ran_out: bool,
+}
+
+/// Runs `task` over `users[..]` at `concurrency` until `duration` passes or the users run out.
+async fn phase<F, Fut>(
+    users: &Arc<Vec<User>>,
+    concurrency: usize,
+    duration: Duration,
+    take: usize,
+    task: F,
+) -> Phase
 where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
+    F: Fn(Stack, Arc<Vec<User>>, usize) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
 {
-    let permits = Arc::new(Semaphore::new(concurrency));
-    let mut handles = Vec::with_capacity(n);
-    for i in 0..n {
-        let permit = Arc::clone(&permits).acquire_owned().await.expect("semaphore");
-        let fut = task(i);
-        handles.push(tokio::spawn(async move {
-            let out = fut.await;
-            drop(permit);
-            out
+    let s = Stack::from_env().expect("set MFA_E2E_BASE_URL and MFA_E2E_API_KEY");
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (s, users, next) = (s.clone(), Arc::clone(users), Arc::clone(&next));
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+            let (mut ok, mut failed, mut ran_out) = (0u64, 0u64, false);
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= take {
+                    ran_out = true;
+                    break;
+                }
+                let sent = Instant::now();
+                let succeeded = task(s.clone(), Arc::clone(&users), i).await;
+                latencies.saturating_record(sent.elapsed().as_micros() as u64);
+                if succeeded {
+                    ok += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+            (latencies, ok, failed, ran_out)
         }));
     }
-    let mut out = Vec::with_capacity(n);
-    for h in handles {
-        out.push(h.await.expect("task"));
+    let mut total = Phase {
+        latencies: Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap(),
+        ok: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        ran_out: false,
+    };
+    for worker in workers {
+        let (latencies, ok, failed, ran_out) = worker.await.expect("worker");
+        total.latencies.add(latencies).expect("histograms of one shape");
+        total.ok += ok;
+        total.failed += failed;
+        total.ran_out |= ran_out;
     }
-    out
+    total.elapsed = started.elapsed();
+    total
+}
+
+fn report(name: &str, p: &Phase, concurrency: usize) {
+    let ms = |q: f64| p.latencies.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "{name:<18} {:>7} ok {:>4} failed in {:>5.1} s at concurrency {concurrency}: {:>7.0}/s   p50 {:>6.2} ms  p90 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms{}",
+        p.ok,
+        p.failed,
+        p.elapsed.as_secs_f64(),
+        p.ok as f64 / p.elapsed.as_secs_f64(),
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        p.latencies.max() as f64 / 1000.0,
+        if p.ran_out { "  (the users ran out before the duration: give more --users)" } else { "" },
+    );
 }
 
 #[tokio::main]
 async fn main() {
     let s = Stack::from_env().expect("set MFA_E2E_BASE_URL and MFA_E2E_API_KEY");
-    let (users, concurrency) = (arg("--users", 300), arg("--concurrency", 16));
-    let started = Instant::now();
-    let prepared = run_all(users, concurrency, |_| {
-        let s = s.clone();
-        async move { prepare(&s).await }
-    })
-    .await;
-    println!("prepared {users} users in {:.1} s", started.elapsed().as_secs_f64());
-
-    let prepared = Arc::new(prepared);
-    let started = Instant::now();
-    let statuses = run_all(users, concurrency, |i| {
-        let (s, prepared) = (s.clone(), Arc::clone(&prepared));
-        async move {
-            let (user, challenge, uri) = &prepared[i];
-            let path = format!("/v1/users/{user}/challenges/{challenge}/verify");
-            s.post(Verify, &path, json!({"code": code_from_uri(uri, now() + 30)})).await.status
-        }
-    })
-    .await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let ok = statuses.iter().filter(|s| s.is_success()).count();
+    let users = arg("--users", 5000);
+    let concurrency = arg("--concurrency", 16);
+    let duration = Duration::from_secs(arg("--duration", 10) as u64);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "verify: {ok}/{users} succeeded in {elapsed:.2} s at concurrency {concurrency}: {:.0} requests/s, {:.2} ms mean",
-        users as f64 / elapsed,
-        elapsed * 1000.0 * concurrency as f64 / users as f64
+        "client: {cores} cores; server: {}",
+        std::env::var("MFA_E2E_BASE_URL").unwrap_or_default()
     );
-    assert_eq!(ok, users, "every verify should succeed: {statuses:?}");
+
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut preparers = Vec::new();
+    for _ in 0..concurrency {
+        let (s, next) = (s.clone(), Arc::clone(&next));
+        preparers.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            while next.fetch_add(1, Ordering::SeqCst) < users {
+                made.push(prepare(&s).await);
+            }
+            made
+        }));
+    }
+    let mut prepared = Vec::with_capacity(users);
+    for preparer in preparers {
+        prepared.extend(preparer.await.expect("preparer"));
+    }
+    println!(
+        "prepared {users} users in {:.1} s (not timed below)",
+        started.elapsed().as_secs_f64()
+    );
+    let prepared = Arc::new(prepared);
+
+    let first = phase(&prepared, concurrency, duration, users, |s, users, i| async move {
+        login_and_challenge(&s, &users[i]).await
+    })
+    .await;
+    report("login + challenge", &first, concurrency);
+    let challenged = first.ok as usize + first.failed as usize;
+    let second = phase(&prepared, concurrency, duration, challenged, |s, users, i| async move {
+        verify(&s, &users[i]).await
+    })
+    .await;
+    report("verify", &second, concurrency);
+    assert_eq!(first.failed + second.failed, 0, "every request should succeed");
 }

@@ -1,9 +1,10 @@
 //! The embedded store: one redb file on local disk, for `mfa-local` and tests.
 //!
 //! Every record is JSON under a key built like the DynamoDB adapter's (`pk` and `sk` joined by
-//! a unit separator), and every port operation runs in one redb write transaction, which redb
+//! a unit separator), and every port operation runs within one redb write transaction, which redb
 //! serialises and commits durably: check-and-set is atomic here the way a conditional write is
-//! in DynamoDB.
+//! in DynamoDB. Operations that arrive together share one transaction and one durable commit
+//! (`super::group_commit`), as if each had had its own.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadOnlyTable, ReadableTable, Table, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use super::group_commit::Writer;
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
     AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
@@ -29,6 +31,7 @@ const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    writer: Writer,
 }
 
 /// The throttle record of one account.
@@ -124,27 +127,19 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(ITEMS).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        Ok(Self { writer: Writer::start(Arc::clone(&db), ITEMS)?, db })
     }
 
-    /// Runs `f` in one write transaction on a blocking thread, committing if it returns `Ok`.
+    /// Runs `f` in a write transaction (shared with the writes that arrive with it), answering
+    /// once it is committed; an `Err` of `f` writes nothing. `f` may run twice (see
+    /// `super::group_commit`).
     async fn write<R, F>(&self, f: F) -> StoreResult<R>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Table<'_, &str, &[u8]>) -> StoreResult<R> + Send + 'static,
+        F: Fn(&mut Table<'_, &str, &[u8]>) -> StoreResult<R> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let result = {
-                let mut table = txn.open_table(ITEMS).map_err(unavailable)?;
-                f(&mut table)?
-            };
-            txn.commit().map_err(unavailable)?;
-            Ok(result)
-        })
-        .await
-        .map_err(unavailable)?
+        self.writer.write(f).await
     }
 
     /// Runs `f` in one read transaction on a blocking thread.
@@ -180,7 +175,7 @@ impl EmbeddedStore {
         &self,
         user: &UserId,
         id: &FactorId,
-        change: impl FnOnce(&mut Factor) -> bool + Send + 'static,
+        change: impl Fn(&mut Factor) -> bool + Send + 'static,
     ) -> StoreResult<bool> {
         let k = factor_key(user, id);
         self.write(move |t| {
@@ -263,8 +258,8 @@ impl FactorStore for EmbeddedStore {
                     return Ok(false);
                 }
             }
-            match (&mut factor.method, key, step) {
-                (Method::Webauthn { key: slot, .. }, Some(key), None) => *slot = Some(key),
+            match (&mut factor.method, &key, step) {
+                (Method::Webauthn { key: slot, .. }, Some(key), None) => *slot = Some(key.clone()),
                 (Method::Totp { last_step, .. }, None, step @ Some(_)) => *last_step = step,
                 (Method::Totp { .. } | Method::Sms { .. } | Method::Email { .. }, None, None) => {}
                 _ => {
@@ -278,12 +273,12 @@ impl FactorStore for EmbeddedStore {
             factor.status = FactorStatus::Active;
             factor.activated_at = Some(now);
             put(t, &k, &factor)?;
-            if let (Some(mut challenge), Some(challenge_k)) = (challenge, challenge_k) {
+            if let (Some(mut challenge), Some(challenge_k)) = (challenge, &challenge_k) {
                 challenge.consumed_at = Some(now);
-                put(t, &challenge_k, &challenge)?;
+                put(t, challenge_k, &challenge)?;
             }
-            if let Some((_, set)) = recovery {
-                put(t, &recovery_k, &set)?;
+            if let Some((_, set)) = &recovery {
+                put(t, &recovery_k, set)?;
             }
             Ok(true)
         })
@@ -321,7 +316,7 @@ impl FactorStore for EmbeddedStore {
             let active = factor.status == FactorStatus::Active;
             match &mut factor.method {
                 Method::Webauthn { key: Some(key), .. } if active && key.credential == old => {
-                    key.credential = new;
+                    key.credential = new.clone();
                     true
                 }
                 _ => false,
@@ -359,7 +354,7 @@ impl FactorStore for EmbeddedStore {
             let active = factor.status == FactorStatus::Active;
             match &mut factor.method {
                 Method::Sms { phone, .. } if active && *phone == old => {
-                    *phone = new;
+                    *phone = new.clone();
                     true
                 }
                 _ => false,
