@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The store conformance suite and the WebAuthn flows with their DynamoDB halves: starts (or
 # reuses) a moto server and runs every test of both, the ones a plain `cargo test` ignores
-# included.
+# included. The test targets are picked from the whole workspace (no `-p`), so that they build
+# with the features `cargo test` unified and reuse what it compiled.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=scripts/env.sh
@@ -9,4 +10,4 @@ source scripts/env.sh
 
 endpoint="$(scripts/moto.sh)"
 MFA_TEST_DYNAMODB_ENDPOINT="$endpoint" \
-  cargo test --locked -p mfa-service --test conformance --test webauthn -- --include-ignored
+  cargo test --locked --test conformance --test webauthn -- --include-ignored

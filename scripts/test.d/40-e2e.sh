@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests over HTTP, twice: against mfa-local on its embedded store, and against the
 # Lambda function binaries under `cargo lambda watch`, over DynamoDB as moto serves it; then
-# `cargo lambda invoke` with the API Gateway events in functions/verify/events/. Calls go to
+# `cargo lambda invoke` with the API Gateway events in functions/verify/events/. The e2e target is
+# picked from the whole workspace (no `-p`), to reuse what `cargo test` compiled. Calls go to
 # the outbox of mfa-local, and to tests/voice_endpoint.py for the Lambda functions.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -50,7 +51,7 @@ setsid env MFA_LOCAL_ADDR="127.0.0.1:$local_port" MFA_LOCAL_DATA_DIR="$work/loca
 pids+=($!)
 wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
-  MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+  MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q --test e2e -- --include-ignored
 
 echo "-- against the Lambda functions under cargo lambda watch, over moto"
 ensure_cargo_lambda
@@ -120,7 +121,7 @@ for function in mfa-enroll mfa-manage mfa-admin; do
   fi
 done
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
-  MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_VOICE_URL="http://127.0.0.1:$voice_port" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q -p mfa-e2e --test e2e -- --include-ignored
+  MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_VOICE_URL="http://127.0.0.1:$voice_port" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q --test e2e -- --include-ignored
 
 echo "-- cargo lambda invoke with API Gateway events (functions/verify/events/)"
 invoke() { cargo lambda invoke mfa-verify --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --data-file "$1"; }
