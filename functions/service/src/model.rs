@@ -389,8 +389,13 @@ impl Operation {
 /// What answers a challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// A code of the factor's authenticator app (TOTP), checked against the factor.
-    AppCode,
+    /// A code of the factor's authenticator app (TOTP).
+    AppCode {
+        /// The factor's sealed secret, copied when the challenge was made so that checking a
+        /// code needs no read of the factor (the factor's own write still guards replays and
+        /// deletion). `None` in challenges stored before the copy: the factor is read.
+        secret: Option<String>,
+    },
     /// The code the service sent by SMS or email.
     SentCode {
         /// The keyed hash of the code sent (hex), never the code.
@@ -406,6 +411,13 @@ pub enum Answer {
         /// The ceremony's state as `webauthn-rs` serialises it: kept here, never sent out.
         state: String,
     },
+}
+
+impl Answer {
+    /// Whether the answer is a code the service sent (by text, call or email).
+    pub fn is_sent_code(&self) -> bool {
+        matches!(self, Self::SentCode { .. } | Self::CalledCode { .. })
+    }
 }
 
 /// A request for one factor's proof.
@@ -432,6 +444,9 @@ pub struct Challenge {
     pub answer: Answer,
     /// Wrong codes tried so far.
     pub attempts: u32,
+    /// The kind of the factor that answers it (`None` in challenges stored before it was
+    /// kept: the factor is read).
+    pub factor_kind: Option<FactorKind>,
 }
 
 /// The stored names of [`ChallengePurpose`]s.
@@ -477,6 +492,11 @@ pub struct ChallengeRecord {
     target_factor_id: Option<FactorId>,
     #[serde(default)]
     token_ttl: Option<u64>,
+    #[serde(default)]
+    factor_kind: Option<FactorKind>,
+    /// A TOTP challenge's copy of its factor's sealed secret.
+    #[serde(default)]
+    app_secret: Option<String>,
 }
 
 impl From<Challenge> for ChallengeRecord {
@@ -507,13 +527,20 @@ impl From<Challenge> for ChallengeRecord {
             purpose,
             code_hash: match &c.answer {
                 Answer::SentCode { hash } | Answer::CalledCode { hash } => Some(hash.clone()),
-                Answer::AppCode | Answer::Webauthn { .. } => None,
+                Answer::AppCode { .. } | Answer::Webauthn { .. } => None,
             },
             called: matches!(c.answer, Answer::CalledCode { .. }),
+            app_secret: match &c.answer {
+                Answer::AppCode { secret } => secret.clone(),
+                _ => None,
+            },
             webauthn_state: match c.answer {
                 Answer::Webauthn { state } => Some(state),
-                Answer::AppCode | Answer::SentCode { .. } | Answer::CalledCode { .. } => None,
+                Answer::AppCode { .. } | Answer::SentCode { .. } | Answer::CalledCode { .. } => {
+                    None
+                }
             },
+            factor_kind: c.factor_kind,
             attempts: c.attempts,
             new_phone,
             operation,
@@ -552,7 +579,7 @@ impl TryFrom<ChallengeRecord> for Challenge {
                     ChallengePurpose::Login { .. } | ChallengePurpose::StepUp { .. }
                 ) =>
             {
-                Answer::AppCode
+                Answer::AppCode { secret: r.app_secret }
             }
             (None, None) => return Err(missing("code hash")),
             (Some(_), Some(_)) => return Err(format!("challenge {} has two answers", r.id)),
@@ -567,6 +594,7 @@ impl TryFrom<ChallengeRecord> for Challenge {
             purpose,
             answer,
             attempts: r.attempts,
+            factor_kind: r.factor_kind,
         })
     }
 }
@@ -809,6 +837,22 @@ pub enum Attempt {
         /// Unix time the lock ends.
         until: u64,
     },
+}
+
+/// An account's count of consecutive failures of one [`Budget`], as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThrottleState {
+    /// Consecutive failures.
+    pub failures: u32,
+    /// When the lock ends, if the count brought one (`u64::MAX`: blocked).
+    pub locked_until: Option<u64>,
+}
+
+impl ThrottleState {
+    /// When the lock in force at `now` ends, if there is one.
+    pub fn locked_at(&self, now: u64) -> Option<u64> {
+        self.locked_until.filter(|until| *until > now)
+    }
 }
 
 /// How a phone factor's code reaches the phone.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
     AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
-    OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, WebauthnKey,
+    OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, ThrottleState, WebauthnKey,
 };
 
 /// Why a store operation failed (not a domain "no": those are `Ok(false)` or `Ok(None)`).
@@ -74,6 +74,9 @@ pub trait FactorStore: Send + Sync {
     async fn get_factor(&self, user: &UserId, id: &FactorId) -> StoreResult<Option<Factor>>;
     /// All factors of `user`, oldest first.
     async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>>;
+    /// All factors of `user`, oldest first, and the orgs `user` belongs to, in one read (what a
+    /// login decision needs of the user).
+    async fn factors_and_orgs(&self, user: &UserId) -> StoreResult<(Vec<Factor>, Vec<OrgId>)>;
     /// Pending to active, with what `activation` writes, all in one transaction (so a failure
     /// leaves neither a factor without its recovery set nor a set without its factor, nor a code
     /// used up for a factor still pending). `false`, with nothing written, when the factor is
@@ -88,10 +91,6 @@ pub trait FactorStore: Send + Sync {
         id: &FactorId,
         activation: &Activation<'_>,
     ) -> StoreResult<bool>;
-    /// The replay guard: records `step` as the factor's last TOTP step if the factor is active
-    /// and `step` is newer than the last one. `false` means the step was already used.
-    async fn advance_totp_step(&self, user: &UserId, id: &FactorId, step: u64)
-        -> StoreResult<bool>;
     /// Replaces an active WebAuthn factor's stored credential `old` (its JSON, exactly as
     /// stored) with `new` (a higher counter, a new backup state), only if it is still `old`.
     async fn update_webauthn_key(
@@ -126,14 +125,6 @@ pub trait RecoveryStore: Send + Sync {
     async fn replace_recovery_set(&self, user: &UserId, set: &RecoverySet) -> StoreResult<()>;
     /// The user's current set.
     async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>>;
-    /// Marks code `index` of set `set_id` used, if that set is still current and the code
-    /// unused. `false` otherwise: each code lets one caller through, once.
-    async fn consume_recovery_code(
-        &self,
-        user: &UserId,
-        set_id: &str,
-        index: u32,
-    ) -> StoreResult<bool>;
 }
 
 /// Logins and their challenges.
@@ -221,6 +212,128 @@ pub trait ThrottleStore: Send + Sync {
     async fn failures(&self, user: &UserId, budget: Budget) -> StoreResult<u32>;
 }
 
+/// What checking a challenge's code reads, in one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeAttempt {
+    /// The challenge, if there is one with this id.
+    pub challenge: Option<Challenge>,
+    /// The user's second-factor throttle.
+    pub throttle: ThrottleState,
+}
+
+/// What checking a recovery code reads, in one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryAttempt {
+    /// The user's current recovery set.
+    pub set: Option<RecoverySet>,
+    /// The login the code signs in to, when one was named (and exists).
+    pub login: Option<Login>,
+    /// The user's recovery-code throttle.
+    pub throttle: ThrottleState,
+}
+
+/// What a code that matched uses up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Used<'a> {
+    /// A challenge, answered at `now`: only if it was not answered before and its factor is
+    /// still active.
+    Challenge {
+        /// The challenge.
+        id: &'a ChallengeId,
+        /// Its factor.
+        factor: &'a FactorId,
+        /// A TOTP code's step, the replay guard's new last step: only if it is newer than the
+        /// factor's.
+        step: Option<u64>,
+        /// A sent code's attempt, counted: only if fewer than this many were made.
+        max_attempts: Option<u32>,
+        /// When.
+        now: u64,
+    },
+    /// Code `index` of the recovery set `set`: only if the set is still current and the code
+    /// unused.
+    RecoveryCode {
+        /// The set's id.
+        set: &'a str,
+        /// The code's index in it.
+        index: u32,
+    },
+}
+
+/// An attempt whose code matched: what it uses up, the throttle count it read (reset to zero
+/// only if unchanged) and its audit event, in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass<'a> {
+    /// Whose attempt.
+    pub user: &'a UserId,
+    /// The throttle it counts against.
+    pub budget: Budget,
+    /// The failures read: a failure counted since then refuses the write.
+    pub seen: u32,
+    /// What it uses up.
+    pub used: Used<'a>,
+    /// The audit event of the success.
+    pub event: Option<&'a AuditEvent>,
+}
+
+/// What [`AttemptStore::pass_attempt`] did: all of it, or nothing for the first reason found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passed {
+    /// Written.
+    Yes,
+    /// The throttle count changed since it was read: read again.
+    ThrottleMoved,
+    /// The challenge was answered before (or has no attempts left, or is gone), or the
+    /// recovery code was used (or its set replaced).
+    AlreadyUsed,
+    /// The factor is no longer active, or the TOTP step is not newer than its last one.
+    FactorRefused,
+}
+
+/// An attempt whose code did not match: the failure counted (and the lock it brings), with the
+/// challenge's attempt and the audit event, in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fail<'a> {
+    /// Whose attempt.
+    pub user: &'a UserId,
+    /// The throttle it counts against.
+    pub budget: Budget,
+    /// The failures read: the new count is one more, written only if the count is unchanged.
+    pub seen: u32,
+    /// When (the lock is `mfa_core::throttle::locked_until(seen + 1, now)`).
+    pub now: u64,
+    /// A sent code's challenge, whose attempts count one more.
+    pub challenge: Option<&'a ChallengeId>,
+    /// The audit event of the failure.
+    pub event: Option<&'a AuditEvent>,
+}
+
+/// Checking a code in two requests: one read of all the check needs, then one write of its
+/// outcome. Both writes are conditional on the throttle count read, so a failure counted
+/// between the read and the write (a concurrent guess) refuses the write, and the domain reads
+/// again: of concurrent guesses, only those that saw every failure before them can pass, which
+/// bounds the guesses as counting each first would.
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// The challenge `id` and the user's second-factor throttle.
+    async fn challenge_attempt(
+        &self,
+        user: &UserId,
+        id: &ChallengeId,
+    ) -> StoreResult<ChallengeAttempt>;
+    /// The user's recovery set and recovery-code throttle, and the login `login`.
+    async fn recovery_attempt(
+        &self,
+        user: &UserId,
+        login: Option<&LoginId>,
+    ) -> StoreResult<RecoveryAttempt>;
+    /// Writes a success (see [`Pass`]), all or nothing.
+    async fn pass_attempt(&self, pass: &Pass<'_>) -> StoreResult<Passed>;
+    /// Counts a failure (see [`Fail`]), all or nothing: `false` when the throttle count changed
+    /// since it was read (or the challenge is gone), with nothing written: read again.
+    async fn fail_attempt(&self, fail: &Fail<'_>) -> StoreResult<bool>;
+}
+
 /// Apps' API keys (their hashes).
 #[async_trait]
 pub trait AppKeyStore: Send + Sync {
@@ -247,6 +360,8 @@ pub trait StepUpStore: Send + Sync {
 pub trait PolicyStore: Send + Sync {
     /// The org's policy (the default when none is stored).
     async fn get_policy(&self, org: &OrgId) -> StoreResult<OrgPolicy>;
+    /// The policies of `orgs` (at most 100), in their order, in one read (none for no org).
+    async fn get_policies(&self, orgs: &[OrgId]) -> StoreResult<Vec<OrgPolicy>>;
     /// Sets the org's policy.
     async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()>;
     /// Sets the orgs `user` belongs to (replacing the previous list).
@@ -277,6 +392,7 @@ pub trait Store:
     + LoginStore
     + PasskeyStore
     + ThrottleStore
+    + AttemptStore
     + StepUpStore
     + AppKeyStore
     + PolicyStore
@@ -292,6 +408,7 @@ impl<T> Store for T where
         + LoginStore
         + PasskeyStore
         + ThrottleStore
+        + AttemptStore
         + StepUpStore
         + AppKeyStore
         + PolicyStore

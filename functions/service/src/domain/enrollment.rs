@@ -333,7 +333,7 @@ impl Mfa {
         let (step, key) = match (&factor.method, proof) {
             (Method::Totp { secret, .. }, Proof::Code(code)) => {
                 self.begin_attempt(user, Budget::SecondFactor).await?;
-                let secret = self.open_secret(&factor, secret)?;
+                let secret = self.open_secret(&factor.user, &factor.id, secret)?;
                 let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None)
                     .ok_or(Error::CodeRejected)?;
                 self.store.succeed(user, Budget::SecondFactor).await?;
@@ -446,10 +446,15 @@ impl Mfa {
     }
 
     /// Opens a TOTP factor's sealed secret.
-    pub(super) fn open_secret(&self, factor: &Factor, sealed: &str) -> Result<TotpSecret, Error> {
+    pub(super) fn open_secret(
+        &self,
+        user: &UserId,
+        factor: &FactorId,
+        sealed: &str,
+    ) -> Result<TotpSecret, Error> {
         let bytes = self
             .data_keys
-            .open(sealed, &secret_aad(&factor.user, &factor.id))
+            .open(sealed, &secret_aad(user, factor))
             .map_err(|e| Error::Internal(e.to_string()))?;
         TotpSecret::from_bytes(bytes).map_err(|e| Error::Internal(e.to_string()))
     }

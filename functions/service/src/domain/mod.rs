@@ -50,6 +50,11 @@ pub enum Proof {
     Credential(serde_json::Value),
 }
 
+/// Writes an audit event, stored (or about to be), to the service's log.
+fn log_audit(event: &AuditEvent) {
+    tracing::info!(user = %event.user, action = ?event.action, factor = event.factor_id.as_ref().map(FactorId::as_str), app = event.app.as_deref(), "audit");
+}
+
 /// The random number generator the domain draws from.
 pub type SharedRng = Mutex<Box<dyn CryptoRngCore + Send>>;
 
@@ -186,18 +191,28 @@ impl Mfa {
         Ok(answers::IssuedToken { token, expires_at: claims.exp })
     }
 
-    /// Records `action` in the user's audit log (and the service's log). The change it records
-    /// has happened by then, so a failure to store the event is logged as an error, not returned.
-    async fn audit(&self, user: &UserId, action: AuditAction, factor_id: Option<&FactorId>) {
-        let event = AuditEvent {
+    /// The audit event of `action` by `user` now (on `factor_id`), as the acting app.
+    fn audit_event(
+        &self,
+        user: &UserId,
+        action: AuditAction,
+        factor_id: Option<&FactorId>,
+    ) -> AuditEvent {
+        AuditEvent {
             id: self.new_id("aud"),
             user: user.clone(),
             at: self.now(),
             action,
             factor_id: factor_id.cloned(),
             app: crate::api_key::acting_app(),
-        };
-        tracing::info!(user = %user, action = ?action, factor = factor_id.map(FactorId::as_str), app = event.app.as_deref(), "audit");
+        }
+    }
+
+    /// Records `action` in the user's audit log (and the service's log). The change it records
+    /// has happened by then, so a failure to store the event is logged as an error, not returned.
+    async fn audit(&self, user: &UserId, action: AuditAction, factor_id: Option<&FactorId>) {
+        let event = self.audit_event(user, action, factor_id);
+        log_audit(&event);
         if let Err(e) = self.store.append(&event).await {
             tracing::error!(user = %user, action = ?action, error = %e, "audit event not stored");
         }
@@ -208,11 +223,15 @@ impl Mfa {
         let now = self.now();
         match self.store.begin_attempt(user, budget, now).await? {
             crate::model::Attempt::Allowed => Ok(()),
-            crate::model::Attempt::Locked { until } => {
-                self.notify_locked(user).await;
-                Err(Error::Locked { until, retry_after: until.saturating_sub(now).max(1) })
-            }
+            crate::model::Attempt::Locked { until } => Err(self.locked(user, until, now).await),
         }
+    }
+
+    /// The refusal of an attempt while the account is locked until `until`; the user is told
+    /// (at most once an hour).
+    async fn locked(&self, user: &UserId, until: u64, now: u64) -> Error {
+        self.notify_locked(user).await;
+        Error::Locked { until, retry_after: until.saturating_sub(now).max(1) }
     }
 
     /// Refuses a number that must not get codes: a VoIP number, unless `MFA_ALLOW_VOIP_NUMBERS`

@@ -153,6 +153,7 @@ impl Mfa {
                 Destination::Text(_) | Destination::Email(_) => Answer::SentCode { hash },
             },
             attempts: 0,
+            factor_kind: Some(factor.kind()),
         };
         self.store.insert_challenge(&challenge).await?;
         let sent = match to {
@@ -189,12 +190,6 @@ impl Mfa {
     /// challenge's 5, the code is compared in constant time, and a match resets the account's
     /// count. A challenge answered by the app's code has no code sent, so nothing typed matches.
     pub(super) async fn match_code(&self, challenge: &Challenge, code: &str) -> Result<(), Error> {
-        let stored = match &challenge.answer {
-            Answer::SentCode { hash } | Answer::CalledCode { hash } => {
-                data_encoding::HEXLOWER.decode(hash.as_bytes()).ok()
-            }
-            Answer::AppCode | Answer::Webauthn { .. } => None,
-        };
         if challenge.consumed_at.is_some() {
             return Err(Error::Conflict("the challenge has already been answered"));
         }
@@ -205,13 +200,24 @@ impl Mfa {
         if !self.store.record_challenge_attempt(&challenge.id, MAX_CODE_ATTEMPTS).await? {
             return Err(Error::Conflict("this code has no attempts left: ask for a new code"));
         }
-        let matches = stored.is_some_and(|stored| {
-            oob_code::verify(&self.code_key, challenge.id.as_str(), code, &stored)
-        });
-        if !matches {
+        if !self.code_matches(challenge, code) {
             return Err(Error::CodeRejected);
         }
         self.store.succeed(&challenge.user, Budget::SecondFactor).await?;
         Ok(())
+    }
+
+    /// Whether `code` is the code sent for `challenge`, compared in constant time. A challenge
+    /// answered by the app's code or a key has no code sent, so nothing typed matches.
+    pub(super) fn code_matches(&self, challenge: &Challenge, code: &str) -> bool {
+        let stored = match &challenge.answer {
+            Answer::SentCode { hash } | Answer::CalledCode { hash } => {
+                data_encoding::HEXLOWER.decode(hash.as_bytes()).ok()
+            }
+            Answer::AppCode { .. } | Answer::Webauthn { .. } => None,
+        };
+        stored.is_some_and(|stored| {
+            oob_code::verify(&self.code_key, challenge.id.as_str(), code, &stored)
+        })
     }
 }

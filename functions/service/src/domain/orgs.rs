@@ -91,11 +91,14 @@ impl Mfa {
 
     /// The policy `user`'s sign-ins and factors follow.
     pub(super) async fn policy_of(&self, user: &UserId) -> Result<UserPolicy, Error> {
-        let mut orgs = Vec::new();
-        for org in self.store.memberships(user).await? {
-            let policy = self.store.get_policy(&org).await?;
-            orgs.push((org, policy));
-        }
+        let orgs = self.store.memberships(user).await?;
+        self.policy_of_orgs(orgs).await
+    }
+
+    /// The policies of `orgs` (a user's), one read, and the strictest of them.
+    pub(super) async fn policy_of_orgs(&self, orgs: Vec<OrgId>) -> Result<UserPolicy, Error> {
+        let policies = self.store.get_policies(&orgs).await?;
+        let orgs: Vec<(OrgId, OrgPolicy)> = orgs.into_iter().zip(policies).collect();
         let strictest = OrgPolicy::strictest(orgs.iter().map(|(_, policy)| policy));
         Ok(UserPolicy { strictest, orgs })
     }

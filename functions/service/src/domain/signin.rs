@@ -4,15 +4,18 @@ use mfa_core::totp::{match_step, TotpParams};
 
 use super::answers::{Challenged, IssuedToken, LoginDecision, RecoveryUsed};
 use super::enrollment::check_code_shape;
+use super::log_audit;
 use super::notices::Notice;
 use super::oob::Destination;
+use super::oob::MAX_CODE_ATTEMPTS;
 use super::orgs::check_allowed;
 use super::{Error, Mfa, Proof, TOTP_WINDOW};
 use crate::ids::{ChallengeId, FactorId, LoginId, UserId};
 use crate::model::{
-    Answer, AuditAction, AuthMethod, Budget, Challenge, ChallengePurpose, Decision, Delivery,
-    Factor, FactorStatus, Login, Method, Operation,
+    Answer, AuditAction, AuditEvent, AuthMethod, Budget, Challenge, ChallengePurpose, Decision,
+    Delivery, Factor, FactorKind, FactorStatus, Login, Method, Operation, RecoverySet,
 };
+use crate::ports::{Fail, Pass, Passed, StoreError, Used};
 
 /// What a started challenge of `factor` tells the caller.
 pub(super) fn challenged(
@@ -53,7 +56,8 @@ impl Mfa {
         mfa_token: Option<&str>,
     ) -> Result<LoginDecision, Error> {
         let now = self.now();
-        let policy = self.policy_of(user).await?;
+        let (factors, orgs) = self.store.factors_and_orgs(user).await?;
+        let policy = self.policy_of_orgs(orgs).await?;
         let rules = &policy.strictest;
         let login = Login {
             id: self.with_rng(LoginId::generate),
@@ -65,13 +69,8 @@ impl Mfa {
             allowed_factors: rules.allowed_factors.clone(),
             token_ttl: rules.token_ttl_seconds,
         };
-        let active: Vec<Factor> = self
-            .store
-            .list_factors(user)
-            .await?
-            .into_iter()
-            .filter(|f| f.status == FactorStatus::Active)
-            .collect();
+        let active: Vec<Factor> =
+            factors.into_iter().filter(|f| f.status == FactorStatus::Active).collect();
         // A token from another app counts while it is younger than the orgs' token lifetime,
         // and was earned with a recovery code or a factor of a kind the orgs allow.
         let earned_as_allowed = |fid: &str| {
@@ -200,8 +199,14 @@ impl Mfa {
             expires_at,
             consumed_at: None,
             purpose,
-            answer: Answer::AppCode,
+            answer: Answer::AppCode {
+                secret: match &factor.method {
+                    Method::Totp { secret, .. } => Some(secret.clone()),
+                    _ => None,
+                },
+            },
             attempts: 0,
+            factor_kind: Some(factor.kind()),
         };
         self.store.insert_challenge(&challenge).await?;
         Ok(challenged(&challenge, factor, None))
@@ -234,114 +239,198 @@ impl Mfa {
         proof: &Proof,
     ) -> Result<IssuedToken, Error> {
         let is_login = |p: &ChallengePurpose| matches!(p, ChallengePurpose::Login { .. });
-        let (challenge, proven) = self.prove(user, challenge_id, proof, is_login).await?;
+        let (challenge, proven) =
+            self.prove(user, challenge_id, proof, is_login, Some(AuditAction::Verified)).await?;
         let ttl = match challenge.purpose {
             ChallengePurpose::Login { token_ttl, .. } => token_ttl,
             _ => None,
         };
-        let token = self.issue_token(user, proven.factor_id.as_str(), &proven.amr, ttl)?;
-        self.audit(user, AuditAction::Verified, Some(&proven.factor_id)).await;
-        Ok(token)
+        self.issue_token(user, proven.factor_id.as_str(), &proven.amr, ttl)
     }
 
     /// Checks `proof` against the user's challenge `challenge_id`, which must be unanswered,
-    /// unexpired and `for_purpose`, from an active factor; uses the challenge up.
+    /// unexpired and `for_purpose`, from an active factor; uses the challenge up, with the audit
+    /// event `on_success`.
+    ///
+    /// A code is checked in two store requests: one read of the challenge and the throttle
+    /// (the challenge holds its factor's kind and, for an app, its sealed secret), and one
+    /// write of the outcome, conditional on the throttle count read. A write that finds the
+    /// count changed (a concurrent guess failed meanwhile) is refused, and the check starts
+    /// again from the read.
     pub(super) async fn prove(
         &self,
         user: &UserId,
         challenge_id: &ChallengeId,
         proof: &Proof,
         for_purpose: impl Fn(&ChallengePurpose) -> bool,
+        on_success: Option<AuditAction>,
     ) -> Result<(Challenge, Proven), Error> {
         let params = TotpParams::default();
         if let Proof::Code(code) = proof {
             check_code_shape(code, &params)?;
         }
-        let challenge = self
-            .store
-            .get_challenge(challenge_id)
-            .await?
-            .filter(|c| &c.user == user && for_purpose(&c.purpose))
-            .ok_or(Error::NotFound("challenge"))?;
-        if challenge.consumed_at.is_some() {
-            return Err(Error::Conflict("the challenge has already been answered"));
-        }
-        if challenge.expires_at <= self.now() {
-            return Err(Error::Expired("challenge"));
-        }
-        let factor = self
-            .store
-            .get_factor(user, &challenge.factor_id)
-            .await?
-            .filter(|f| f.status == FactorStatus::Active)
-            .ok_or(Error::NotFound("factor"))?;
-        let code = match (&factor.method, proof) {
-            (Method::Webauthn { .. }, Proof::Credential(assertion)) => {
-                let proven = self.finish_assertion(&challenge, assertion).await?;
-                return Ok((challenge, proven));
-            }
-            (Method::Webauthn { .. }, Proof::Code(_)) => {
-                return Err(Error::BadRequest(
-                    "a security key or passkey answers with its assertion, not a code".into(),
-                ));
-            }
-            (_, Proof::Credential(_)) => {
-                return Err(Error::BadRequest("this challenge is answered with a code".into()));
-            }
-            (_, Proof::Code(code)) => code,
-        };
-        let checked = match &factor.method {
-            Method::Totp { secret, last_step } => {
-                self.check_totp(&factor, secret, *last_step, code, &params).await
-            }
-            Method::Sms { .. } | Method::Email { .. } | Method::Webauthn { .. } => {
-                self.check_code(&challenge, code).await
-            }
-        };
-        if matches!(checked, Err(Error::CodeRejected)) {
-            self.audit(user, AuditAction::VerifyFailed, Some(&factor.id)).await;
-        }
-        checked?;
-        if let Method::Totp { .. } = factor.method {
-            if !self.store.consume_challenge(challenge_id, self.now()).await? {
+        for _ in 0..ATTEMPT_TRIES {
+            let read = self.store.challenge_attempt(user, challenge_id).await?;
+            let challenge = read
+                .challenge
+                .filter(|c| &c.user == user && for_purpose(&c.purpose))
+                .ok_or(Error::NotFound("challenge"))?;
+            if challenge.consumed_at.is_some() {
                 return Err(Error::Conflict("the challenge has already been answered"));
             }
-            self.store.succeed(user, Budget::SecondFactor).await?;
+            let now = self.now();
+            if challenge.expires_at <= now {
+                return Err(Error::Expired("challenge"));
+            }
+            let code = match (&challenge.answer, proof) {
+                (Answer::Webauthn { .. }, Proof::Credential(assertion)) => {
+                    self.active_factor(user, &challenge.factor_id).await?;
+                    let proven = self.finish_assertion(&challenge, assertion).await?;
+                    if let Some(action) = on_success {
+                        self.audit(user, action, Some(&proven.factor_id)).await;
+                    }
+                    return Ok((challenge, proven));
+                }
+                (Answer::Webauthn { .. }, Proof::Code(_)) => {
+                    return Err(Error::BadRequest(
+                        "a security key or passkey answers with its assertion, not a code".into(),
+                    ));
+                }
+                (_, Proof::Credential(_)) => {
+                    return Err(Error::BadRequest("this challenge is answered with a code".into()));
+                }
+                (_, Proof::Code(code)) => code,
+            };
+            let (kind, secret) = match (&challenge.answer, challenge.factor_kind) {
+                (Answer::AppCode { secret: Some(secret) }, Some(kind)) => {
+                    (kind, Some(secret.clone()))
+                }
+                (Answer::SentCode { .. } | Answer::CalledCode { .. }, Some(kind)) => (kind, None),
+                // A challenge stored before challenges kept their factor's kind and secret.
+                _ => {
+                    let factor = self.active_factor(user, &challenge.factor_id).await?;
+                    let kind = factor.kind();
+                    let secret = match factor.method {
+                        Method::Totp { secret, .. } => Some(secret),
+                        _ => None,
+                    };
+                    (kind, secret)
+                }
+            };
+            if let Some(until) = read.throttle.locked_at(now) {
+                return Err(self.locked(user, until, now).await);
+            }
+            let attempt =
+                CodeAttempt { user, challenge: &challenge, seen: read.throttle.failures, now };
+            let checked = match secret {
+                Some(sealed) => {
+                    let secret = self.open_secret(user, &challenge.factor_id, &sealed)?;
+                    let step = match_step(&secret, code, now, TOTP_WINDOW, &params, None);
+                    self.settle(&attempt, step.map(Some), on_success).await?
+                }
+                None if challenge.attempts >= MAX_CODE_ATTEMPTS => {
+                    // No attempt left: counted on the account all the same.
+                    let fail = attempt.fail(None, None);
+                    if !self.store.fail_attempt(&fail).await? {
+                        continue;
+                    }
+                    return Err(Error::Conflict(
+                        "this code has no attempts left: ask for a new code",
+                    ));
+                }
+                None => {
+                    let matched = self.code_matches(&challenge, code);
+                    self.settle(&attempt, matched.then_some(None), on_success).await?
+                }
+            };
+            let Some(checked) = checked else { continue };
+            checked?;
+            // RFC 8176 tells the channels apart: `otp` for an app's code, `sms` for a text, `tel`
+            // for a call; a code by email has no registered value, so it gets its own, `email`,
+            // which an app may refuse.
+            let amr = match (kind, &challenge.answer) {
+                (FactorKind::Sms, Answer::CalledCode { .. }) => vec!["tel"],
+                (FactorKind::Sms, _) => vec!["sms"],
+                (FactorKind::Email, _) => vec!["email"],
+                (FactorKind::Totp | FactorKind::Webauthn, _) => vec!["otp"],
+            };
+            let factor_id = challenge.factor_id.clone();
+            return Ok((challenge, Proven { factor_id, amr }));
         }
-        // RFC 8176 tells the channels apart: `otp` for an app's code, `sms` for a text, `tel`
-        // for a call; a code by email has no registered value, so it gets its own, `email`,
-        // which an app may refuse.
-        let amr = match (&factor.method, &challenge.answer) {
-            (Method::Sms { .. }, Answer::CalledCode { .. }) => vec!["tel"],
-            (Method::Sms { .. }, _) => vec!["sms"],
-            (Method::Email { .. }, _) => vec!["email"],
-            (Method::Totp { .. } | Method::Webauthn { .. }, _) => vec!["otp"],
-        };
-        Ok((challenge, Proven { factor_id: factor.id, amr }))
+        Err(Error::Store(StoreError::Unavailable(
+            "the account's throttle kept changing: try again".into(),
+        )))
     }
 
-    /// Checks a TOTP code against the throttle and the replay guard.
-    async fn check_totp(
+    /// Writes the outcome of a code checked: `matched` is `None` for a wrong code, else the TOTP
+    /// step it matched (`Some(None)` for a sent code). `None` when the throttle count changed
+    /// since it was read (nothing written: read again); else the check's answer.
+    async fn settle(
         &self,
-        factor: &Factor,
-        sealed: &str,
-        last_step: Option<u64>,
-        code: &str,
-        params: &TotpParams,
-    ) -> Result<(), Error> {
-        self.begin_attempt(&factor.user, Budget::SecondFactor).await?;
-        let secret = self.open_secret(factor, sealed)?;
-        let step = match_step(&secret, code, self.now(), TOTP_WINDOW, params, last_step)
-            .ok_or(Error::CodeRejected)?;
-        // The replay guard: only one request can move the factor past this step.
-        if !self.store.advance_totp_step(&factor.user, &factor.id, step).await? {
-            tracing::warn!(user = %factor.user, factor = %factor.id, "TOTP step replayed");
-            return Err(Error::CodeRejected);
+        attempt: &CodeAttempt<'_>,
+        matched: Option<Option<u64>>,
+        on_success: Option<AuditAction>,
+    ) -> Result<Option<Result<(), Error>>, Error> {
+        let CodeAttempt { user, challenge, now, .. } = *attempt;
+        let sent = challenge.answer.is_sent_code();
+        if let Some(step) = matched {
+            let event =
+                on_success.map(|action| self.audit_event(user, action, Some(&challenge.factor_id)));
+            let pass = Pass {
+                user,
+                budget: Budget::SecondFactor,
+                seen: attempt.seen,
+                used: Used::Challenge {
+                    id: &challenge.id,
+                    factor: &challenge.factor_id,
+                    step,
+                    max_attempts: sent.then_some(MAX_CODE_ATTEMPTS),
+                    now,
+                },
+                event: event.as_ref(),
+            };
+            match self.store.pass_attempt(&pass).await? {
+                Passed::Yes => {
+                    if let Some(event) = &event {
+                        log_audit(event);
+                    }
+                    return Ok(Some(Ok(())));
+                }
+                Passed::ThrottleMoved => return Ok(None),
+                Passed::AlreadyUsed => {
+                    return Ok(Some(Err(Error::Conflict(
+                        "the challenge has already been answered",
+                    ))))
+                }
+                Passed::FactorRefused if step.is_none() => {
+                    return Ok(Some(Err(Error::NotFound("factor"))));
+                }
+                // The replay guard: the step was used (or the factor went meanwhile).
+                Passed::FactorRefused => {
+                    tracing::warn!(user = %user, factor = %challenge.factor_id, "TOTP step replayed");
+                }
+            }
         }
-        Ok(())
+        let event = self.audit_event(user, AuditAction::VerifyFailed, Some(&challenge.factor_id));
+        let fail = attempt.fail(sent.then_some(&challenge.id), Some(&event));
+        if !self.store.fail_attempt(&fail).await? {
+            return Ok(None);
+        }
+        log_audit(&event);
+        Ok(Some(Err(Error::CodeRejected)))
     }
 
-    /// Verifies a recovery code (each works once) and returns an MFA token.
+    /// One of the user's factors, which must be active.
+    async fn active_factor(&self, user: &UserId, id: &FactorId) -> Result<Factor, Error> {
+        self.store
+            .get_factor(user, id)
+            .await?
+            .filter(|f| f.status == FactorStatus::Active)
+            .ok_or(Error::NotFound("factor"))
+    }
+
+    /// Verifies a recovery code (each works once) and returns an MFA token. The code is checked
+    /// in two store requests, as a challenge's is (see [`Mfa::prove`]).
     pub async fn verify_recovery(
         &self,
         user: &UserId,
@@ -359,56 +448,124 @@ impl Mfa {
                 "a recovery code proves a step-up for add_factor only".into(),
             ));
         }
-        let login = match login_id {
-            Some(login_id) => Some(
-                self.store
-                    .get_login(login_id)
-                    .await?
-                    .filter(|l| &l.user == user)
-                    .ok_or(Error::NotFound("login"))?,
-            ),
-            None => None,
-        };
-        self.begin_attempt(user, Budget::RecoveryCodes).await?;
-        let set = self.store.get_recovery_set(user).await?.ok_or(Error::CodeRejected)?;
-        let unused: Vec<(u32, String)> = (0u32..)
-            .zip(set.hashes.iter())
-            .filter(|(i, _)| !set.used.contains(i))
-            .map(|(i, h)| (i, h.clone()))
-            .collect();
-        let hashes: Vec<String> = unused.iter().map(|(_, h)| h.clone()).collect();
-        let matched =
-            tokio::task::spawn_blocking(move || mfa_core::recovery::find_match(&code, &hashes))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(|e| Error::Internal(e.to_string()))?;
-        let index = matched.and_then(|m| unused.get(m)).map(|(i, _)| *i);
-        let consumed = match index {
-            Some(index) => self.store.consume_recovery_code(user, &set.id, index).await?,
-            None => false,
-        };
-        if !consumed {
-            self.audit(user, AuditAction::VerifyFailed, None).await;
-            return Err(Error::CodeRejected);
+        let mut used = None;
+        for _ in 0..ATTEMPT_TRIES {
+            let read = self.store.recovery_attempt(user, login_id).await?;
+            let login = match login_id {
+                Some(_) => {
+                    Some(read.login.filter(|l| &l.user == user).ok_or(Error::NotFound("login"))?)
+                }
+                None => None,
+            };
+            let now = self.now();
+            if let Some(until) = read.throttle.locked_at(now) {
+                return Err(self.locked(user, until, now).await);
+            }
+            let seen = read.throttle.failures;
+            let matched = match &read.set {
+                Some(set) => self.match_recovery_code(set, &code).await?,
+                None => None,
+            };
+            if let (Some(set), Some(index)) = (&read.set, matched) {
+                let event = self.audit_event(user, AuditAction::RecoveryCodeUsed, None);
+                let pass = Pass {
+                    user,
+                    budget: Budget::RecoveryCodes,
+                    seen,
+                    used: Used::RecoveryCode { set: &set.id, index },
+                    event: Some(&event),
+                };
+                match self.store.pass_attempt(&pass).await? {
+                    Passed::Yes => {
+                        log_audit(&event);
+                        used = Some((set.remaining().saturating_sub(1), login));
+                        break;
+                    }
+                    Passed::ThrottleMoved => continue,
+                    // Used meanwhile (or its set replaced): a failure, as any unusable code.
+                    Passed::AlreadyUsed | Passed::FactorRefused => {}
+                }
+            }
+            let event = self.audit_event(user, AuditAction::VerifyFailed, None);
+            let fail = Fail {
+                user,
+                budget: Budget::RecoveryCodes,
+                seen,
+                now,
+                challenge: None,
+                event: Some(&event),
+            };
+            if self.store.fail_attempt(&fail).await? {
+                log_audit(&event);
+                return Err(Error::CodeRejected);
+            }
         }
-        self.store.succeed(user, Budget::RecoveryCodes).await?;
+        let Some((remaining, login)) = used else {
+            return Err(Error::Store(StoreError::Unavailable(
+                "the account's throttle kept changing: try again".into(),
+            )));
+        };
         let ttl = match login {
             Some(login) => login.token_ttl,
             None => self.policy_of(user).await?.strictest.token_ttl_seconds,
         };
         let token = self.issue_token(user, RECOVERY_FACTOR_ID, &["otp"], ttl)?;
-        self.audit(user, AuditAction::RecoveryCodeUsed, None).await;
-        self.notify(
-            user,
-            Notice::RecoveryCodeUsed { remaining: set.remaining().saturating_sub(1) },
-        )
-        .await;
+        self.notify(user, Notice::RecoveryCodeUsed { remaining }).await;
         let step_up = match step_up {
             Some(operation) => {
                 Some(self.grant_step_up(user, RECOVERY_FACTOR_ID, &["otp"], operation, None).await?)
             }
             None => None,
         };
-        Ok(RecoveryUsed { token, remaining: set.remaining().saturating_sub(1), step_up })
+        Ok(RecoveryUsed { token, remaining, step_up })
+    }
+
+    /// The index of the unused code of `set` that `code` (normalised) is, if any: Argon2 on a
+    /// blocking thread.
+    async fn match_recovery_code(
+        &self,
+        set: &RecoverySet,
+        code: &str,
+    ) -> Result<Option<u32>, Error> {
+        let unused: Vec<(u32, String)> = (0u32..)
+            .zip(set.hashes.iter())
+            .filter(|(i, _)| !set.used.contains(i))
+            .map(|(i, h)| (i, h.clone()))
+            .collect();
+        let hashes: Vec<String> = unused.iter().map(|(_, h)| h.clone()).collect();
+        let code = code.to_owned();
+        let matched =
+            tokio::task::spawn_blocking(move || mfa_core::recovery::find_match(&code, &hashes))
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(matched.and_then(|m| unused.get(m)).map(|(i, _)| *i))
+    }
+}
+
+/// How many times a check of a code reads again after a concurrent attempt changed the
+/// throttle count between its read and its write.
+const ATTEMPT_TRIES: usize = 16;
+
+/// A code being checked against a challenge: whose, and the throttle count read with it.
+#[derive(Clone, Copy)]
+struct CodeAttempt<'a> {
+    user: &'a UserId,
+    challenge: &'a Challenge,
+    seen: u32,
+    now: u64,
+}
+
+impl<'a> CodeAttempt<'a> {
+    /// The failure of this attempt, counting on `challenge`'s attempts when given.
+    fn fail(&self, challenge: Option<&'a ChallengeId>, event: Option<&'a AuditEvent>) -> Fail<'a> {
+        Fail {
+            user: self.user,
+            budget: Budget::SecondFactor,
+            seen: self.seen,
+            now: self.now,
+            challenge,
+            event,
+        }
     }
 }

@@ -96,7 +96,7 @@ impl Mfa {
         proof: &Proof,
     ) -> Result<IssuedToken, Error> {
         let is_step_up = |p: &ChallengePurpose| matches!(p, ChallengePurpose::StepUp { .. });
-        let (challenge, proven) = self.prove(user, challenge_id, proof, is_step_up).await?;
+        let (challenge, proven) = self.prove(user, challenge_id, proof, is_step_up, None).await?;
         let ChallengePurpose::StepUp { operation, target } = challenge.purpose else {
             return Err(Error::Internal("a step-up challenge without its operation".into()));
         };

@@ -201,6 +201,7 @@ impl Mfa {
             purpose: ChallengePurpose::Activation,
             answer: Answer::Webauthn { state: serde_json::to_string(&state).map_err(internal)? },
             attempts: 0,
+            factor_kind: Some(factor.kind()),
         };
         self.store.insert_challenge(&challenge).await?;
         Ok((challenge, options))
@@ -290,6 +291,7 @@ impl Mfa {
             purpose,
             answer: Answer::Webauthn { state: serde_json::to_string(&state).map_err(internal)? },
             attempts: 0,
+            factor_kind: Some(factor.kind()),
         };
         self.store.insert_challenge(&challenge).await?;
         Ok((challenge, serde_json::to_value(options).map_err(internal)?))

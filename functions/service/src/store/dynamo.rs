@@ -24,9 +24,9 @@ use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete, KeySchemaElement,
-    KeyType, Put, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
-    TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, CancellationReason, ConditionCheck, Delete,
+    KeySchemaElement, KeyType, KeysAndAttributes, Put, ScalarAttributeType,
+    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use mfa_core::throttle;
@@ -37,12 +37,14 @@ use serde_json::{Map, Number, Value};
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
     AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
-    Memberships, Method, OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, PENDING_FACTOR_TTL,
+    Memberships, Method, OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, ThrottleState,
+    PENDING_FACTOR_TTL,
 };
 use crate::ports::{
-    Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
-    PolicyStore, RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult,
-    ThrottleStore, AUDIT_RETENTION,
+    Activation, AppKeyStore, AttemptStore, AuditLog, ChallengeAttempt, FactorStore, Fail,
+    LoginStore, Pass, Passed, PasskeyStore, PhoneStore, PolicyStore, RecoveryAttempt,
+    RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Used, AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -61,6 +63,16 @@ const RESERVED_NAMES: [(&str, &str); 3] =
 
 /// A DynamoDB item: attribute name to value.
 type Item = HashMap<String, AttributeValue>;
+
+/// How a TransactWriteItems ended.
+enum Transacted {
+    /// Every item was written.
+    Written,
+    /// The condition of the item at this index failed: nothing was written.
+    Refused(usize),
+    /// A concurrent transaction on the same items cancelled it: nothing was written.
+    Conflict,
+}
 
 /// The DynamoDB store: a client and the name of its single table.
 #[derive(Debug, Clone)]
@@ -175,6 +187,48 @@ impl DynamoStore {
             .await
             .map_err(|err| unavailable("GetItem", &record, &err))?;
         Ok(out.item)
+    }
+
+    /// The items at `keys` (strongly consistent), in their order, read in one BatchGetItem
+    /// (keys the server leaves unprocessed are asked for again).
+    async fn get_items<const N: usize>(&self, keys: [Item; N]) -> StoreResult<[Option<Item>; N]> {
+        let record = keys.first().map(describe_key).unwrap_or_default();
+        let found = self.get_many(keys.to_vec(), &record).await?;
+        found.try_into().map_err(|_| StoreError::Unavailable(format!("BatchGetItem on {record}")))
+    }
+
+    /// The items at `keys` (at most 100; strongly consistent), in their order, in one
+    /// BatchGetItem (and more only for keys the server left unprocessed).
+    async fn get_many(&self, keys: Vec<Item>, record: &str) -> StoreResult<Vec<Option<Item>>> {
+        let mut found: Vec<Option<Item>> = vec![None; keys.len()];
+        let mut wanted = keys.clone();
+        while !wanted.is_empty() {
+            let ask = KeysAndAttributes::builder()
+                .set_keys(Some(wanted))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ask)
+                .send()
+                .await
+                .map_err(|err| unavailable("BatchGetItem", record, &err))?;
+            for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                let at =
+                    keys.iter().position(|k| k.iter().all(|(name, v)| item.get(name) == Some(v)));
+                if let Some(at) = at {
+                    found[at] = Some(item);
+                }
+            }
+            wanted = out
+                .unprocessed_keys
+                .and_then(|mut r| r.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+        }
+        Ok(found)
     }
 
     /// The record at `key`, decoded.
@@ -360,6 +414,41 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// A ConditionCheck of a transaction: `condition` on the item at `key`.
+    fn transact_check(
+        &self,
+        key: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> StoreResult<TransactWriteItem> {
+        let names: HashMap<String, String> = RESERVED_NAMES
+            .iter()
+            .filter(|(placeholder, _)| condition.contains(placeholder))
+            .map(|(placeholder, name)| ((*placeholder).to_owned(), (*name).to_owned()))
+            .collect();
+        let values = values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// A PutItem of a transaction: `item`, only if no item has its key.
+    fn transact_put_new(&self, item: Item) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// Writes `items` in one TransactWriteItems request: `false`, with nothing written, when a
     /// condition of one of them failed. A transaction cancelled for another reason (a conflict
     /// with another transaction, throttling) is [`StoreError::Unavailable`]: try again.
@@ -374,10 +463,26 @@ impl DynamoStore {
         items: Vec<TransactWriteItem>,
         record: &str,
     ) -> StoreResult<Option<usize>> {
+        match self.transact_outcome(items, record).await? {
+            Transacted::Written => Ok(None),
+            Transacted::Refused(index) => Ok(Some(index)),
+            Transacted::Conflict => Err(StoreError::Unavailable(format!(
+                "TransactWriteItems on {record}: a concurrent transaction on the same items; try again"
+            ))),
+        }
+    }
+
+    /// Writes `items` in one TransactWriteItems request, telling a failed condition (which
+    /// item's) from a conflict with a concurrent transaction on the same items.
+    async fn transact_outcome(
+        &self,
+        items: Vec<TransactWriteItem>,
+        record: &str,
+    ) -> StoreResult<Transacted> {
         let result =
             self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         let err = match result {
-            Ok(_) => return Ok(None),
+            Ok(_) => return Ok(Transacted::Written),
             Err(err) => err,
         };
         let reasons = match err.as_service_error() {
@@ -388,10 +493,12 @@ impl DynamoStore {
         };
         let code = |r: &CancellationReason| r.code().unwrap_or("None").to_owned();
         let failed = reasons.iter().position(|r| code(r) == "ConditionalCheckFailed");
-        let only_conditions =
-            reasons.iter().all(|r| ["None", "ConditionalCheckFailed"].contains(&&*code(r)));
+        let known = |codes: &[&str]| reasons.iter().all(|r| codes.contains(&&*code(r)));
         match failed {
-            Some(index) if only_conditions => Ok(Some(index)),
+            Some(index) if known(&["None", "ConditionalCheckFailed"]) => {
+                Ok(Transacted::Refused(index))
+            }
+            None if known(&["None", "TransactionConflict"]) => Ok(Transacted::Conflict),
             _ => Err(unavailable("TransactWriteItems", record, &err)),
         }
     }
@@ -431,6 +538,36 @@ impl FactorStore for DynamoStore {
         let mut factors = items.into_iter().map(from_item).collect::<StoreResult<Vec<Factor>>>()?;
         Factor::sort_oldest_first(&mut factors);
         Ok(factors)
+    }
+
+    async fn factors_and_orgs(&self, user: &UserId) -> StoreResult<(Vec<Factor>, Vec<OrgId>)> {
+        // `FACTOR#...` up to `ORGS` (the grace counts `GRACE#...` between them are skipped).
+        let pk = user_pk(user);
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :orgs")
+            .expression_attribute_values(":pk", string(&pk))
+            .expression_attribute_values(":first", string(FACTOR_PREFIX))
+            .expression_attribute_values(":orgs", string(ORGS))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| unavailable("Query", &pk, &err))?;
+        let (mut factors, mut orgs) = (Vec::new(), Vec::new());
+        for item in items {
+            match item.get("sk").and_then(|sk| sk.as_s().ok()).map(String::as_str) {
+                Some(sk) if sk.starts_with(FACTOR_PREFIX) => factors.push(from_item(item)?),
+                Some(ORGS) => orgs = from_item::<Memberships>(item)?.orgs,
+                _ => {}
+            }
+        }
+        Factor::sort_oldest_first(&mut factors);
+        Ok((factors, orgs))
     }
 
     async fn activate_factor(
@@ -503,21 +640,6 @@ impl FactorStore for DynamoStore {
             writes.push(TransactWriteItem::builder().put(put).build());
         }
         self.transact(writes, &describe_key(&factor_key(user, id))).await
-    }
-
-    async fn advance_totp_step(
-        &self,
-        user: &UserId,
-        id: &FactorId,
-        step: u64,
-    ) -> StoreResult<bool> {
-        self.update_if(
-            factor_key(user, id),
-            "SET last_step = :step",
-            "#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
-            vec![(":active", to_attribute(&FactorStatus::Active)?), (":step", number(step))],
-        )
-        .await
     }
 
     async fn update_webauthn_key(
@@ -616,26 +738,21 @@ impl RecoveryStore for DynamoStore {
     async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>> {
         self.get(recovery_key(user)).await
     }
+}
 
-    async fn consume_recovery_code(
-        &self,
-        user: &UserId,
-        set_id: &str,
-        index: u32,
-    ) -> StoreResult<bool> {
-        self.update_if(
-            recovery_key(user),
-            "SET used = list_append(if_not_exists(used, :none), :this)",
-            "id = :set AND size(hashes) > :index AND NOT contains(used, :index)",
-            vec![
-                (":set", string(set_id)),
-                (":index", number(index)),
-                (":this", AttributeValue::L(vec![number(index)])),
-                (":none", AttributeValue::L(Vec::new())),
-            ],
-        )
-        .await
-    }
+/// Marks a recovery code used...
+const RECOVERY_USE: &str = "SET used = list_append(if_not_exists(used, :none), :this)";
+/// ...if its set is the current one and the code is unused.
+const RECOVERY_USABLE: &str = "id = :set AND size(hashes) > :index AND NOT contains(used, :index)";
+
+/// The values of [`RECOVERY_USE`] and [`RECOVERY_USABLE`] for code `index` of set `set_id`.
+fn recovery_use(set_id: &str, index: u32) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        (":set", string(set_id)),
+        (":index", number(index)),
+        (":this", AttributeValue::L(vec![number(index)])),
+        (":none", AttributeValue::L(Vec::new())),
+    ]
 }
 
 #[async_trait]
@@ -851,22 +968,7 @@ impl ThrottleStore for DynamoStore {
                 return Ok(Attempt::Locked { until });
             }
             let seen = read_number::<u32>(&item, "failures", &record)?;
-            let failures = seen.unwrap_or(0).saturating_add(1);
-            let mut values = vec![(":failures", number(failures)), (":now", number(now))];
-            let update = match throttle::locked_until(failures, now) {
-                Some(until) => {
-                    values.push((":until", number(until)));
-                    "SET failures = :failures, last_failure_at = :now, locked_until = :until"
-                }
-                None => "SET failures = :failures, last_failure_at = :now REMOVE locked_until",
-            };
-            let condition = match seen {
-                Some(seen) => {
-                    values.push((":seen", number(seen)));
-                    "failures = :seen"
-                }
-                None => "attribute_not_exists(failures)",
-            };
+            let (update, condition, values) = count_failure(seen, now);
             if self.update_if(key.clone(), update, condition, values).await? {
                 return Ok(Attempt::Allowed);
             }
@@ -893,6 +995,186 @@ impl ThrottleStore for DynamoStore {
         let record = describe_key(&key);
         let item = self.get_item(key).await?.unwrap_or_default();
         Ok(read_number(&item, "failures", &record)?.unwrap_or(0))
+    }
+}
+
+/// The write that counts one more failure than `seen` (`None`: no count yet) at `now`, with the
+/// lock the new count brings, on condition that the count is still `seen`: its update,
+/// condition and values.
+fn count_failure(
+    seen: Option<u32>,
+    now: u64,
+) -> (&'static str, &'static str, Vec<(&'static str, AttributeValue)>) {
+    let failures = seen.unwrap_or(0).saturating_add(1);
+    let mut values = vec![(":failures", number(failures)), (":now", number(now))];
+    let update = match throttle::locked_until(failures, now) {
+        Some(until) => {
+            values.push((":until", number(until)));
+            "SET failures = :failures, last_failure_at = :now, locked_until = :until"
+        }
+        None => "SET failures = :failures, last_failure_at = :now REMOVE locked_until",
+    };
+    let condition = match seen {
+        Some(seen) => {
+            values.push((":seen", number(seen)));
+            "failures = :seen"
+        }
+        None => "attribute_not_exists(failures)",
+    };
+    (update, condition, values)
+}
+
+/// The condition that a throttle record still counts `seen` failures (none: no record, or 0).
+fn throttle_unchanged(seen: u32) -> &'static str {
+    if seen == 0 {
+        "attribute_not_exists(failures) OR failures = :seen"
+    } else {
+        "failures = :seen"
+    }
+}
+
+/// A throttle record's count and lock.
+fn throttle_state(item: Option<Item>, key: &Item) -> StoreResult<ThrottleState> {
+    let item = item.unwrap_or_default();
+    let record = describe_key(key);
+    Ok(ThrottleState {
+        failures: read_number(&item, "failures", &record)?.unwrap_or(0),
+        locked_until: read_number(&item, "locked_until", &record)?,
+    })
+}
+
+#[async_trait]
+impl AttemptStore for DynamoStore {
+    async fn challenge_attempt(
+        &self,
+        user: &UserId,
+        id: &ChallengeId,
+    ) -> StoreResult<ChallengeAttempt> {
+        let throttle = throttle_key(user, Budget::SecondFactor);
+        let [challenge, count] = self.get_items([challenge_key(id), throttle.clone()]).await?;
+        Ok(ChallengeAttempt {
+            challenge: challenge.map(from_item).transpose()?,
+            throttle: throttle_state(count, &throttle)?,
+        })
+    }
+
+    async fn recovery_attempt(
+        &self,
+        user: &UserId,
+        login: Option<&LoginId>,
+    ) -> StoreResult<RecoveryAttempt> {
+        let throttle = throttle_key(user, Budget::RecoveryCodes);
+        let set = recovery_key(user);
+        let (set, count, login) = match login {
+            Some(login) => {
+                let [set, count, login] =
+                    self.get_items([set, throttle.clone(), login_key(login)]).await?;
+                (set, count, login)
+            }
+            None => {
+                let [set, count] = self.get_items([set, throttle.clone()]).await?;
+                (set, count, None)
+            }
+        };
+        Ok(RecoveryAttempt {
+            set: set.map(from_item).transpose()?,
+            login: login.map(from_item).transpose()?,
+            throttle: throttle_state(count, &throttle)?,
+        })
+    }
+
+    async fn pass_attempt(&self, pass: &Pass<'_>) -> StoreResult<Passed> {
+        let mut writes = Vec::with_capacity(4);
+        let record = match pass.used {
+            Used::Challenge { id, factor, step, max_attempts, now } => {
+                let mut update = String::from("SET consumed_at = :now");
+                let mut condition =
+                    String::from("attribute_exists(pk) AND attribute_not_exists(consumed_at)");
+                let mut values = vec![(":now", number(now))];
+                if let Some(max) = max_attempts {
+                    update.push_str(" ADD attempts :one");
+                    condition.push_str(" AND (attribute_not_exists(attempts) OR attempts < :max)");
+                    values.extend([(":one", number(1)), (":max", number(max))]);
+                }
+                writes.push(self.transact_update(
+                    challenge_key(id),
+                    &update,
+                    Some(&condition),
+                    values,
+                )?);
+                let active = (":active", to_attribute(&FactorStatus::Active)?);
+                let factor = factor_key(pass.user, factor);
+                writes.push(match step {
+                    Some(step) => self.transact_update(
+                        factor,
+                        "SET last_step = :step",
+                        Some("#status = :active AND (attribute_not_exists(last_step) OR last_step < :step)"),
+                        vec![active, (":step", number(step))],
+                    )?,
+                    None => self.transact_check(factor, "#status = :active", vec![active])?,
+                });
+                describe_key(&challenge_key(id))
+            }
+            Used::RecoveryCode { set, index } => {
+                writes.push(self.transact_update(
+                    recovery_key(pass.user),
+                    RECOVERY_USE,
+                    Some(RECOVERY_USABLE),
+                    recovery_use(set, index),
+                )?);
+                describe_key(&recovery_key(pass.user))
+            }
+        };
+        let used = writes.len();
+        writes.push(self.transact_update(
+            throttle_key(pass.user, pass.budget),
+            "SET failures = :zero REMOVE locked_until",
+            Some(throttle_unchanged(pass.seen)),
+            vec![(":zero", number(0)), (":seen", number(pass.seen))],
+        )?);
+        if let Some(event) = pass.event {
+            writes.push(self.transact_put_new(audit_item(event)?)?);
+        }
+        // A concurrent transaction on these items: as if the count had moved, read again.
+        Ok(match self.transact_outcome(writes, &record).await? {
+            Transacted::Written => Passed::Yes,
+            Transacted::Refused(0) => Passed::AlreadyUsed,
+            Transacted::Refused(i) if i < used => Passed::FactorRefused,
+            Transacted::Refused(i) if i == used => Passed::ThrottleMoved,
+            Transacted::Conflict => Passed::ThrottleMoved,
+            Transacted::Refused(_) => return Err(StoreError::AlreadyExists),
+        })
+    }
+
+    async fn fail_attempt(&self, fail: &Fail<'_>) -> StoreResult<bool> {
+        let throttle = throttle_key(fail.user, fail.budget);
+        let (update, _, values) = count_failure(Some(fail.seen), fail.now);
+        let condition = throttle_unchanged(fail.seen);
+        if fail.challenge.is_none() && fail.event.is_none() {
+            return self.update_if(throttle, update, condition, values).await;
+        }
+        let record = describe_key(&throttle);
+        let mut writes = vec![self.transact_update(throttle, update, Some(condition), values)?];
+        if let Some(id) = fail.challenge {
+            writes.push(self.transact_update(
+                challenge_key(id),
+                "ADD attempts :one",
+                Some("attribute_exists(pk)"),
+                vec![(":one", number(1))],
+            )?);
+        }
+        if let Some(event) = fail.event {
+            writes.push(self.transact_put_new(audit_item(event)?)?);
+        }
+        // The throttle's count, or the challenge (when there is one) gone: read again; the
+        // audit event's id taken: an error.
+        let refused = 1 + usize::from(fail.challenge.is_some());
+        match self.transact_outcome(writes, &record).await? {
+            Transacted::Written => Ok(true),
+            Transacted::Refused(i) if i < refused => Ok(false),
+            Transacted::Conflict => Ok(false),
+            Transacted::Refused(_) => Err(StoreError::AlreadyExists),
+        }
     }
 }
 
@@ -945,6 +1227,16 @@ impl PolicyStore for DynamoStore {
         Ok(self.get(policy_key(org)).await?.unwrap_or_default())
     }
 
+    async fn get_policies(&self, orgs: &[OrgId]) -> StoreResult<Vec<OrgPolicy>> {
+        let Some(first) = orgs.first() else { return Ok(Vec::new()) };
+        let keys: Vec<Item> = orgs.iter().map(policy_key).collect();
+        let found = self.get_many(keys, &describe_key(&policy_key(first))).await?;
+        found
+            .into_iter()
+            .map(|item| Ok(item.map(from_item).transpose()?.unwrap_or_default()))
+            .collect()
+    }
+
     async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()> {
         self.put(to_item(policy, policy_key(org))?).await
     }
@@ -955,7 +1247,7 @@ impl PolicyStore for DynamoStore {
     }
 
     async fn memberships(&self, user: &UserId) -> StoreResult<Vec<OrgId>> {
-        let record: Option<Memberships> = self.get(key(user_pk(user), "ORGS")).await?;
+        let record: Option<Memberships> = self.get(key(user_pk(user), ORGS)).await?;
         Ok(record.map(|r| r.orgs).unwrap_or_default())
     }
 
@@ -977,9 +1269,7 @@ impl PolicyStore for DynamoStore {
 #[async_trait]
 impl AuditLog for DynamoStore {
     async fn append(&self, event: &AuditEvent) -> StoreResult<()> {
-        let mut item = to_item(event, audit_key(event))?;
-        item.insert("ttl".into(), expiry(event.at.saturating_add(AUDIT_RETENTION)));
-        self.insert(item).await
+        self.insert(audit_item(event)?).await
     }
 
     async fn latest_events(&self, user: &UserId, limit: usize) -> StoreResult<Vec<AuditEvent>> {
@@ -1004,7 +1294,16 @@ fn audit_key(event: &AuditEvent) -> Item {
     key(user_pk(&event.user), format!("{AUDIT_PREFIX}{:020}#{}", event.at, event.id))
 }
 
+/// An audit event's item, kept [`AUDIT_RETENTION`].
+fn audit_item(event: &AuditEvent) -> StoreResult<Item> {
+    let mut item = to_item(event, audit_key(event))?;
+    item.insert("ttl".into(), expiry(event.at.saturating_add(AUDIT_RETENTION)));
+    Ok(item)
+}
+
 const FACTOR_PREFIX: &str = "FACTOR#";
+/// The sort key of a user's memberships.
+const ORGS: &str = "ORGS";
 
 fn key(pk: String, sk: impl Into<String>) -> Item {
     HashMap::from([
@@ -1206,7 +1505,7 @@ fn json_number(text: &str) -> Result<Number, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Answer, ChallengePurpose, Method};
+    use crate::model::{Answer, ChallengePurpose, FactorKind, Method};
 
     fn uid(id: &str) -> UserId {
         UserId::parse(id).unwrap()
@@ -1292,9 +1591,11 @@ mod tests {
             purpose: ChallengePurpose::PhoneChange { new_phone: "+15555550101".into() },
             answer: Answer::SentCode { hash: "ab12".into() },
             attempts: 3,
+            factor_kind: Some(FactorKind::Sms),
         };
         let item = to_item(&challenge, challenge_key(&cid("chl_1"))).unwrap();
         assert_eq!(item["purpose"], string("phone_change_new"));
+        assert_eq!(item["factor_kind"], string("sms"));
         assert_eq!(item["new_phone"], string("+15555550101"));
         assert_eq!(item["code_hash"], string("ab12"));
         assert_eq!(item["attempts"], number(3));
@@ -1317,7 +1618,7 @@ mod tests {
         let read = from_item::<Challenge>(old).unwrap();
         let login_id = LoginId::parse("lgn_1").unwrap();
         assert_eq!(read.purpose, ChallengePurpose::Login { login_id, token_ttl: None });
-        assert_eq!((read.answer, read.attempts), (Answer::AppCode, 0));
+        assert_eq!((read.answer, read.attempts), (Answer::AppCode { secret: None }, 0));
     }
 
     #[test]

@@ -17,12 +17,13 @@ use super::group_commit::Writer;
 use crate::ids::{ChallengeId, FactorId, KeyId, LoginId, OrgId, UserId};
 use crate::model::{
     AppKey, Attempt, AuditEvent, Budget, Challenge, Delivery, Factor, FactorStatus, Login,
-    Memberships, Method, OrgPolicy, PasskeySignIn, RecoverySet, SendLimit,
+    Memberships, Method, OrgPolicy, PasskeySignIn, RecoverySet, SendLimit, ThrottleState,
 };
 use crate::ports::{
-    Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
-    PolicyStore, RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult,
-    ThrottleStore,
+    Activation, AppKeyStore, AttemptStore, AuditLog, ChallengeAttempt, FactorStore, Fail,
+    LoginStore, Pass, Passed, PasskeyStore, PhoneStore, PolicyStore, RecoveryAttempt,
+    RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Used,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -55,6 +56,12 @@ fn challenge_key(id: &ChallengeId) -> String {
 }
 fn factor_key(user: &UserId, id: &FactorId) -> String {
     user_key(user, &format!("FACTOR#{id}"))
+}
+fn login_key(id: &LoginId) -> String {
+    key(&format!("LOGIN#{id}"), "LOGIN")
+}
+fn audit_key(event: &AuditEvent) -> String {
+    user_key(&event.user, &format!("AUDIT#{:020}#{}", event.at, event.id))
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -215,6 +222,19 @@ impl FactorStore for EmbeddedStore {
         Ok(factors)
     }
 
+    async fn factors_and_orgs(&self, user: &UserId) -> StoreResult<(Vec<Factor>, Vec<OrgId>)> {
+        let (prefix, orgs) = (user_key(user, "FACTOR#"), user_key(user, "ORGS"));
+        let (mut factors, orgs) = self
+            .reading(move |table| {
+                let factors: Vec<Factor> = scan_prefix(table, &prefix)?;
+                let orgs: Option<Memberships> = get_read(table, &orgs)?;
+                Ok((factors, orgs.map(|m| m.orgs).unwrap_or_default()))
+            })
+            .await?;
+        Factor::sort_oldest_first(&mut factors);
+        Ok((factors, orgs))
+    }
+
     async fn activate_factor(
         &self,
         user: &UserId,
@@ -281,25 +301,6 @@ impl FactorStore for EmbeddedStore {
                 put(t, &recovery_k, set)?;
             }
             Ok(true)
-        })
-        .await
-    }
-
-    async fn advance_totp_step(
-        &self,
-        user: &UserId,
-        id: &FactorId,
-        step: u64,
-    ) -> StoreResult<bool> {
-        self.change_factor(user, id, move |factor| {
-            let active = factor.status == FactorStatus::Active;
-            match &mut factor.method {
-                Method::Totp { last_step, .. } if active && last_step.is_none_or(|s| s < step) => {
-                    *last_step = Some(step);
-                    true
-                }
-                _ => false,
-            }
         })
         .await
     }
@@ -374,36 +375,17 @@ impl RecoveryStore for EmbeddedStore {
     async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>> {
         self.read(user_key(user, "RECOVERY")).await
     }
-
-    async fn consume_recovery_code(
-        &self,
-        user: &UserId,
-        set_id: &str,
-        index: u32,
-    ) -> StoreResult<bool> {
-        let (k, set_id) = (user_key(user, "RECOVERY"), set_id.to_owned());
-        self.write(move |t| {
-            let Some(mut set) = get::<RecoverySet>(t, &k)? else { return Ok(false) };
-            if set.id != set_id || set.used.contains(&index) || index as usize >= set.hashes.len() {
-                return Ok(false);
-            }
-            set.used.push(index);
-            put(t, &k, &set)?;
-            Ok(true)
-        })
-        .await
-    }
 }
 
 #[async_trait]
 impl LoginStore for EmbeddedStore {
     async fn insert_login(&self, login: &Login) -> StoreResult<()> {
-        let (k, login) = (key(&format!("LOGIN#{}", login.id), "LOGIN"), login.clone());
+        let (k, login) = (login_key(&login.id), login.clone());
         self.write(move |t| insert_new(t, &k, &login)).await
     }
 
     async fn get_login(&self, id: &LoginId) -> StoreResult<Option<Login>> {
-        self.read(key(&format!("LOGIN#{id}"), "LOGIN")).await
+        self.read(login_key(id)).await
     }
 
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()> {
@@ -646,6 +628,205 @@ impl ThrottleStore for EmbeddedStore {
     }
 }
 
+impl From<Option<ThrottleRecord>> for ThrottleState {
+    fn from(record: Option<ThrottleRecord>) -> Self {
+        record.map_or_else(ThrottleState::default, |r| ThrottleState {
+            failures: r.failures,
+            locked_until: r.locked_until,
+        })
+    }
+}
+
+/// Reads one record in a read transaction.
+fn get_read<T: DeserializeOwned>(
+    table: &ReadOnlyTable<&str, &[u8]>,
+    key: &str,
+) -> StoreResult<Option<T>> {
+    table.get(key).map_err(unavailable)?.map(|v| decode(v.value())).transpose()
+}
+
+/// What [`Used`] names, owned (a write may run twice).
+#[derive(Clone)]
+enum UsedKey {
+    Challenge {
+        key: String,
+        factor: String,
+        step: Option<u64>,
+        max_attempts: Option<u32>,
+        now: u64,
+    },
+    RecoveryCode {
+        key: String,
+        set: String,
+        index: u32,
+    },
+}
+
+/// A record a passed attempt writes.
+enum Record {
+    Challenge(Challenge),
+    Factor(Factor),
+    Recovery(RecoverySet),
+}
+
+#[async_trait]
+impl AttemptStore for EmbeddedStore {
+    async fn challenge_attempt(
+        &self,
+        user: &UserId,
+        id: &ChallengeId,
+    ) -> StoreResult<ChallengeAttempt> {
+        let (c, t) = (challenge_key(id), user_key(user, Budget::SecondFactor.sort_key()));
+        self.reading(move |table| {
+            Ok(ChallengeAttempt {
+                challenge: get_read(table, &c)?,
+                throttle: get_read::<ThrottleRecord>(table, &t)?.into(),
+            })
+        })
+        .await
+    }
+
+    async fn recovery_attempt(
+        &self,
+        user: &UserId,
+        login: Option<&LoginId>,
+    ) -> StoreResult<RecoveryAttempt> {
+        let set = user_key(user, "RECOVERY");
+        let t = user_key(user, Budget::RecoveryCodes.sort_key());
+        let login = login.map(login_key);
+        self.reading(move |table| {
+            Ok(RecoveryAttempt {
+                set: get_read(table, &set)?,
+                login: login.map(|l| get_read(table, &l)).transpose()?.flatten(),
+                throttle: get_read::<ThrottleRecord>(table, &t)?.into(),
+            })
+        })
+        .await
+    }
+
+    async fn pass_attempt(&self, pass: &Pass<'_>) -> StoreResult<Passed> {
+        let used = match pass.used {
+            Used::Challenge { id, factor, step, max_attempts, now } => UsedKey::Challenge {
+                key: challenge_key(id),
+                factor: factor_key(pass.user, factor),
+                step,
+                max_attempts,
+                now,
+            },
+            Used::RecoveryCode { set, index } => UsedKey::RecoveryCode {
+                key: user_key(pass.user, "RECOVERY"),
+                set: set.to_owned(),
+                index,
+            },
+        };
+        let throttle = user_key(pass.user, pass.budget.sort_key());
+        let seen = pass.seen;
+        let event = pass.event.map(|e| (audit_key(e), e.clone()));
+        self.write(move |t| {
+            // Every condition first, then every write: a refusal writes nothing.
+            let mut writes: Vec<(String, Record)> = Vec::with_capacity(4);
+            match used.clone() {
+                UsedKey::Challenge { key, factor, step, max_attempts, now } => {
+                    let Some(mut challenge) = get::<Challenge>(t, &key)?.filter(|c| {
+                        c.consumed_at.is_none() && max_attempts.is_none_or(|max| c.attempts < max)
+                    }) else {
+                        return Ok(Passed::AlreadyUsed);
+                    };
+                    let Some(mut record) =
+                        get::<Factor>(t, &factor)?.filter(|f| f.status == FactorStatus::Active)
+                    else {
+                        return Ok(Passed::FactorRefused);
+                    };
+                    if let Some(step) = step {
+                        match &mut record.method {
+                            Method::Totp { last_step, .. }
+                                if last_step.is_none_or(|s| s < step) =>
+                            {
+                                *last_step = Some(step);
+                            }
+                            _ => return Ok(Passed::FactorRefused),
+                        }
+                        writes.push((factor, Record::Factor(record)));
+                    }
+                    challenge.consumed_at = Some(now);
+                    challenge.attempts += u32::from(max_attempts.is_some());
+                    writes.push((key, Record::Challenge(challenge)));
+                }
+                UsedKey::RecoveryCode { key, set: set_id, index } => {
+                    let Some(mut set) = get::<RecoverySet>(t, &key)?.filter(|set| {
+                        set.id == set_id
+                            && !set.used.contains(&index)
+                            && (index as usize) < set.hashes.len()
+                    }) else {
+                        return Ok(Passed::AlreadyUsed);
+                    };
+                    set.used.push(index);
+                    writes.push((key, Record::Recovery(set)));
+                }
+            }
+            if get::<ThrottleRecord>(t, &throttle)?.map_or(0, |r| r.failures) != seen {
+                return Ok(Passed::ThrottleMoved);
+            }
+            if let Some((k, _)) = &event {
+                if t.get(k.as_str()).map_err(unavailable)?.is_some() {
+                    return Err(StoreError::AlreadyExists);
+                }
+            }
+            for (k, record) in &writes {
+                match record {
+                    Record::Challenge(c) => put(t, k, c)?,
+                    Record::Factor(f) => put(t, k, f)?,
+                    Record::Recovery(r) => put(t, k, r)?,
+                }
+            }
+            put(t, &throttle, &ThrottleRecord::default())?;
+            if let Some((k, e)) = &event {
+                put(t, k, e)?;
+            }
+            Ok(Passed::Yes)
+        })
+        .await
+    }
+
+    async fn fail_attempt(&self, fail: &Fail<'_>) -> StoreResult<bool> {
+        let throttle = user_key(fail.user, fail.budget.sort_key());
+        let (seen, now) = (fail.seen, fail.now);
+        let challenge = fail.challenge.map(challenge_key);
+        let event = fail.event.map(|e| (audit_key(e), e.clone()));
+        self.write(move |t| {
+            let mut record = get::<ThrottleRecord>(t, &throttle)?.unwrap_or_default();
+            if record.failures != seen {
+                return Ok(false);
+            }
+            let challenged = match &challenge {
+                Some(k) => match get::<Challenge>(t, k)? {
+                    Some(c) => Some((k, c)),
+                    None => return Ok(false),
+                },
+                None => None,
+            };
+            if let Some((k, _)) = &event {
+                if t.get(k.as_str()).map_err(unavailable)?.is_some() {
+                    return Err(StoreError::AlreadyExists);
+                }
+            }
+            record.failures = seen.saturating_add(1);
+            record.last_failure_at = now;
+            record.locked_until = mfa_core::throttle::locked_until(record.failures, now);
+            put(t, &throttle, &record)?;
+            if let Some((k, mut c)) = challenged {
+                c.attempts = c.attempts.saturating_add(1);
+                put(t, k, &c)?;
+            }
+            if let Some((k, e)) = &event {
+                put(t, k, e)?;
+            }
+            Ok(true)
+        })
+        .await
+    }
+}
+
 /// A taken step-up token.
 #[derive(Debug, Serialize, Deserialize)]
 struct TakenStepUp {
@@ -698,6 +879,15 @@ impl PolicyStore for EmbeddedStore {
         Ok(self.read(key(&format!("ORG#{org}"), "POLICY")).await?.unwrap_or_default())
     }
 
+    async fn get_policies(&self, orgs: &[OrgId]) -> StoreResult<Vec<OrgPolicy>> {
+        let keys: Vec<String> =
+            orgs.iter().map(|org| key(&format!("ORG#{org}"), "POLICY")).collect();
+        self.reading(move |table| {
+            keys.iter().map(|k| Ok(get_read::<OrgPolicy>(table, k)?.unwrap_or_default())).collect()
+        })
+        .await
+    }
+
     async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()> {
         let (k, policy) = (key(&format!("ORG#{org}"), "POLICY"), policy.clone());
         self.write(move |t| put(t, &k, &policy)).await
@@ -722,7 +912,7 @@ impl PolicyStore for EmbeddedStore {
 #[async_trait]
 impl AuditLog for EmbeddedStore {
     async fn append(&self, event: &AuditEvent) -> StoreResult<()> {
-        let k = user_key(&event.user, &format!("AUDIT#{:020}#{}", event.at, event.id));
+        let k = audit_key(event);
         let event = event.clone();
         self.write(move |t| insert_new(t, &k, &event)).await
     }

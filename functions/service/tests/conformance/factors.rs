@@ -75,7 +75,7 @@ pub async fn factor_activates_once_and_only_from_pending<S: TestStore>(store: Ar
     assert!(store.activate_factor(&user, &stepless.id, &plain(None, NOW)).await.unwrap());
     let stepless = store.get_factor(&user, &stepless.id).await.unwrap().unwrap();
     assert_eq!((stepless.status, last_step(&stepless)), (FactorStatus::Active, None));
-    assert!(store.advance_totp_step(&user, &stepless.id, 0).await.unwrap());
+    assert!(use_step(&*store, &user, &stepless.id, 0).await.unwrap());
 }
 
 pub async fn factor_activation_is_won_once_under_concurrency<S: TestStore>(store: Arc<S>) {
@@ -95,23 +95,23 @@ pub async fn totp_step_only_moves_forward<S: TestStore>(store: Arc<S>) {
     let factor = pending_totp(&user, NOW);
     store.insert_factor(&factor).await.unwrap();
     assert!(
-        !store.advance_totp_step(&user, &factor.id, 10).await.unwrap(),
+        !use_step(&*store, &user, &factor.id, 10).await.unwrap(),
         "a pending factor can't be used"
     );
     assert!(store.activate_factor(&user, &factor.id, &plain(Some(10), NOW)).await.unwrap());
 
-    assert!(!store.advance_totp_step(&user, &factor.id, 10).await.unwrap());
-    assert!(!store.advance_totp_step(&user, &factor.id, 9).await.unwrap());
-    assert!(store.advance_totp_step(&user, &factor.id, 11).await.unwrap());
-    assert!(!store.advance_totp_step(&user, &factor.id, 11).await.unwrap());
-    assert!(store.advance_totp_step(&user, &factor.id, 20).await.unwrap());
-    assert!(!store.advance_totp_step(&user, &factor.id, 15).await.unwrap());
+    assert!(!use_step(&*store, &user, &factor.id, 10).await.unwrap());
+    assert!(!use_step(&*store, &user, &factor.id, 9).await.unwrap());
+    assert!(use_step(&*store, &user, &factor.id, 11).await.unwrap());
+    assert!(!use_step(&*store, &user, &factor.id, 11).await.unwrap());
+    assert!(use_step(&*store, &user, &factor.id, 20).await.unwrap());
+    assert!(!use_step(&*store, &user, &factor.id, 15).await.unwrap());
     let stored = store.get_factor(&user, &factor.id).await.unwrap().unwrap();
     assert_eq!(last_step(&stored), Some(20));
 
-    assert!(!store.advance_totp_step(&user, &fid("fac_missing"), 30).await.unwrap());
+    assert!(!use_step(&*store, &user, &fid("fac_missing"), 30).await.unwrap());
     let stranger = unique_user();
-    assert!(!store.advance_totp_step(&stranger, &factor.id, 30).await.unwrap());
+    assert!(!use_step(&*store, &stranger, &factor.id, 30).await.unwrap());
 }
 
 pub async fn totp_step_is_accepted_once_under_concurrency<S: TestStore>(store: Arc<S>) {
@@ -121,7 +121,7 @@ pub async fn totp_step_is_accepted_once_under_concurrency<S: TestStore>(store: A
     store.activate_factor(&user, &factor.id, &plain(Some(10), NOW)).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let (user, id) = (user.clone(), factor.id.clone());
-        async move { store.advance_totp_step(&user, &id, 11).await }
+        async move { use_step(&*store, &user, &id, 11).await }
     })
     .await;
     assert_eq!(winners(answers), 1);
@@ -463,6 +463,7 @@ pub async fn activation_uses_its_challenge_up_in_the_same_write<S: TestStore>(st
         purpose: ChallengePurpose::Activation,
         answer: Answer::SentCode { hash: "ab".repeat(32) },
         attempts: 0,
+        factor_kind: None,
     };
     store.insert_challenge(&code).await.unwrap();
     let with_code = Activation { challenge: Some(&code.id), ..plain(None, NOW + 1) };

@@ -37,8 +37,9 @@ fn challenge(login: &Login) -> Challenge {
         expires_at: NOW + 300,
         consumed_at: None,
         purpose: ChallengePurpose::Login { login_id: login.id.clone(), token_ttl: None },
-        answer: Answer::AppCode,
+        answer: Answer::AppCode { secret: None },
         attempts: 0,
+        factor_kind: None,
     }
 }
 
@@ -104,7 +105,8 @@ pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc
     // A step-up by an authenticator app: no code stored, the app's code answers.
     let app_step_up = Challenge {
         purpose: step_up_of(Operation::AddFactor, None),
-        answer: Answer::AppCode,
+        answer: Answer::AppCode { secret: Some("sealed".into()) },
+        factor_kind: Some(FactorKind::Totp),
         ..challenge(&texted)
     };
     store.insert_login(&texted).await.unwrap();

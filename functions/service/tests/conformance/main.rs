@@ -8,6 +8,7 @@
 //! Every test uses its own random user ids, so tests share one table safely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attempts;
 mod audit;
 mod factors;
 mod logins;
@@ -57,6 +58,12 @@ macro_rules! conformance_suite {
             factors::phone_change_is_won_once_under_concurrency,
             factors::webauthn_key_is_registered_once_and_only_on_a_pending_factor,
             factors::webauthn_key_is_updated_only_from_the_credential_stored,
+            attempts::an_attempt_reads_its_challenge_and_throttle_in_one,
+            attempts::a_failure_counts_locks_and_audits_in_one_write,
+            attempts::a_write_on_a_stale_count_writes_nothing,
+            attempts::a_pass_needs_an_open_challenge_with_attempts_and_an_active_factor,
+            attempts::a_challenge_passes_once_under_concurrency,
+            attempts::of_concurrent_failures_each_counts_once,
             recovery::recovery_code_is_consumed_once,
             recovery::recovery_code_is_consumed_once_under_concurrency,
             recovery::recovery_codes_consumed_together_are_all_kept,
@@ -96,6 +103,7 @@ macro_rules! conformance_suite {
             policy::grace_logins_are_taken_up_to_max_per_user_and_org,
             policy::grace_logins_are_capped_under_concurrency,
             policy::memberships_are_set_and_read_per_user,
+            policy::a_users_factors_orgs_and_their_policies_are_read_together,
             policy::app_keys_are_stored_once_listed_and_deleted,
             audit::audit_events_are_listed_newest_first_per_user,
             audit::an_audit_event_is_stored_once,

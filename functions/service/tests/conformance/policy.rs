@@ -94,3 +94,31 @@ pub async fn app_keys_are_stored_once_listed_and_deleted<S: TestStore>(store: Ar
     assert!(!store.delete_app_key(&older.id).await.unwrap());
     assert_eq!(store.get_app_key(&older.id).await.unwrap(), None);
 }
+
+pub async fn a_users_factors_orgs_and_their_policies_are_read_together<S: TestStore>(
+    store: Arc<S>,
+) {
+    let user = unique_user();
+    assert_eq!(store.factors_and_orgs(&user).await.unwrap(), (vec![], vec![]));
+    let (org, other) = (unique_org(), unique_org());
+    for at in [NOW + 1, NOW] {
+        store.insert_factor(&pending_totp(&user, at)).await.unwrap();
+    }
+    store.insert_factor(&pending_totp(&unique_user(), NOW)).await.unwrap();
+    store.put_memberships(&user, &[org.clone(), other.clone()]).await.unwrap();
+    // A grace count sorts between the factors and the memberships.
+    assert!(store.take_grace_login(&user, &org, 3).await.unwrap());
+    let (factors, orgs) = store.factors_and_orgs(&user).await.unwrap();
+    assert_eq!(factors, store.list_factors(&user).await.unwrap());
+    assert_eq!(factors.iter().map(|f| f.created_at).collect::<Vec<_>>(), [NOW, NOW + 1]);
+    assert_eq!(orgs, [org.clone(), other.clone()]);
+
+    let strict = OrgPolicy { require_mfa: true, grace_logins: 1, ..OrgPolicy::default() };
+    store.put_policy(&org, &strict).await.unwrap();
+    assert_eq!(
+        store.get_policies(&[other.clone(), org.clone()]).await.unwrap(),
+        [OrgPolicy::default(), strict.clone()]
+    );
+    assert_eq!(store.get_policies(&[org]).await.unwrap(), [strict]);
+    assert_eq!(store.get_policies(&[]).await.unwrap(), []);
+}

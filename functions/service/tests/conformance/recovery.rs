@@ -17,16 +17,16 @@ pub async fn recovery_code_is_consumed_once<S: TestStore>(store: Arc<S>) {
     let set = recovery_set(10);
     store.replace_recovery_set(&user, &set).await.unwrap();
 
-    assert!(store.consume_recovery_code(&user, &set.id, 3).await.unwrap());
-    assert!(!store.consume_recovery_code(&user, &set.id, 3).await.unwrap());
-    assert!(store.consume_recovery_code(&user, &set.id, 0).await.unwrap());
+    assert!(use_recovery_code(&*store, &user, &set.id, 3).await.unwrap());
+    assert!(!use_recovery_code(&*store, &user, &set.id, 3).await.unwrap());
+    assert!(use_recovery_code(&*store, &user, &set.id, 0).await.unwrap());
     assert!(
-        !store.consume_recovery_code(&user, &set.id, 10).await.unwrap(),
+        !use_recovery_code(&*store, &user, &set.id, 10).await.unwrap(),
         "there is no code 10 in a set of 10"
     );
-    assert!(!store.consume_recovery_code(&user, &set.id, u32::MAX).await.unwrap());
-    assert!(!store.consume_recovery_code(&user, "rcs_other", 4).await.unwrap());
-    assert!(!store.consume_recovery_code(&unique_user(), &set.id, 4).await.unwrap());
+    assert!(!use_recovery_code(&*store, &user, &set.id, u32::MAX).await.unwrap());
+    assert!(!use_recovery_code(&*store, &user, "rcs_other", 4).await.unwrap());
+    assert!(!use_recovery_code(&*store, &unique_user(), &set.id, 4).await.unwrap());
 
     let stored = store.get_recovery_set(&user).await.unwrap().unwrap();
     assert_eq!(stored.hashes, set.hashes);
@@ -40,7 +40,7 @@ pub async fn recovery_code_is_consumed_once_under_concurrency<S: TestStore>(stor
     store.replace_recovery_set(&user, &set).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let (user, id) = (user.clone(), set.id.clone());
-        async move { store.consume_recovery_code(&user, &id, 5).await }
+        async move { use_recovery_code(&*store, &user, &id, 5).await }
     })
     .await;
     assert_eq!(winners(answers), 1);
@@ -56,7 +56,7 @@ pub async fn recovery_codes_consumed_together_are_all_kept<S: TestStore>(store: 
     let answers = concurrently(&store, 10, |store| {
         let (user, id) = (user.clone(), set.id.clone());
         let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        async move { store.consume_recovery_code(&user, &id, index).await }
+        async move { use_recovery_code(&*store, &user, &id, index).await }
     })
     .await;
     assert_eq!(winners(answers), 10);
@@ -68,12 +68,12 @@ pub async fn replaced_recovery_set_kills_old_codes<S: TestStore>(store: Arc<S>) 
     let user = unique_user();
     let old = recovery_set(10);
     store.replace_recovery_set(&user, &old).await.unwrap();
-    assert!(store.consume_recovery_code(&user, &old.id, 0).await.unwrap());
+    assert!(use_recovery_code(&*store, &user, &old.id, 0).await.unwrap());
 
     let new = recovery_set(10);
     store.replace_recovery_set(&user, &new).await.unwrap();
     assert_eq!(store.get_recovery_set(&user).await.unwrap(), Some(new.clone()));
-    assert!(!store.consume_recovery_code(&user, &old.id, 1).await.unwrap());
-    assert!(store.consume_recovery_code(&user, &new.id, 0).await.unwrap());
+    assert!(!use_recovery_code(&*store, &user, &old.id, 1).await.unwrap());
+    assert!(use_recovery_code(&*store, &user, &new.id, 0).await.unwrap());
     assert_eq!(used(&*store, &user).await, [0]);
 }

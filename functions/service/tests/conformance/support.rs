@@ -4,8 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use mfa_service::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
-use mfa_service::model::{Factor, FactorStatus, Method, RecoverySet};
-pub use mfa_service::ports::{Activation, RecoveryWrite};
+use mfa_service::model::{
+    Answer, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet,
+};
+pub use mfa_service::ports::{Activation, Pass, Passed, RecoveryWrite, StoreResult, Used};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Barrier;
 
@@ -137,4 +139,70 @@ where
 /// How many of `answers` are `true`.
 pub fn winners<E: std::fmt::Debug>(answers: Vec<Result<bool, E>>) -> usize {
     answers.into_iter().map(|answer| answer.unwrap()).filter(|won| *won).count()
+}
+
+/// A stored TOTP sign-in challenge of `factor`, unanswered.
+pub async fn stored_app_challenge<S: TestStore>(
+    store: &S,
+    user: &UserId,
+    factor: &FactorId,
+) -> Challenge {
+    let challenge = Challenge {
+        id: unique_challenge(),
+        user: user.clone(),
+        factor_id: factor.clone(),
+        created_at: NOW,
+        expires_at: NOW + 300,
+        consumed_at: None,
+        purpose: ChallengePurpose::Login { login_id: unique_login(), token_ttl: None },
+        answer: Answer::AppCode { secret: None },
+        attempts: 0,
+        factor_kind: None,
+    };
+    store.insert_challenge(&challenge).await.unwrap();
+    challenge
+}
+
+/// Uses TOTP step `step` of `factor` as a verify does: a new challenge of it answered with
+/// [`mfa_service::ports::AttemptStore::pass_attempt`] on the count read. `false` when the
+/// factor refused the step (inactive, missing, or not newer than its last one).
+pub async fn use_step<S: TestStore>(
+    store: &S,
+    user: &UserId,
+    factor: &FactorId,
+    step: u64,
+) -> StoreResult<bool> {
+    let challenge = stored_app_challenge(store, user, factor).await;
+    let seen = store.failures(user, Budget::SecondFactor).await?;
+    let used = Used::Challenge {
+        id: &challenge.id,
+        factor,
+        step: Some(step),
+        max_attempts: None,
+        now: NOW,
+    };
+    let pass = Pass { user, budget: Budget::SecondFactor, seen, used, event: None };
+    Ok(match store.pass_attempt(&pass).await? {
+        Passed::Yes => true,
+        Passed::FactorRefused => false,
+        other => panic!("a step of a fresh challenge: {other:?}"),
+    })
+}
+
+/// Uses code `index` of the recovery set `set` as a verify does
+/// ([`mfa_service::ports::AttemptStore::pass_attempt`] on the count read): whether it passed.
+pub async fn use_recovery_code<S: TestStore>(
+    store: &S,
+    user: &UserId,
+    set: &str,
+    index: u32,
+) -> StoreResult<bool> {
+    let seen = store.failures(user, Budget::RecoveryCodes).await?;
+    let used = Used::RecoveryCode { set, index };
+    let pass = Pass { user, budget: Budget::RecoveryCodes, seen, used, event: None };
+    Ok(match store.pass_attempt(&pass).await? {
+        Passed::Yes => true,
+        Passed::AlreadyUsed => false,
+        other => panic!("a recovery code: {other:?}"),
+    })
 }

@@ -15,8 +15,9 @@ use mfa_service::model::{
     OrgPolicy, PasskeySignIn, RecoverySet, SendLimit,
 };
 use mfa_service::ports::{
-    Activation, AppKeyStore, AuditLog, FactorStore, LoginStore, PasskeyStore, PhoneStore,
-    PolicyStore, RecoveryStore, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    Activation, AppKeyStore, AttemptStore, AuditLog, ChallengeAttempt, FactorStore, Fail,
+    LoginStore, Pass, Passed, PasskeyStore, PhoneStore, PolicyStore, RecoveryAttempt,
+    RecoveryStore, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
 };
 use mfa_service::store::embedded::EmbeddedStore;
 
@@ -85,6 +86,9 @@ impl FactorStore for FaultyStore {
     async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>> {
         self.call(self.inner.list_factors(user)).await
     }
+    async fn factors_and_orgs(&self, user: &UserId) -> StoreResult<(Vec<Factor>, Vec<OrgId>)> {
+        self.call(self.inner.factors_and_orgs(user)).await
+    }
     async fn activate_factor(
         &self,
         user: &UserId,
@@ -92,14 +96,6 @@ impl FactorStore for FaultyStore {
         activation: &Activation<'_>,
     ) -> StoreResult<bool> {
         self.call(self.inner.activate_factor(user, id, activation)).await
-    }
-    async fn advance_totp_step(
-        &self,
-        user: &UserId,
-        id: &FactorId,
-        step: u64,
-    ) -> StoreResult<bool> {
-        self.call(self.inner.advance_totp_step(user, id, step)).await
     }
     async fn update_webauthn_key(
         &self,
@@ -136,14 +132,6 @@ impl RecoveryStore for FaultyStore {
     }
     async fn get_recovery_set(&self, user: &UserId) -> StoreResult<Option<RecoverySet>> {
         self.call(self.inner.get_recovery_set(user)).await
-    }
-    async fn consume_recovery_code(
-        &self,
-        user: &UserId,
-        set_id: &str,
-        index: u32,
-    ) -> StoreResult<bool> {
-        self.call(self.inner.consume_recovery_code(user, set_id, index)).await
     }
 }
 
@@ -242,6 +230,30 @@ impl ThrottleStore for FaultyStore {
 }
 
 #[async_trait]
+impl AttemptStore for FaultyStore {
+    async fn challenge_attempt(
+        &self,
+        user: &UserId,
+        id: &ChallengeId,
+    ) -> StoreResult<ChallengeAttempt> {
+        self.call(self.inner.challenge_attempt(user, id)).await
+    }
+    async fn recovery_attempt(
+        &self,
+        user: &UserId,
+        login: Option<&LoginId>,
+    ) -> StoreResult<RecoveryAttempt> {
+        self.call(self.inner.recovery_attempt(user, login)).await
+    }
+    async fn pass_attempt(&self, pass: &Pass<'_>) -> StoreResult<Passed> {
+        self.call(self.inner.pass_attempt(pass)).await
+    }
+    async fn fail_attempt(&self, fail: &Fail<'_>) -> StoreResult<bool> {
+        self.call(self.inner.fail_attempt(fail)).await
+    }
+}
+
+#[async_trait]
 impl StepUpStore for FaultyStore {
     async fn take_step_up(&self, jti: &str, expires_at: u64) -> StoreResult<bool> {
         self.call(self.inner.take_step_up(jti, expires_at)).await
@@ -252,6 +264,9 @@ impl StepUpStore for FaultyStore {
 impl PolicyStore for FaultyStore {
     async fn get_policy(&self, org: &OrgId) -> StoreResult<OrgPolicy> {
         self.call(self.inner.get_policy(org)).await
+    }
+    async fn get_policies(&self, orgs: &[OrgId]) -> StoreResult<Vec<OrgPolicy>> {
+        self.call(self.inner.get_policies(orgs)).await
     }
     async fn put_policy(&self, org: &OrgId, policy: &OrgPolicy) -> StoreResult<()> {
         self.call(self.inner.put_policy(org, policy)).await
