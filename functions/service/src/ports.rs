@@ -138,14 +138,19 @@ pub trait LoginStore: Send + Sync {
     async fn insert_challenge(&self, challenge: &Challenge) -> StoreResult<()>;
     /// A challenge by id.
     async fn get_challenge(&self, id: &ChallengeId) -> StoreResult<Option<Challenge>>;
+    /// What starting a sign-in challenge reads, in one request: the login, the factor, and the
+    /// orgs `user` belongs to (whose sending budgets a code counts against).
+    async fn challenge_context(
+        &self,
+        user: &UserId,
+        login: &LoginId,
+        factor: &FactorId,
+    ) -> StoreResult<(Option<Login>, Option<Factor>, Vec<OrgId>)>;
     /// Marks a challenge answered at `now`, if it was not already. `false` if it was.
     async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool>;
     /// Counts one code attempt on a challenge, if fewer than `max` were made and it is not
     /// answered. `false` when the challenge has no attempts left (or is answered or missing).
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool>;
-    /// Claims the login's one text message, or its one call. `false` if it was already taken
-    /// (or no such login).
-    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool>;
     /// Gives the login's text message (or call) back, when the provider refused it. Only a login
     /// whose message was taken changes (a missing login is not created).
     async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()>;
@@ -188,13 +193,46 @@ pub trait PhoneStore: Send + Sync {
     async fn release_delivery(&self, message_id: &str) -> StoreResult<()>;
 }
 
+/// A message about to be sent, and what is written with it, all or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sending<'a> {
+    /// The budgets it counts against (in their windows containing the time given).
+    pub limits: &'a [SendLimit],
+    /// A text's number: only if it has not opted out (STOP).
+    pub not_opted_out: Option<&'a str>,
+    /// The login whose one text (or call) it is: taken, only if it was not.
+    pub login_message: Option<(&'a LoginId, Delivery)>,
+    /// The challenge whose code it carries: stored (a taken id is
+    /// [`StoreError::AlreadyExists`]).
+    pub challenge: Option<&'a Challenge>,
+}
+
+impl<'a> Sending<'a> {
+    /// A message counted against `limits`, with nothing else written.
+    pub fn counted(limits: &'a [SendLimit]) -> Self {
+        Self { limits, not_opted_out: None, login_message: None, challenge: None }
+    }
+}
+
+/// Why [`SendStore::take_sends`] wrote nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendRefused {
+    /// `limits[i]` had no message left.
+    Full(usize),
+    /// The number opted out.
+    OptedOut,
+    /// The login's text (or call) was taken before, or there is no such login.
+    LoginHadMessage,
+}
+
 /// The sending budgets: counts of messages per fixed window ([`SendLimit`]).
 #[async_trait]
 pub trait SendStore: Send + Sync {
-    /// Counts one message against every one of `limits` in its window containing `now`, all or
-    /// none: `None` when it was counted, `Some(i)` when `limits[i]` had no message left (then
-    /// nothing was counted). One conditional write, or one transaction for several limits.
-    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>>;
+    /// Counts one message against every one of `sending`'s limits in its window containing
+    /// `now`, with the rest of `sending`, all or none: `None` when it was written, else why
+    /// nothing was (the first reason found). One conditional write, or one transaction.
+    async fn take_sends(&self, sending: &Sending<'_>, now: u64)
+        -> StoreResult<Option<SendRefused>>;
     /// How many messages `limit`'s window containing `now` has counted.
     async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32>;
 }

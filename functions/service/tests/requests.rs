@@ -19,7 +19,7 @@ use mfa_service::domain::{Mfa, NewFactor, Ports, Proof};
 use mfa_service::ids::{FactorId, OrgId, UserId};
 use mfa_service::model::{AuthMethod, OrgPolicy};
 use mfa_service::store::dynamo::DynamoStore;
-use rand_core::OsRng;
+use rand_core::{OsRng, RngCore};
 
 const NOW: u64 = 1_750_000_000;
 
@@ -134,7 +134,7 @@ fn at_most(flow: &str, sent: &[String], most: usize) {
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
-async fn a_totp_sign_in_is_three_requests_to_decide_three_to_challenge_and_two_to_verify() {
+async fn a_totp_sign_in_is_decided_and_challenged_in_at_most_three_requests_and_verified_in_two() {
     let rig = rig().await;
     let user = new_user();
     let (factor, secret, _) = rig.app(&user).await;
@@ -161,7 +161,7 @@ async fn a_totp_sign_in_is_three_requests_to_decide_three_to_challenge_and_two_t
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
-async fn a_login_decision_of_a_user_in_an_org_is_three_requests() {
+async fn a_login_decision_of_a_user_in_an_org_is_at_most_three_requests() {
     let rig = rig().await;
     let user = new_user();
     rig.app(&user).await;
@@ -176,11 +176,12 @@ async fn a_login_decision_of_a_user_in_an_org_is_three_requests() {
 
 #[tokio::test]
 #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
-async fn a_text_or_email_code_is_verified_in_two_requests() {
+async fn a_text_or_email_code_is_sent_in_at_most_three_requests_and_verified_in_two() {
     let rig = rig().await;
     let user = new_user();
     let (app, secret, _) = rig.app(&user).await;
-    let phone = format!("+1201555{:04}", NOW % 10_000);
+    // A number of its own: moto's table outlives the run, and a number gets 5 texts an hour.
+    let phone = format!("+1201555{:04}", OsRng.next_u32() % 10_000);
     let sms = NewFactor::Sms { phone: phone.clone(), label: None, delivery: None };
     let texted = rig.code_factor(&user, &(app.clone(), secret.clone()), sms, &phone).await;
     let address = format!("{}@example.com", user.as_str());
@@ -191,7 +192,7 @@ async fn a_text_or_email_code_is_verified_in_two_requests() {
         let login = rig.mfa.login(&user, AuthMethod::Password, None).await.unwrap().login_id;
         rig.requests.take();
         let challenge = rig.mfa.challenge(&user, &login, &factor, None).await.unwrap();
-        println!("{kind} challenge: {:?}", rig.requests.take());
+        at_most(&format!("{kind} challenge"), &rig.requests.take(), 3);
         let code = rig.outbox.last_code_to(&to);
         let wrong = if code == "000000" { "111111" } else { "000000" };
         assert!(rig

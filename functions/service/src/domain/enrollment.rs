@@ -252,8 +252,8 @@ impl Mfa {
         let to = Destination::of(&factor, delivery)?.ok_or(Error::BadRequest(
             "only an SMS or email factor is activated with a code sent to it".into(),
         ))?;
-        self.check_can_send(&factor.user, &factor.id, to).await?;
-        let challenge = self.send_code(&factor, to, ChallengePurpose::Activation, u64::MAX).await?;
+        let challenge =
+            self.send_code(&factor, to, ChallengePurpose::Activation, u64::MAX, None).await?;
         if let Method::Sms { activation, .. } | Method::Email { activation, .. } =
             &mut factor.method
         {

@@ -31,7 +31,7 @@ use mfa_core::sms_keyword::{classify, Keyword};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::sending::Refusal;
+use super::sending::{Along, Recipient, Refusal};
 use super::{messages, Error, Mfa};
 use crate::model::SendScope;
 use crate::sns_verify::{MessageType, SnsError, SnsVerifier, VerifiedMessage, MAX_MESSAGE_AGE};
@@ -167,7 +167,8 @@ impl Mfa {
             tracing::info!("no reply: the number's calling code is not one the service texts");
             return Ok(());
         }
-        match self.take_send(None, SendScope::Replies(phone.to_owned())).await {
+        let scope = SendScope::Replies(phone.to_owned());
+        match self.take_send(Recipient::Nobody, scope, Along::default()).await {
             Ok(()) => {}
             Err(Refusal::Budget(e @ Error::Store(_))) => return Err(e),
             Err(_) => {

@@ -10,9 +10,11 @@
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 
+use super::sending::{Along, Recipient};
 use super::{messages, Error, Mfa};
 use crate::ids::UserId;
 use crate::model::{Factor, FactorStatus, Method, SendLimit, SendScope, WebauthnKind};
+use crate::ports::Sending;
 
 /// What a notice tells of.
 #[derive(Debug, Clone, Copy)]
@@ -120,19 +122,18 @@ impl Mfa {
     }
 
     async fn try_notify(&self, user: &UserId, notice: Notice<'_>) -> Result<(), Error> {
-        if !self.policy_of(user).await?.strictest.notices {
+        let (factors, orgs) = self.store.factors_and_orgs(user).await?;
+        if !self.policy_of_orgs(orgs.clone()).await?.strictest.notices {
             return Ok(());
         }
+        let to_user = Recipient::Member(user, &orgs);
         let now = self.now();
         let when = OffsetDateTime::from_unix_timestamp(i64::try_from(now).unwrap_or(i64::MAX))
             .ok()
             .and_then(|t| t.format(&Rfc2822).ok())
             .unwrap_or_else(|| format!("{now} (Unix time)"));
         let what = notice.what();
-        let mut addresses: Vec<String> = self
-            .store
-            .list_factors(user)
-            .await?
+        let mut addresses: Vec<String> = factors
             .into_iter()
             .filter(|f| f.status == FactorStatus::Active)
             .filter_map(|f| match f.method {
@@ -145,7 +146,8 @@ impl Mfa {
         addresses.dedup();
         let (product, support) = (&self.issuer_name, &self.sms.support_contact);
         for address in addresses {
-            if self.take_send(Some(user), SendScope::Emails(address.clone())).await.is_err() {
+            let scope = SendScope::Emails(address.clone());
+            if self.take_send(to_user, scope, Along::default()).await.is_err() {
                 tracing::warn!(user = %user, "notice email refused by a sending budget");
                 continue;
             }
@@ -155,11 +157,9 @@ impl Mfa {
             }
         }
         if let Notice::PhoneChanged { old } = notice {
-            if self.store.is_opted_out(old).await? {
-                return Ok(());
-            }
-            if self.take_send(Some(user), SendScope::Texts(old.to_owned())).await.is_err() {
-                tracing::warn!(user = %user, "notice text refused by a sending budget");
+            let along = Along { not_opted_out: Some(old), ..Along::default() };
+            if self.take_send(to_user, SendScope::Texts(old.to_owned()), along).await.is_err() {
+                tracing::warn!(user = %user, "notice text not sent: opted out, or refused by a sending budget");
                 return Ok(());
             }
             let text = messages::notice_sms(product, &what, &when, support);
@@ -174,7 +174,7 @@ impl Mfa {
     /// refuses.
     pub(super) async fn notify_locked(&self, user: &UserId) {
         let once = SendLimit { scope: SendScope::LockNotices(user.clone()), window: 3600, max: 1 };
-        match self.store.take_sends(&[once], self.now()).await {
+        match self.store.take_sends(&Sending::counted(&[once]), self.now()).await {
             Ok(None) => self.notify(user, Notice::Locked).await,
             Ok(Some(_)) => tracing::debug!(user = %user, "lock notice sent already this hour"),
             Err(e) => tracing::warn!(user = %user, error = %e, "lock notice not sent"),

@@ -6,9 +6,9 @@
 
 use mfa_core::oob_code;
 
-use super::sending::Refusal;
+use super::sending::{Along, Recipient, Refusal};
 use super::{messages, Error, Mfa};
-use crate::ids::{ChallengeId, FactorId, UserId};
+use crate::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use crate::model::{
     Answer, Budget, Challenge, ChallengePurpose, Delivery, Factor, FactorStatus, Method, SendScope,
 };
@@ -85,52 +85,27 @@ impl Mfa {
             .collect())
     }
 
-    /// Refuses a text to a number that opted out, and a call when calls are not configured;
-    /// then counts the message against the sending budgets.
-    pub(super) async fn check_can_send(
-        &self,
-        user: &UserId,
-        factor_id: &FactorId,
-        to: Destination<'_>,
-    ) -> Result<(), Error> {
-        match to {
-            Destination::Text(phone) if self.store.is_opted_out(phone).await? => {
-                return Err(Error::UseAnotherFactor {
-                    reason: "this number replied STOP and gets no texts: reply START to it to opt back in, ask for a call, or use another factor",
-                    factors: self.other_factors(user, factor_id).await?,
-                });
-            }
-            Destination::Call(_) if self.voice.is_none() => {
-                return Err(Error::BadRequest(
-                    "calls are not enabled (MFA_VOICE_ORIGINATION_IDENTITY is not set): use delivery sms".into(),
-                ));
-            }
-            _ => {}
-        }
-        match self.take_send(Some(user), to.scope()).await {
-            Ok(()) => Ok(()),
-            Err(Refusal::Budget(e)) => Err(e),
-            Err(Refusal::Destination) => Err(Error::UseAnotherFactor {
-                reason: match to {
-                    Destination::Text(_) => "too many texts went to this number in the last hour: ask for a call, use another factor, or try later",
-                    Destination::Call(_) => "too many calls went to this number in the last hour: use another factor, or try later",
-                    Destination::Email(_) => "too many emails went to this address in the last hour: use another factor, or try later",
-                },
-                factors: self.other_factors(user, factor_id).await?,
-            }),
-        }
-    }
-
-    /// Makes a code, stores its challenge (hashed, bound to the challenge id) and sends it. The
-    /// code lives its channel's lifetime, but not past `not_after` (the end of its login). The
-    /// message must have been counted ([`Self::check_can_send`]).
+    /// Makes a code, stores its challenge (hashed, bound to the challenge id) and sends it.
+    /// The code lives its channel's lifetime, but not past `not_after` (the end of its login).
+    ///
+    /// Before anything is sent, one store transaction counts the message against the sending
+    /// budgets (of `user`'s orgs `orgs`, read when `None`) and stores the challenge, on
+    /// condition that a text's number has not opted out and, for `login`'s text or call, that
+    /// the login has not had it; a call is refused when calls are not configured. A message
+    /// the provider refused gives the login its text (or call) back.
     pub(super) async fn send_code(
         &self,
         factor: &Factor,
         to: Destination<'_>,
         purpose: ChallengePurpose,
         not_after: u64,
+        login: Option<(&LoginId, &[OrgId])>,
     ) -> Result<Challenge, Error> {
+        if matches!(to, Destination::Call(_)) && self.voice.is_none() {
+            return Err(Error::BadRequest(
+                "calls are not enabled (MFA_VOICE_ORIGINATION_IDENTITY is not set): use delivery sms".into(),
+            ));
+        }
         let now = self.now();
         let id = self.with_rng(ChallengeId::generate);
         let code = self.with_rng(|rng| oob_code::generate(&mut &mut *rng));
@@ -155,7 +130,40 @@ impl Mfa {
             attempts: 0,
             factor_kind: Some(factor.kind()),
         };
-        self.store.insert_challenge(&challenge).await?;
+        let user = &factor.user;
+        let login_message = login.zip(to.login_message()).map(|((id, _), by)| (id, by));
+        let along = Along {
+            not_opted_out: match to {
+                Destination::Text(phone) => Some(phone),
+                Destination::Call(_) | Destination::Email(_) => None,
+            },
+            login_message,
+            challenge: Some(&challenge),
+        };
+        let recipient = match login {
+            Some((_, orgs)) => Recipient::Member(user, orgs),
+            None => Recipient::User(user),
+        };
+        let refused = match self.take_send(recipient, to.scope(), along).await {
+            Ok(()) => None,
+            Err(Refusal::Budget(e)) => return Err(e),
+            Err(Refusal::LoginHadMessage) => {
+                let by = login_message.map_or(Delivery::Sms, |(_, by)| by);
+                return Err(self.login_had_its_message(user, &factor.id, by).await?);
+            }
+            Err(Refusal::OptedOut) => Some("this number replied STOP and gets no texts: reply START to it to opt back in, ask for a call, or use another factor"),
+            Err(Refusal::Destination) => Some(match to {
+                Destination::Text(_) => "too many texts went to this number in the last hour: ask for a call, use another factor, or try later",
+                Destination::Call(_) => "too many calls went to this number in the last hour: use another factor, or try later",
+                Destination::Email(_) => "too many emails went to this address in the last hour: use another factor, or try later",
+            }),
+        };
+        if let Some(reason) = refused {
+            return Err(Error::UseAnotherFactor {
+                reason,
+                factors: self.other_factors(user, &factor.id).await?,
+            });
+        }
         let sent = match to {
             Destination::Text(phone) => {
                 let text =
@@ -170,7 +178,15 @@ impl Mfa {
                 self.email_sender.send_email(&email).await
             }
         };
-        sent.map_err(|e| Error::SendFailed(e.0))?;
+        if let Err(e) = sent {
+            // Nothing reached the phone: the sign-in keeps its text (or call).
+            if let Some((login, by)) = login_message {
+                if let Err(e) = self.store.return_login_message(login, by).await {
+                    tracing::warn!(login = %login, error = %e, "login's message not given back");
+                }
+            }
+            return Err(Error::SendFailed(e.0));
+        }
         tracing::info!(user = %factor.user, factor = %factor.id, challenge = %id, "code sent");
         Ok(challenge)
     }

@@ -57,9 +57,8 @@ impl Mfa {
         let op = Operation::ChangePhone;
         self.redeem_step_up(user, step_up, op, Some(factor_id), &factors).await?;
         let to = Destination::Text(new.as_str());
-        self.check_can_send(user, factor_id, to).await?;
         let purpose = ChallengePurpose::PhoneChange { new_phone: new.as_str().to_owned() };
-        let next = self.send_code(&factor, to, purpose, u64::MAX).await?;
+        let next = self.send_code(&factor, to, purpose, u64::MAX, None).await?;
         Ok(PhoneChange::VerifyNewNumber { challenge_id: next.id, expires_at: next.expires_at })
     }
 

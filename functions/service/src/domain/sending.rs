@@ -17,8 +17,9 @@
 //! random, and on the next one when that one is full, so it is refused only when every shard is.
 
 use super::{Error, Mfa};
-use crate::ids::UserId;
-use crate::model::{SendLimit, SendScope};
+use crate::ids::{LoginId, OrgId, UserId};
+use crate::model::{Challenge, Delivery, SendLimit, SendScope};
+use crate::ports::{SendRefused, Sending};
 
 /// How many records the deployment's count is spread over.
 pub const DEPLOYMENT_SHARDS: u8 = 8;
@@ -35,15 +36,44 @@ pub(super) enum Refusal {
     Destination,
     /// A budget of the user, an org or the deployment is used up: [`Error::TooManyMessages`].
     Budget(Error),
+    /// The number opted out (STOP).
+    OptedOut,
+    /// The login had its text (or call).
+    LoginHadMessage,
+}
+
+/// What is written with a message counted, in the same store transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Along<'a> {
+    /// A text's number: the message is refused if it opted out.
+    pub not_opted_out: Option<&'a str>,
+    /// The login whose one text (or call) the message is.
+    pub login_message: Option<(&'a LoginId, Delivery)>,
+    /// The challenge whose code the message carries.
+    pub challenge: Option<&'a Challenge>,
+}
+
+/// Whose message it is: nobody's (a reply to an inbound text), or a user's, with the orgs the
+/// user belongs to when they were read already.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Recipient<'a> {
+    /// No user's.
+    Nobody,
+    /// A user's; their orgs are read.
+    User(&'a UserId),
+    /// A user's, in these orgs.
+    Member(&'a UserId, &'a [OrgId]),
 }
 
 impl Mfa {
-    /// Counts one message to `to` (for `user`, when it is a user's) against every budget it falls
-    /// under; see the module docs.
+    /// Counts one message to `to` (for a user's, theirs and their orgs' too) against every
+    /// budget it falls under, with what goes `along` with it, all or nothing; see the module
+    /// docs.
     pub(super) async fn take_send(
         &self,
-        user: Option<&UserId>,
+        recipient: Recipient<'_>,
         to: SendScope,
+        along: Along<'_>,
     ) -> Result<(), Refusal> {
         let now = self.now();
         let budgets = &self.budgets;
@@ -55,13 +85,21 @@ impl Mfa {
             SendScope::User(_) | SendScope::Org(_) | SendScope::Deployment(_) => u32::MAX,
         };
         let mut limits = vec![SendLimit { scope: to, window: HOUR, max: destination_max }];
-        if let Some(user) = user {
-            let orgs = self.store.memberships(user).await.map_err(|e| Refusal::Budget(e.into()))?;
+        let read;
+        let member = match recipient {
+            Recipient::Nobody => None,
+            Recipient::Member(user, orgs) => Some((user, orgs)),
+            Recipient::User(user) => {
+                read = self.store.memberships(user).await.map_err(|e| Refusal::Budget(e.into()))?;
+                Some((user, read.as_slice()))
+            }
+        };
+        if let Some((user, orgs)) = member {
             let scope = || SendScope::User(user.clone());
             limits.push(SendLimit { scope: scope(), window: HOUR, max: budgets.user_per_hour });
             limits.push(SendLimit { scope: scope(), window: DAY, max: budgets.user_per_day });
-            limits.extend(orgs.into_iter().map(|org| SendLimit {
-                scope: SendScope::Org(org),
+            limits.extend(orgs.iter().map(|org| SendLimit {
+                scope: SendScope::Org(org.clone()),
                 window: HOUR,
                 max: budgets.org_per_hour,
             }));
@@ -77,9 +115,17 @@ impl Mfa {
                 window: HOUR,
                 max: share,
             });
-            let full = match self.store.take_sends(&limits, now).await {
+            let sending = Sending {
+                limits: &limits,
+                not_opted_out: along.not_opted_out,
+                login_message: along.login_message,
+                challenge: along.challenge,
+            };
+            let full = match self.store.take_sends(&sending, now).await {
                 Ok(None) => return Ok(()),
-                Ok(Some(full)) => full,
+                Ok(Some(SendRefused::Full(full))) => full,
+                Ok(Some(SendRefused::OptedOut)) => return Err(Refusal::OptedOut),
+                Ok(Some(SendRefused::LoginHadMessage)) => return Err(Refusal::LoginHadMessage),
                 Err(e) => return Err(Refusal::Budget(e.into())),
             };
             if full != deployment {

@@ -124,17 +124,12 @@ impl Mfa {
         delivery: Option<Delivery>,
     ) -> Result<Challenged, Error> {
         let now = self.now();
-        let login = self
-            .store
-            .get_login(login_id)
-            .await?
-            .filter(|l| &l.user == user)
-            .ok_or(Error::NotFound("login"))?;
+        let (login, factor, orgs) = self.store.challenge_context(user, login_id, factor_id).await?;
+        let login = login.filter(|l| &l.user == user).ok_or(Error::NotFound("login"))?;
         if login.expires_at <= now {
             return Err(Error::Expired("login"));
         }
-        let factor =
-            self.store.get_factor(user, factor_id).await?.ok_or(Error::NotFound("factor"))?;
+        let factor = factor.ok_or(Error::NotFound("factor"))?;
         if factor.status != FactorStatus::Active {
             return Err(Error::Conflict("the factor is not active yet"));
         }
@@ -145,37 +140,20 @@ impl Mfa {
             let expires_at = (now + self.challenge_ttl).min(login.expires_at);
             return self.start_without_sending(&factor, purpose, expires_at).await;
         };
-        let message = to.login_message();
-        if let Some(by) = message {
-            // A sign-in that had its text (or call) is refused before any budget is touched,
-            // so asking again doesn't use them up; `take_login_message` still decides,
-            // atomically, between concurrent requests.
-            let had = match by {
-                Delivery::Sms => login.sms_sent,
-                Delivery::Voice => login.call_made,
-            };
-            if had {
-                return Err(self.login_had_its_message(user, &factor.id, by).await?);
-            }
-            self.check_can_send(user, &factor.id, to).await?;
-            if !self.store.take_login_message(&login.id, by).await? {
-                return Err(self.login_had_its_message(user, &factor.id, by).await?);
-            }
-        } else {
-            self.check_can_send(user, &factor.id, to).await?;
-        }
-        let challenge = match self.send_code(&factor, to, purpose, login.expires_at).await {
-            Err(Error::SendFailed(reason)) => {
-                // Nothing reached the phone: the sign-in keeps its text (or call).
-                if let Some(by) = message {
-                    if let Err(e) = self.store.return_login_message(&login.id, by).await {
-                        tracing::warn!(login = %login.id, error = %e, "login's message not given back");
-                    }
-                }
-                return Err(Error::SendFailed(reason));
-            }
-            other => other?,
+        // A sign-in that had its text (or call) is refused before any budget is touched, so
+        // asking again doesn't use them up; the store's transaction still decides, atomically,
+        // between concurrent requests.
+        let had = match to.login_message() {
+            Some(Delivery::Sms) => login.sms_sent,
+            Some(Delivery::Voice) => login.call_made,
+            None => false,
         };
+        if let (true, Some(by)) = (had, to.login_message()) {
+            return Err(self.login_had_its_message(user, &factor.id, by).await?);
+        }
+        let challenge = self
+            .send_code(&factor, to, purpose, login.expires_at, Some((&login.id, &orgs)))
+            .await?;
         Ok(challenged(&challenge, &factor, None))
     }
 
@@ -213,7 +191,7 @@ impl Mfa {
     }
 
     /// The refusal of a second text message (or call) in one sign-in.
-    async fn login_had_its_message(
+    pub(super) async fn login_had_its_message(
         &self,
         user: &UserId,
         factor_id: &FactorId,

@@ -80,8 +80,7 @@ impl Mfa {
         }
         let purpose = ChallengePurpose::StepUp { operation, target };
         if let Some(to) = Destination::of(prover, delivery)? {
-            self.check_can_send(user, &prover.id, to).await?;
-            let challenge = self.send_code(prover, to, purpose, u64::MAX).await?;
+            let challenge = self.send_code(prover, to, purpose, u64::MAX, None).await?;
             return Ok(challenged(&challenge, prover, None));
         }
         self.start_without_sending(prover, purpose, self.now() + self.challenge_ttl).await

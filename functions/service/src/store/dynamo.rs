@@ -43,8 +43,8 @@ use crate::model::{
 use crate::ports::{
     Activation, AppKeyStore, AttemptStore, AuditLog, ChallengeAttempt, FactorStore, Fail,
     LoginStore, Pass, Passed, PasskeyStore, PhoneStore, PolicyStore, RecoveryAttempt,
-    RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
-    Used, AUDIT_RETENTION,
+    RecoveryStore, RecoveryWrite, SendRefused, SendStore, Sending, StepUpStore, StoreError,
+    StoreResult, ThrottleStore, Used, AUDIT_RETENTION,
 };
 
 /// How long after `expires_at` (or a send window's end) DynamoDB may delete the record.
@@ -426,13 +426,14 @@ impl DynamoStore {
             .filter(|(placeholder, _)| condition.contains(placeholder))
             .map(|(placeholder, name)| ((*placeholder).to_owned(), (*name).to_owned()))
             .collect();
-        let values = values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        let values: HashMap<String, AttributeValue> =
+            values.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key))
             .condition_expression(condition)
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values(Some(values))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
@@ -775,6 +776,22 @@ impl LoginStore for DynamoStore {
         self.get(challenge_key(id)).await
     }
 
+    async fn challenge_context(
+        &self,
+        user: &UserId,
+        login: &LoginId,
+        factor: &FactorId,
+    ) -> StoreResult<(Option<Login>, Option<Factor>, Vec<OrgId>)> {
+        let [login, factor, orgs] = self
+            .get_items([login_key(login), factor_key(user, factor), key(user_pk(user), ORGS)])
+            .await?;
+        Ok((
+            login.map(from_item).transpose()?,
+            factor.map(from_item).transpose()?,
+            orgs.map(from_item::<Memberships>).transpose()?.map(|m| m.orgs).unwrap_or_default(),
+        ))
+    }
+
     async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
         self.consume(challenge_key(id), now).await
     }
@@ -791,17 +808,6 @@ impl LoginStore for DynamoStore {
             "attribute_exists(pk) AND attribute_not_exists(consumed_at) \
              AND (attribute_not_exists(attempts) OR attempts < :max)",
             vec![(":one", number(1)), (":max", number(max))],
-        )
-        .await
-    }
-
-    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool> {
-        let flag = login_flag(by);
-        self.update_if(
-            login_key(login_id),
-            &format!("SET {flag} = :true"),
-            &format!("attribute_exists(pk) AND (attribute_not_exists({flag}) OR {flag} = :false)"),
-            vec![(":true", AttributeValue::Bool(true)), (":false", AttributeValue::Bool(false))],
         )
         .await
     }
@@ -925,24 +931,65 @@ fn send_update(limit: &SendLimit, now: u64) -> (Item, Vec<(&'static str, Attribu
 
 #[async_trait]
 impl SendStore for DynamoStore {
-    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>> {
+    async fn take_sends(
+        &self,
+        sending: &Sending<'_>,
+        now: u64,
+    ) -> StoreResult<Option<SendRefused>> {
+        let limits = sending.limits;
         // No message is allowed by a zero budget (the condition would let the first through).
         if let Some(zero) = limits.iter().position(|l| l.max == 0) {
-            return Ok(Some(zero));
+            return Ok(Some(SendRefused::Full(zero)));
         }
-        if let [limit] = limits {
-            let (key, values, _) = send_update(limit, now);
-            let taken = self.update_if(key, SEND_UPDATE, SEND_CONDITION, values).await?;
-            return Ok((!taken).then_some(0));
+        if let (Some(limit), 1) = (limits.first(), limits.len()) {
+            if *sending == Sending::counted(limits) {
+                let (key, values, _) = send_update(limit, now);
+                let taken = self.update_if(key, SEND_UPDATE, SEND_CONDITION, values).await?;
+                return Ok((!taken).then_some(SendRefused::Full(0)));
+            }
         }
-        let mut items = Vec::with_capacity(limits.len());
+        // Each write, and what its failed condition means (`None`: an error).
+        let mut writes = Vec::with_capacity(limits.len() + 3);
         let mut record = String::new();
-        for limit in limits {
+        if let Some(phone) = sending.not_opted_out {
+            let check =
+                self.transact_check(opt_out_key(phone), "attribute_not_exists(pk)", vec![])?;
+            writes.push((check, Some(SendRefused::OptedOut)));
+        }
+        if let Some((login, by)) = sending.login_message {
+            let flag = login_flag(by);
+            let update = self.transact_update(
+                login_key(login),
+                &format!("SET {flag} = :true"),
+                Some(&format!(
+                    "attribute_exists(pk) AND (attribute_not_exists({flag}) OR {flag} = :false)"
+                )),
+                vec![
+                    (":true", AttributeValue::Bool(true)),
+                    (":false", AttributeValue::Bool(false)),
+                ],
+            )?;
+            writes.push((update, Some(SendRefused::LoginHadMessage)));
+        }
+        for (i, limit) in limits.iter().enumerate() {
             let (key, values, name) = send_update(limit, now);
-            items.push(self.transact_update(key, SEND_UPDATE, Some(SEND_CONDITION), values)?);
+            let update = self.transact_update(key, SEND_UPDATE, Some(SEND_CONDITION), values)?;
+            writes.push((update, Some(SendRefused::Full(i))));
             record = name;
         }
-        self.transact_or_failed(items, &record).await
+        if let Some(challenge) = sending.challenge {
+            let mut item = to_item(challenge, challenge_key(&challenge.id))?;
+            item.insert("ttl".into(), expiry(challenge.expires_at));
+            record = describe_key(&challenge_key(&challenge.id));
+            writes.push((self.transact_put_new(item)?, None));
+        }
+        let (items, meanings): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
+        match self.transact_or_failed(items, &record).await? {
+            None => Ok(None),
+            Some(i) => {
+                meanings.get(i).copied().flatten().map(Some).ok_or(StoreError::AlreadyExists)
+            }
+        }
     }
 
     async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32> {

@@ -22,8 +22,8 @@ use crate::model::{
 use crate::ports::{
     Activation, AppKeyStore, AttemptStore, AuditLog, ChallengeAttempt, FactorStore, Fail,
     LoginStore, Pass, Passed, PasskeyStore, PhoneStore, PolicyStore, RecoveryAttempt,
-    RecoveryStore, RecoveryWrite, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
-    Used,
+    RecoveryStore, RecoveryWrite, SendRefused, SendStore, Sending, StepUpStore, StoreError,
+    StoreResult, ThrottleStore, Used,
 };
 
 const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
@@ -398,6 +398,24 @@ impl LoginStore for EmbeddedStore {
         self.read(challenge_key(id)).await
     }
 
+    async fn challenge_context(
+        &self,
+        user: &UserId,
+        login: &LoginId,
+        factor: &FactorId,
+    ) -> StoreResult<(Option<Login>, Option<Factor>, Vec<OrgId>)> {
+        let keys = (login_key(login), factor_key(user, factor), user_key(user, "ORGS"));
+        self.reading(move |table| {
+            let orgs: Option<Memberships> = get_read(table, &keys.2)?;
+            Ok((
+                get_read(table, &keys.0)?,
+                get_read(table, &keys.1)?,
+                orgs.map(|m| m.orgs).unwrap_or_default(),
+            ))
+        })
+        .await
+    }
+
     async fn consume_challenge(&self, id: &ChallengeId, now: u64) -> StoreResult<bool> {
         let k = challenge_key(id);
         self.write(move |t| consume_once(t, &k, now, |c: &mut Challenge| &mut c.consumed_at)).await
@@ -417,23 +435,8 @@ impl LoginStore for EmbeddedStore {
         .await
     }
 
-    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool> {
-        let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
-        self.write(move |t| {
-            let Some(mut login) = get::<Login>(t, &k)? else { return Ok(false) };
-            let taken = login_flag(&mut login, by);
-            if *taken {
-                return Ok(false);
-            }
-            *taken = true;
-            put(t, &k, &login)?;
-            Ok(true)
-        })
-        .await
-    }
-
     async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()> {
-        let k = key(&format!("LOGIN#{login_id}"), "LOGIN");
+        let k = login_key(login_id);
         self.write(move |t| {
             let Some(mut login) = get::<Login>(t, &k)? else { return Ok(()) };
             let taken = login_flag(&mut login, by);
@@ -573,21 +576,59 @@ fn send_key(limit: &SendLimit, now: u64) -> String {
 
 #[async_trait]
 impl SendStore for EmbeddedStore {
-    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>> {
+    async fn take_sends(
+        &self,
+        sending: &Sending<'_>,
+        now: u64,
+    ) -> StoreResult<Option<SendRefused>> {
         let counters: Vec<(String, u32)> =
-            limits.iter().map(|l| (send_key(l, now), l.max)).collect();
+            sending.limits.iter().map(|l| (send_key(l, now), l.max)).collect();
+        let opt_out = sending.not_opted_out.map(|phone| phone_key(phone, "OPTOUT"));
+        let login = sending.login_message.map(|(id, by)| (login_key(id), by));
+        let challenge = sending.challenge.map(|c| (challenge_key(&c.id), c.clone()));
         self.write(move |t| {
+            // Every condition first, then every write: a refusal writes nothing.
+            if let Some(k) = &opt_out {
+                if t.get(k.as_str()).map_err(unavailable)?.is_some() {
+                    return Ok(Some(SendRefused::OptedOut));
+                }
+            }
+            let login = match &login {
+                Some((k, by)) => {
+                    let Some(mut record) = get::<Login>(t, k)? else {
+                        return Ok(Some(SendRefused::LoginHadMessage));
+                    };
+                    let taken = login_flag(&mut record, *by);
+                    if *taken {
+                        return Ok(Some(SendRefused::LoginHadMessage));
+                    }
+                    *taken = true;
+                    Some((k, record))
+                }
+                None => None,
+            };
             let mut counts = Vec::with_capacity(counters.len());
             for (i, (k, max)) in counters.iter().enumerate() {
                 let record = get::<Counter>(t, k)?.unwrap_or_default();
                 if record.count >= *max {
-                    return Ok(Some(i));
+                    return Ok(Some(SendRefused::Full(i)));
                 }
                 counts.push(record);
+            }
+            if let Some((k, _)) = &challenge {
+                if t.get(k.as_str()).map_err(unavailable)?.is_some() {
+                    return Err(StoreError::AlreadyExists);
+                }
+            }
+            if let Some((k, record)) = login {
+                put(t, k, &record)?;
             }
             for ((k, _), mut record) in counters.iter().zip(counts) {
                 record.count += 1;
                 put(t, k, &record)?;
+            }
+            if let Some((k, record)) = &challenge {
+                put(t, k, record)?;
             }
             Ok(None)
         })

@@ -193,7 +193,7 @@ pub async fn challenge_attempts_never_exceed_max_under_concurrency<S: TestStore>
 }
 
 pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
-    assert!(!store.take_login_message(&lid("lgn_missing"), Delivery::Sms).await.unwrap());
+    assert!(!take_login_message(&*store, &lid("lgn_missing"), Delivery::Sms).await.unwrap());
     assert_eq!(
         store.get_login(&lid("lgn_missing")).await.unwrap(),
         None,
@@ -204,13 +204,13 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
     let (first, other) = (login(&user), login(&user));
     store.insert_login(&first).await.unwrap();
     store.insert_login(&other).await.unwrap();
-    assert!(store.take_login_message(&first.id, Delivery::Sms).await.unwrap());
-    assert!(!store.take_login_message(&first.id, Delivery::Sms).await.unwrap());
+    assert!(take_login_message(&*store, &first.id, Delivery::Sms).await.unwrap());
+    assert!(!take_login_message(&*store, &first.id, Delivery::Sms).await.unwrap());
     let stored = store.get_login(&first.id).await.unwrap();
     assert_eq!(stored, Some(Login { sms_sent: true, ..first }));
     assert_eq!(store.get_login(&other.id).await.unwrap(), Some(other.clone()));
     assert!(
-        store.take_login_message(&other.id, Delivery::Sms).await.unwrap(),
+        take_login_message(&*store, &other.id, Delivery::Sms).await.unwrap(),
         "each login has its own message"
     );
 }
@@ -218,17 +218,17 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
 pub async fn a_login_has_one_text_and_one_call<S: TestStore>(store: Arc<S>) {
     let login = login(&unique_user());
     store.insert_login(&login).await.unwrap();
-    assert!(store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
-    assert!(store.take_login_message(&login.id, Delivery::Voice).await.unwrap(), "a call too");
-    assert!(!store.take_login_message(&login.id, Delivery::Voice).await.unwrap(), "one call");
-    assert!(!store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    assert!(take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap());
+    assert!(take_login_message(&*store, &login.id, Delivery::Voice).await.unwrap(), "a call too");
+    assert!(!take_login_message(&*store, &login.id, Delivery::Voice).await.unwrap(), "one call");
+    assert!(!take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap());
     let stored = store.get_login(&login.id).await.unwrap().unwrap();
     assert!(stored.sms_sent && stored.call_made);
     store.return_login_message(&login.id, Delivery::Voice).await.unwrap();
     let stored = store.get_login(&login.id).await.unwrap().unwrap();
     assert!(stored.sms_sent && !stored.call_made, "giving the call back keeps the text taken");
-    assert!(!store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
-    assert!(store.take_login_message(&login.id, Delivery::Voice).await.unwrap());
+    assert!(!take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap());
+    assert!(take_login_message(&*store, &login.id, Delivery::Voice).await.unwrap());
 }
 
 pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>) {
@@ -239,14 +239,14 @@ pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>
     store.insert_login(&login).await.unwrap();
     store.return_login_message(&login.id, Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()), "untaken: kept");
-    assert!(store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    assert!(take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap());
     store.return_login_message(&login.id, Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()));
     assert!(
-        store.take_login_message(&login.id, Delivery::Sms).await.unwrap(),
+        take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap(),
         "given back: taken again"
     );
-    assert!(!store.take_login_message(&login.id, Delivery::Sms).await.unwrap());
+    assert!(!take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap());
 }
 
 pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
@@ -254,7 +254,7 @@ pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<
     store.insert_login(&login).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let id = login.id.clone();
-        async move { store.take_login_message(&id, Delivery::Sms).await }
+        async move { take_login_message(&*store, &id, Delivery::Sms).await }
     })
     .await;
     assert_eq!(winners(answers), 1);

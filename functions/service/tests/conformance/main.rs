@@ -94,6 +94,7 @@ macro_rules! conformance_suite {
             sends::scopes_are_counted_apart,
             sends::a_zero_budget_allows_nothing,
             sends::budgets_hold_under_concurrency,
+            sends::a_code_is_counted_with_its_challenge_and_its_logins_message_or_not_at_all,
             throttle::throttle_locks_after_five_failures_and_lock_grows,
             throttle::throttle_success_resets_the_count,
             throttle::throttle_lets_no_concurrent_attempt_past_the_lock,

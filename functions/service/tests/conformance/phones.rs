@@ -18,7 +18,7 @@ const START: u64 = NOW - NOW % WINDOW;
 /// Counts one text to `phone` at `at` against a budget of `max` a window: whether it was.
 async fn take<S: TestStore>(store: &S, phone: &str, at: u64, window: u64, max: u32) -> bool {
     let limit = SendLimit { scope: SendScope::Texts(phone.to_owned()), window, max };
-    store.take_sends(&[limit], at).await.unwrap().is_none()
+    take_sends(store, &[limit], at).await.unwrap().is_none()
 }
 
 /// Counts one text to `phone` at `at`, [`MAX_SENDS`] a window.
@@ -99,7 +99,7 @@ pub async fn send_slots_are_capped_under_concurrency<S: TestStore>(store: Arc<S>
             async move {
                 let limit =
                     SendLimit { scope: SendScope::Texts(phone), window: WINDOW, max: MAX_SENDS };
-                store.take_sends(&[limit], at).await.map(|full| full.is_none())
+                take_sends(&*store, &[limit], at).await.map(|full| full.is_none())
             }
         })
         .await;

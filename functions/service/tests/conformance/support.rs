@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 pub use mfa_service::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use mfa_service::model::{
-    Answer, Budget, Challenge, ChallengePurpose, Factor, FactorStatus, Method, RecoverySet,
+    Answer, Budget, Challenge, ChallengePurpose, Delivery, Factor, FactorStatus, Method,
+    RecoverySet, SendLimit,
 };
-pub use mfa_service::ports::{Activation, Pass, Passed, RecoveryWrite, StoreResult, Used};
+pub use mfa_service::ports::{
+    Activation, Pass, Passed, RecoveryWrite, SendRefused, Sending, StoreResult, Used,
+};
 use rand_core::{OsRng, RngCore};
 use tokio::sync::Barrier;
 
@@ -204,5 +207,32 @@ pub async fn use_recovery_code<S: TestStore>(
         Passed::Yes => true,
         Passed::AlreadyUsed => false,
         other => panic!("a recovery code: {other:?}"),
+    })
+}
+
+/// Counts one message against `limits` alone: `Some(i)` when `limits[i]` was full.
+pub async fn take_sends<S: TestStore>(
+    store: &S,
+    limits: &[SendLimit],
+    now: u64,
+) -> StoreResult<Option<usize>> {
+    Ok(match store.take_sends(&Sending::counted(limits), now).await? {
+        None => None,
+        Some(SendRefused::Full(i)) => Some(i),
+        Some(other) => panic!("a count alone: {other:?}"),
+    })
+}
+
+/// Takes the login's one text (or call) with nothing else written: whether it was free.
+pub async fn take_login_message<S: TestStore>(
+    store: &S,
+    login: &LoginId,
+    by: Delivery,
+) -> StoreResult<bool> {
+    let sending = Sending { login_message: Some((login, by)), ..Sending::counted(&[]) };
+    Ok(match store.take_sends(&sending, NOW).await? {
+        None => true,
+        Some(SendRefused::LoginHadMessage) => false,
+        Some(other) => panic!("a login's message alone: {other:?}"),
     })
 }

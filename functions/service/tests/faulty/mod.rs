@@ -17,7 +17,8 @@ use mfa_service::model::{
 use mfa_service::ports::{
     Activation, AppKeyStore, AttemptStore, AuditLog, ChallengeAttempt, FactorStore, Fail,
     LoginStore, Pass, Passed, PasskeyStore, PhoneStore, PolicyStore, RecoveryAttempt,
-    RecoveryStore, SendStore, StepUpStore, StoreError, StoreResult, ThrottleStore,
+    RecoveryStore, SendRefused, SendStore, Sending, StepUpStore, StoreError, StoreResult,
+    ThrottleStore,
 };
 use mfa_service::store::embedded::EmbeddedStore;
 
@@ -155,8 +156,13 @@ impl LoginStore for FaultyStore {
     async fn record_challenge_attempt(&self, id: &ChallengeId, max: u32) -> StoreResult<bool> {
         self.call(self.inner.record_challenge_attempt(id, max)).await
     }
-    async fn take_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<bool> {
-        self.call(self.inner.take_login_message(login_id, by)).await
+    async fn challenge_context(
+        &self,
+        user: &UserId,
+        login: &LoginId,
+        factor: &FactorId,
+    ) -> StoreResult<(Option<Login>, Option<Factor>, Vec<OrgId>)> {
+        self.call(self.inner.challenge_context(user, login, factor)).await
     }
     async fn return_login_message(&self, login_id: &LoginId, by: Delivery) -> StoreResult<()> {
         self.call(self.inner.return_login_message(login_id, by)).await
@@ -208,8 +214,12 @@ impl PhoneStore for FaultyStore {
 
 #[async_trait]
 impl SendStore for FaultyStore {
-    async fn take_sends(&self, limits: &[SendLimit], now: u64) -> StoreResult<Option<usize>> {
-        self.call(self.inner.take_sends(limits, now)).await
+    async fn take_sends(
+        &self,
+        sending: &Sending<'_>,
+        now: u64,
+    ) -> StoreResult<Option<SendRefused>> {
+        self.call(self.inner.take_sends(sending, now)).await
     }
     async fn sends(&self, limit: &SendLimit, now: u64) -> StoreResult<u32> {
         self.call(self.inner.sends(limit, now)).await
