@@ -97,7 +97,7 @@ impl Stack {
             base,
             lambda: std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda"),
             api_key: std::env::var("MFA_E2E_API_KEY").unwrap_or_default(),
-            http: reqwest::Client::new(),
+            http: http_client(),
             voice: std::env::var("MFA_E2E_VOICE_URL").ok(),
             inbox: match (std::env::var("MFA_E2E_MOTO_URL"), std::env::var("MFA_E2E_OUTBOX")) {
                 (Ok(url), _) => Inbox::Moto(url),
@@ -363,4 +363,11 @@ pub fn code_from_uri(uri: &str, at: u64) -> String {
 pub fn unique_user(tag: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{tag}-{}-{nanos}", now())
+}
+
+/// A reqwest client. The workspace builds reqwest without a rustls provider of its own (the
+/// service links aws-lc-rs only, see `mfa_service::http_client`): aws-lc-rs is installed first.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
 }

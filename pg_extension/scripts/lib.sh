@@ -28,5 +28,5 @@ fresh_database() {
 
 # Builds mfa_pg in release mode and installs it into the system PostgreSQL 15.
 install_release() {
-  (cd "$ext_dir" && cargo pgrx install --pg-config /usr/bin/pg_config --release)
+  (cd "$ext_dir" && cargo pgrx install --pg-config /usr/bin/pg_config --profile pg)
 }

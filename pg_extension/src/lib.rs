@@ -24,6 +24,13 @@
 
 use pgrx::prelude::*;
 
+// pgrx turns a Rust panic into a PostgreSQL ERROR by unwinding; with `panic = "abort"` (the
+// workspace's `release` profile, sized for Lambda) a panic would end the server process.
+#[cfg(panic = "abort")]
+compile_error!(
+    "mfa_pg must unwind on panic: build it with `--profile pg` (cargo pgrx install --profile pg), not `--release`"
+);
+
 mod args;
 mod error;
 #[cfg(any(test, feature = "pg_test"))]

@@ -55,9 +55,16 @@ lambda_dir="$CARGO_TARGET_DIR/lambda"
 if [ ${#bins[@]} -gt 0 ]; then
   if cargo lambda build --release --arm64 --locked --output-format zip \
       --lambda-dir "$lambda_dir" "${bins[@]}"; then
+    # Small functions start fast: each zip stays within 4 MiB.
     for bin in "${wanted[@]}"; do
       zip="$lambda_dir/$bin/bootstrap.zip"
-      [ -f "$zip" ] && printf '%-18s %8s bytes  %s\n' "$bin" "$(stat -c %s "$zip")" "$zip"
+      [ -f "$zip" ] || continue
+      size="$(stat -c %s "$zip")"
+      printf '%-18s %8s bytes  %s\n' "$bin" "$size" "$zip"
+      if [ "$size" -gt 4194304 ]; then
+        echo "TOO LARGE: $bin's zip is $size bytes, over 4 MiB"
+        failed+=("size:$bin")
+      fi
     done
   else
     failed+=(cargo-lambda-build)

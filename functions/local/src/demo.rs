@@ -31,9 +31,9 @@ struct Backend {
     http: reqwest::Client,
 }
 
-/// The demo's routes, calling the API at `api`.
-pub fn router(api: LocalApi) -> Router {
-    let backend = Backend { api, http: reqwest::Client::new() };
+/// The demo's routes, calling the API at `api` with `http`.
+pub fn router(api: LocalApi, http: reqwest::Client) -> Router {
+    let backend = Backend { api, http };
     Router::new()
         .route("/demo", get(|| async { Redirect::permanent("/demo/") }))
         .route("/demo/", get(|| async { asset("text/html; charset=utf-8", PAGE) }))

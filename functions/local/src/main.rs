@@ -7,5 +7,8 @@ mod demo;
 #[tokio::main]
 async fn main() -> Result<(), mfa_service::runtime::StartError> {
     let settings = mfa_service::runtime::LocalSettings::from_env()?;
-    mfa_service::runtime::run_local(settings, demo::router).await
+    let http = mfa_service::http_client::builder()
+        .build()
+        .map_err(|e| format!("the demo's HTTP client: {e}"))?;
+    mfa_service::runtime::run_local(settings, |api| demo::router(api, http)).await
 }

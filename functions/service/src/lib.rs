@@ -12,6 +12,7 @@ pub mod api_key;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod http_client;
 pub mod ids;
 pub mod model;
 pub mod ports;

@@ -13,7 +13,7 @@ use rand_core::{OsRng, RngCore};
 use crate::api_key::{generate_key, hash_key};
 use crate::config::{Config, ConfigError};
 use crate::domain::{Mfa, Ports};
-use crate::http::{router, AppState, Group};
+use crate::http::{router, serve, AppState, Function, Group};
 use crate::ports::{EmailSender, NumberLookup, SmsSender, Store, SystemClock, VoiceSender};
 use crate::secret::Secret;
 use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender, voice::EndUserMessaging};
@@ -54,13 +54,13 @@ impl Senders {
     }
 }
 
-/// The shared state over `store` and `senders`, with the system clock and the OS RNG. The SMS
-/// webhook's verifier (fetching over HTTPS) is made when `MFA_INBOUND_TOPIC_ARN` is set.
+/// The shared state over `store` and `senders`, with the system clock and the OS RNG, without
+/// the SMS webhook's verifier (see [`sms_webhook_verifier`]).
 pub fn state(
     config: &Config,
     store: Arc<dyn Store>,
     senders: Senders,
-) -> Result<Arc<AppState>, StartError> {
+) -> Result<AppState, StartError> {
     let Senders { sms, voice, email, lookup } = senders;
     let ports = Ports {
         store,
@@ -72,15 +72,16 @@ pub fn state(
         lookup,
     };
     let mfa = Mfa::new(config, ports)?;
-    let sms_webhook = match &config.sms.inbound_topic_arn {
-        None => None,
-        Some(topic) => {
-            let fetcher = HttpsFetcher::new().map_err(|e| format!("HTTPS client: {e}"))?;
-            let anchor = config.sms.sns_trust_anchor_pem.as_deref();
-            Some(SnsVerifier::new(topic.clone(), anchor, Arc::new(fetcher))?)
-        }
-    };
-    Ok(Arc::new(AppState { mfa, api_keys: config.api_keys.clone(), sms_webhook }))
+    Ok(AppState { mfa, api_keys: config.api_keys.clone(), sms_webhook: None })
+}
+
+/// The SMS webhook's verifier (fetching certificates over HTTPS), when `MFA_INBOUND_TOPIC_ARN`
+/// is set.
+pub fn sms_webhook_verifier(config: &Config) -> Result<Option<SnsVerifier>, StartError> {
+    let Some(topic) = &config.sms.inbound_topic_arn else { return Ok(None) };
+    let fetcher = HttpsFetcher::new().map_err(|e| format!("HTTPS client: {e}"))?;
+    let anchor = config.sms.sns_trust_anchor_pem.as_deref();
+    Ok(Some(SnsVerifier::new(topic.clone(), anchor, Arc::new(fetcher))?))
 }
 
 /// A function serving the SMS webhook needs `MFA_INBOUND_TOPIC_ARN`, the one topic it accepts
@@ -117,16 +118,17 @@ async fn secret_variables(
     })
 }
 
-/// Runs one Lambda function serving `groups`, over DynamoDB. The SMS webhook's function does not
-/// start without `MFA_INBOUND_TOPIC_ARN`: it would refuse every message.
-pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
+/// Runs the Lambda function `F` (one of [`crate::http::functions`]) over DynamoDB. The SMS
+/// webhook's function does not start without `MFA_INBOUND_TOPIC_ARN`: it would refuse every
+/// message.
+pub async fn run_lambda<F: Function>() -> Result<(), StartError> {
     init_logging(true);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let secrets = secret_variables(&aws).await?;
     let config = Config::from_lookup(|name| {
         std::env::var(name).ok().or_else(|| secrets.get(name).cloned())
     })?;
-    check_webhook_config(groups, &config)?;
+    check_webhook_config(&[F::GROUP], &config)?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table.clone());
     let sms = SnsSender::new(aws_sdk_sns::Client::new(&aws), config.sms.origination_number.clone());
     let from = config.email_from.clone().unwrap_or_default();
@@ -141,8 +143,12 @@ pub async fn run_lambda(groups: &[Group]) -> Result<(), StartError> {
         email: Arc::new(email),
         lookup: (!config.allow_voip).then_some(messaging as Arc<dyn NumberLookup>),
     };
-    let app = router(groups, state(&config, Arc::new(store), senders)?);
-    lambda_http::run(app).await
+    let mut state = state(&config, Arc::new(store), senders)?;
+    if matches!(F::GROUP, Group::SmsWebhook) {
+        state.sms_webhook = sms_webhook_verifier(&config)?;
+    }
+    let state = Arc::new(state);
+    lambda_http::run(serve(F::routes(&state), state)).await
 }
 
 /// Settings of `mfa-local`, from `MFA_LOCAL_*` variables.
@@ -251,7 +257,9 @@ pub async fn run_local(
     })?;
     let store = EmbeddedStore::open(settings.data_dir.join("store.redb"))?;
     let outbox = Arc::new(Outbox::new(settings.outbox.clone()));
-    let app = router(&Group::ALL, state(&config, Arc::new(store), Senders::outbox(outbox))?);
+    let mut state = state(&config, Arc::new(store), Senders::outbox(outbox))?;
+    state.sms_webhook = sms_webhook_verifier(&config)?;
+    let app = router(&Group::ALL, Arc::new(state));
     let listener = tokio::net::TcpListener::bind(settings.addr).await?;
     let bound = listener.local_addr()?;
     let app = app.merge(extra(LocalApi {
@@ -299,15 +307,7 @@ mod tests {
 
     #[test]
     fn the_webhook_verifier_exists_only_with_a_topic() {
-        let store = |dir: &tempfile::TempDir| -> Arc<dyn Store> {
-            Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap())
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let outbox = Arc::new(Outbox::new(dir.path().join("outbox.jsonl")));
-        let without = state(&config(None), store(&dir), Senders::outbox(outbox.clone())).unwrap();
-        assert!(without.sms_webhook.is_none());
-        let dir = tempfile::tempdir().unwrap();
-        let with = state(&config(Some("arn:t")), store(&dir), Senders::outbox(outbox)).unwrap();
-        assert!(with.sms_webhook.is_some());
+        assert!(sms_webhook_verifier(&config(None)).unwrap().is_none());
+        assert!(sms_webhook_verifier(&config(Some("arn:t"))).unwrap().is_some());
     }
 }

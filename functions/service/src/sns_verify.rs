@@ -32,12 +32,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use ring::signature::{
+use aws_lc_rs::signature::{
     UnparsedPublicKey, VerificationAlgorithm, RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
     RSA_PKCS1_2048_8192_SHA256,
 };
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use serde::Deserialize;
 use url::Url;
 use x509_parser::certificate::X509Certificate;
@@ -368,7 +368,7 @@ pub struct HttpsFetcher {
 impl HttpsFetcher {
     /// A fetcher with its own HTTPS client.
     pub fn new() -> Result<Self, FetchError> {
-        let client = reqwest::Client::builder()
+        let client = crate::http_client::builder()
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(5))

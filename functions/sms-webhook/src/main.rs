@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), mfa_service::runtime::StartError> {
-    mfa_service::runtime::run_lambda(&[mfa_service::http::Group::SmsWebhook]).await
+    mfa_service::runtime::run_lambda::<mfa_service::http::functions::SmsWebhook>().await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), mfa_service::runtime::StartError> {
-    mfa_service::runtime::run_lambda(&[mfa_service::http::Group::Verify]).await
+    mfa_service::runtime::run_lambda::<mfa_service::http::functions::Verify>().await
 }
