@@ -27,7 +27,7 @@
 - the secret's generated values and the template's default environment start the real service:
   mfa-local is started with exactly them, and the generated API keys are accepted;
 - routes: the template's HTTP API routes are the ones the OpenAPI document served by mfa-local
-  and the router (http/mod.rs) declare, each on the function of its router group.
+  and the router (the `fn {group}_routes` of http/mod.rs) declare, each on its group's function.
 
 Prints one line per check and `N passed, M failed`; exits 1 when any failed.
 """
@@ -246,13 +246,13 @@ def workspace_binaries():
 
 
 def router_routes():
-    """(method, path) -> group, from `fn routes` in http/mod.rs."""
+    """(method, path) -> group, from the `fn {group}_routes` functions in http/mod.rs."""
     text = (SERVICE_SRC / "http" / "mod.rs").read_text(encoding="utf-8")
-    body = text[text.index("fn routes("):]
-    body = body[: body.index("\n}\n")]
     routes = {}
-    arms = re.split(r"Group::(\w+)\s*=>", body)[1:]
-    for group, arm in zip(arms[0::2], arms[1::2]):
+    for found in re.finditer(r"\nfn (\w+)_routes\(", text):
+        group = found.group(1).replace("_", "-")
+        arm = text[found.end():]
+        arm = arm[: arm.index("\n}\n")]
         for start in (m.end() for m in re.finditer(r"\.route\(", arm)):
             depth, end = 1, start
             while depth:
@@ -261,7 +261,7 @@ def router_routes():
             call = arm[start:end - 1]
             path = re.match(r'\s*"([^"]+)"', call).group(1)
             for method in re.findall(r"\b(get|post|put|delete|patch)\(", call):
-                routes[(method.upper(), path)] = kebab(group)
+                routes[(method.upper(), path)] = group
     return routes
 
 
@@ -495,6 +495,11 @@ def check_permissions(checks, template):
               for m in re.findall(r"\.(get_item|put_item|update_item|delete_item|query|scan|"
                                   r"transact_write_items|transact_get_items|batch_get_item|"
                                   r"batch_write_item)\(\)", dynamo)}
+    # A transaction's ConditionCheck is authorised as its own action.
+    if "ConditionCheck::builder()" in dynamo:
+        called.add("dynamodb:ConditionCheckItem")
+    # The reads and checks every function's shared paths make (policies, notices, budgets).
+    needed = {"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem"} & called
     allowed_resource = {
         "dynamodb:": [{"Fn::GetAtt": ["Table", "Arn"]}],
         "secretsmanager:GetSecretValue": [{"Ref": "Secret"}],
@@ -507,6 +512,9 @@ def check_permissions(checks, template):
     problems = []
     for name, function in functions_of(template).items():
         role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+        granted = {a for st in statements_of(template, role) for a in as_list(st["Action"])}
+        problems += [f"{role} may not {action}, which every function's requests need"
+                     for action in sorted(needed - granted)]
         for statement in statements_of(template, role):
             for action in as_list(statement["Action"]):
                 if action.startswith("dynamodb:") and action not in called:
