@@ -324,6 +324,17 @@ impl DynamoStore {
             .expression_attribute_values(":prefix", string(prefix))
     }
 
+    /// Every item `query` (in partition `pk`) finds, all pages.
+    async fn query_all(&self, query: QueryFluentBuilder, pk: &str) -> StoreResult<Vec<Item>> {
+        query
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| unavailable("Query", pk, &err))
+    }
+
     /// Inserts `record` at `key` with a `ttl` a day after `expires_at`.
     async fn insert_expiring<T: Serialize>(
         &self,
@@ -528,14 +539,7 @@ impl FactorStore for DynamoStore {
 
     async fn list_factors(&self, user: &UserId) -> StoreResult<Vec<Factor>> {
         let pk = user_pk(user);
-        let items = self
-            .query_prefix(&pk, FACTOR_PREFIX)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| unavailable("Query", &pk, &err))?;
+        let items = self.query_all(self.query_prefix(&pk, FACTOR_PREFIX), &pk).await?;
         let mut factors = items.into_iter().map(from_item).collect::<StoreResult<Vec<Factor>>>()?;
         Factor::sort_oldest_first(&mut factors);
         Ok(factors)
@@ -544,7 +548,7 @@ impl FactorStore for DynamoStore {
     async fn factors_and_orgs(&self, user: &UserId) -> StoreResult<(Vec<Factor>, Vec<OrgId>)> {
         // `FACTOR#...` up to `ORGS` (the grace counts `GRACE#...` between them are skipped).
         let pk = user_pk(user);
-        let items: Vec<Item> = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -552,13 +556,8 @@ impl FactorStore for DynamoStore {
             .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :orgs")
             .expression_attribute_values(":pk", string(&pk))
             .expression_attribute_values(":first", string(FACTOR_PREFIX))
-            .expression_attribute_values(":orgs", string(ORGS))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| unavailable("Query", &pk, &err))?;
+            .expression_attribute_values(":orgs", string(ORGS));
+        let items = self.query_all(query, &pk).await?;
         let (mut factors, mut orgs) = (Vec::new(), Vec::new());
         for item in items {
             match item.get("sk").and_then(|sk| sk.as_s().ok()).map(String::as_str) {

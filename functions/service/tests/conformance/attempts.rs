@@ -83,16 +83,7 @@ pub async fn an_attempt_reads_its_challenge_and_throttle_in_one<S: TestStore>(st
 
     let set = recovery_set(10);
     store.replace_recovery_set(&user, &set).await.unwrap();
-    let login = Login {
-        id: unique_login(),
-        user: user.clone(),
-        created_at: NOW,
-        expires_at: NOW + 600,
-        sms_sent: false,
-        call_made: false,
-        allowed_factors: None,
-        token_ttl: Some(60),
-    };
+    let login = Login { token_ttl: Some(60), ..new_login(&user) };
     store.insert_login(&login).await.unwrap();
     let read = store.recovery_attempt(&user, Some(&login.id)).await.unwrap();
     assert_eq!(

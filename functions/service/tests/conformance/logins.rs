@@ -15,19 +15,6 @@ use crate::TestStore;
 /// How many code attempts the attempt tests allow.
 const MAX_ATTEMPTS: u32 = 3;
 
-fn login(user: &UserId) -> Login {
-    Login {
-        id: unique_login(),
-        user: user.to_owned(),
-        created_at: NOW,
-        expires_at: NOW + 600,
-        sms_sent: false,
-        call_made: false,
-        allowed_factors: None,
-        token_ttl: None,
-    }
-}
-
 fn challenge(login: &Login) -> Challenge {
     Challenge {
         id: unique_challenge(),
@@ -45,7 +32,7 @@ fn challenge(login: &Login) -> Challenge {
 
 /// A stored challenge of a new login.
 async fn stored_challenge<S: TestStore>(store: &S) -> Challenge {
-    let challenge = challenge(&login(&unique_user()));
+    let challenge = challenge(&new_login(&unique_user()));
     store.insert_challenge(&challenge).await.unwrap();
     challenge
 }
@@ -56,7 +43,7 @@ async fn attempts<S: TestStore>(store: &S, id: &ChallengeId) -> u32 {
 }
 
 pub async fn login_and_challenge_round_trip_and_insert_once<S: TestStore>(store: Arc<S>) {
-    let login = login(&unique_user());
+    let login = new_login(&unique_user());
     store.insert_login(&login).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()));
     let again = store.insert_login(&login).await;
@@ -77,7 +64,7 @@ pub async fn login_and_challenge_round_trip_every_field<S: TestStore>(store: Arc
         call_made: false,
         allowed_factors: Some(vec![FactorKind::Totp, FactorKind::Webauthn]),
         token_ttl: Some(120),
-        ..login(&unique_user())
+        ..new_login(&unique_user())
     };
     let sent = Answer::SentCode {
         hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
@@ -201,7 +188,7 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
     );
 
     let user = unique_user();
-    let (first, other) = (login(&user), login(&user));
+    let (first, other) = (new_login(&user), new_login(&user));
     store.insert_login(&first).await.unwrap();
     store.insert_login(&other).await.unwrap();
     assert!(take_login_message(&*store, &first.id, Delivery::Sms).await.unwrap());
@@ -216,7 +203,7 @@ pub async fn login_sms_is_taken_once<S: TestStore>(store: Arc<S>) {
 }
 
 pub async fn a_login_has_one_text_and_one_call<S: TestStore>(store: Arc<S>) {
-    let login = login(&unique_user());
+    let login = new_login(&unique_user());
     store.insert_login(&login).await.unwrap();
     assert!(take_login_message(&*store, &login.id, Delivery::Sms).await.unwrap());
     assert!(take_login_message(&*store, &login.id, Delivery::Voice).await.unwrap(), "a call too");
@@ -235,7 +222,7 @@ pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>
     store.return_login_message(&lid("lgn_missing"), Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&lid("lgn_missing")).await.unwrap(), None, "no login is created");
 
-    let login = login(&unique_user());
+    let login = new_login(&unique_user());
     store.insert_login(&login).await.unwrap();
     store.return_login_message(&login.id, Delivery::Sms).await.unwrap();
     assert_eq!(store.get_login(&login.id).await.unwrap(), Some(login.clone()), "untaken: kept");
@@ -250,7 +237,7 @@ pub async fn login_sms_given_back_can_be_taken_again<S: TestStore>(store: Arc<S>
 }
 
 pub async fn login_sms_is_taken_once_under_concurrency<S: TestStore>(store: Arc<S>) {
-    let login = login(&unique_user());
+    let login = new_login(&unique_user());
     store.insert_login(&login).await.unwrap();
     let answers = concurrently(&store, RACERS, |store| {
         let id = login.id.clone();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mfa_service::model::{
-    Answer, Challenge, ChallengePurpose, Delivery, FactorKind, Login, SendLimit, SendScope,
+    Answer, Challenge, ChallengePurpose, Delivery, FactorKind, SendLimit, SendScope,
 };
 use mfa_service::ports::StoreError;
 
@@ -116,16 +116,7 @@ pub async fn a_code_is_counted_with_its_challenge_and_its_logins_message_or_not_
     let texts = limit(SendScope::Texts(phone.clone()), HOUR, 1);
     let hourly = limit(SendScope::User(user.clone()), HOUR, 5);
     let limits = [texts.clone(), hourly.clone()];
-    let login = Login {
-        id: unique_login(),
-        user: user.clone(),
-        created_at: NOW,
-        expires_at: NOW + 600,
-        sms_sent: false,
-        call_made: false,
-        allowed_factors: None,
-        token_ttl: None,
-    };
+    let login = new_login(&user);
     store.insert_login(&login).await.unwrap();
     let code = |id: ChallengeId| Challenge {
         id,

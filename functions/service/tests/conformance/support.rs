@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 pub use mfa_service::ids::{ChallengeId, FactorId, LoginId, OrgId, UserId};
 use mfa_service::model::{
-    Answer, Budget, Challenge, ChallengePurpose, Delivery, Factor, FactorStatus, Method,
+    Answer, Budget, Challenge, ChallengePurpose, Delivery, Factor, FactorStatus, Login, Method,
     RecoverySet, SendLimit,
 };
 pub use mfa_service::ports::{
@@ -235,4 +235,18 @@ pub async fn take_login_message<S: TestStore>(
         Some(SendRefused::LoginHadMessage) => false,
         Some(other) => panic!("a login's message alone: {other:?}"),
     })
+}
+
+/// A new login of `user`, ten minutes long, that has had no text or call.
+pub fn new_login(user: &UserId) -> Login {
+    Login {
+        id: unique_login(),
+        user: user.clone(),
+        created_at: NOW,
+        expires_at: NOW + 600,
+        sms_sent: false,
+        call_made: false,
+        allowed_factors: None,
+        token_ttl: None,
+    }
 }
