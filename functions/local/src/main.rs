@@ -1,8 +1,9 @@
 //! mfa-local: every route of the MFA service on 127.0.0.1:8080 (`MFA_LOCAL_ADDR`), over the
-//! embedded store in `.mfa-local/` (`MFA_LOCAL_DATA_DIR`), and a demo sign-in page at `/demo/`
-//! ([`demo`]). Takes its API key from `MFA_LOCAL_API_KEY`, or makes one and prints it.
+//! embedded store in `.mfa-local/` (`MFA_LOCAL_DATA_DIR`), a demo sign-in page at `/demo/`
+//! ([`demo`]) and the API reference at `/docs` ([`reference`]). Takes its API key from `MFA_LOCAL_API_KEY`, or makes one and prints it.
 
 mod demo;
+mod reference;
 
 #[tokio::main]
 async fn main() -> Result<(), mfa_service::runtime::StartError> {
@@ -10,5 +11,6 @@ async fn main() -> Result<(), mfa_service::runtime::StartError> {
     let http = mfa_service::http_client::builder()
         .build()
         .map_err(|e| format!("the demo's HTTP client: {e}"))?;
-    mfa_service::runtime::run_local(settings, |api| demo::router(api, http)).await
+    let reference = reference::router().map_err(|e| format!("docs/openapi.json: {e}"))?;
+    mfa_service::runtime::run_local(settings, |api| demo::router(api, http).merge(reference)).await
 }

@@ -28,51 +28,16 @@ async fn caller_of(state: &AppState, key: Option<String>) -> Result<Option<Calle
     }
 }
 
-async fn require(
-    state: &AppState,
-    needed: Scope,
+/// Middleware: a key whose scopes allow `needed`, layered with the state and the scope a group's
+/// routes need.
+pub async fn require(
+    State((state, needed)): State<(Arc<AppState>, Scope)>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    match caller_of(state, bearer(&request)).await? {
+    match caller_of(&state, bearer(&request)).await? {
         None => Err(ApiError::Unauthorized),
         Some(caller) if !caller.scopes.allows(needed) => Err(ApiError::Forbidden(needed)),
         Some(caller) => Ok(acting_as(caller.app, next.run(request)).await),
     }
-}
-
-/// Middleware: a key with the `verify` scope.
-pub async fn require_verify(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    require(&state, Scope::Verify, request, next).await
-}
-
-/// Middleware: a key with the `enroll` scope.
-pub async fn require_enroll(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    require(&state, Scope::Enroll, request, next).await
-}
-
-/// Middleware: a key with the `manage` scope.
-pub async fn require_manage(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    require(&state, Scope::Manage, request, next).await
-}
-
-/// Middleware: a key with the `admin` scope.
-pub async fn require_admin(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    require(&state, Scope::Admin, request, next).await
 }

@@ -73,7 +73,7 @@ pub async fn activate(
 /// List a user's factors.
 #[utoipa::path(get, path = "/v1/users/{user}/factors", tag = "manage",
     params(("user" = String, Path)),
-    responses((status = 200, body = FactorList)),
+    responses((status = 200, description = "the user's factors", body = FactorList)),
     security(("api_key" = [])))]
 pub async fn list(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> Answer<Json<FactorList>> {
     let factors = s.mfa.list(&p.user()?).await?;
@@ -101,7 +101,7 @@ pub async fn delete(
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes", tag = "manage",
     params(("user" = String, Path),
         ("Step-Up-Token" = Option<String>, Header, description = "a step-up token for `new_recovery_codes`, proved by any active factor (not a recovery code); used once")),
-    responses((status = 201, body = RecoveryCodesResponse), (status = 403, response = Problem)),
+    responses((status = 201, description = "the new codes, shown once; the old ones no longer work", body = RecoveryCodesResponse), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn new_recovery_codes(
     State(s): Shared,
@@ -118,7 +118,7 @@ pub async fn new_recovery_codes(
     params(("user" = String, Path), ("id" = String, Path, description = "SMS factor id"),
         ("Step-Up-Token" = Option<String>, Header, description = "a step-up token for `change_phone` of this factor, proved by this factor; used once")),
     request_body = PhoneChangeRequest,
-    responses((status = 202, body = PhoneChangeResponse), (status = 400, response = Problem),
+    responses((status = 202, description = "a code went to the new number: the challenge to verify", body = PhoneChangeResponse), (status = 400, response = Problem),
         (status = 403, response = Problem), (status = 404, response = Problem),
         (status = 409, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
@@ -139,7 +139,7 @@ pub async fn start_phone_change(
     params(("user" = String, Path), ("id" = String, Path), ("challenge" = String, Path)),
     request_body = CodeRequest,
     responses(
-        (status = 200, body = PhoneChangeResponse), (status = 400, response = Problem), (status = 404, response = Problem),
+        (status = 200, description = "the next step, or the factor with its new number", body = PhoneChangeResponse), (status = 400, response = Problem), (status = 404, response = Problem),
         (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
@@ -169,7 +169,7 @@ pub async fn admin_audit(
 #[utoipa::path(post, path = "/v1/users/{user}/login", tag = "verify",
     params(("user" = String, Path)),
     request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 403, response = Problem)),
+    responses((status = 200, description = "what the login needs next", body = LoginResponse), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn login(
     State(s): Shared,
@@ -185,7 +185,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/v1/users/{user}/challenges", tag = "verify",
     params(("user" = String, Path)),
     request_body = ChallengeRequest,
-    responses((status = 201, body = ChallengeResponse), (status = 400, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem),
+    responses((status = 201, description = "the challenge: its id, expiry and how the proof reaches the user", body = ChallengeResponse), (status = 400, response = Problem), (status = 403, response = Problem), (status = 404, response = Problem),
         (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn challenge(
@@ -204,7 +204,7 @@ pub async fn challenge(
     params(("user" = String, Path), ("id" = String, Path, description = "challenge id")),
     request_body = ProofRequest,
     responses(
-        (status = 200, body = TokenResponse), (status = 400, response = Problem), (status = 404, response = Problem),
+        (status = 200, description = "the MFA token", body = TokenResponse), (status = 400, response = Problem), (status = 404, response = Problem),
         (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
@@ -221,7 +221,7 @@ pub async fn verify(
 #[utoipa::path(post, path = "/v1/users/{user}/recovery-codes/verify", tag = "verify",
     params(("user" = String, Path)),
     request_body = RecoveryVerifyRequest,
-    responses((status = 200, body = RecoveryVerifyResponse), (status = 400, response = Problem),
+    responses((status = 200, description = "the MFA token and how many codes are left", body = RecoveryVerifyResponse), (status = 400, response = Problem),
         (status = 404, response = Problem), (status = 429, response = Problem)),
     security(("api_key" = [])))]
 pub async fn verify_recovery(
@@ -238,7 +238,7 @@ pub async fn verify_recovery(
 #[utoipa::path(post, path = "/v1/users/{user}/step-ups", tag = "verify",
     params(("user" = String, Path)),
     request_body = StepUpRequest,
-    responses((status = 201, body = ChallengeResponse), (status = 400, response = Problem),
+    responses((status = 201, description = "the step-up challenge", body = ChallengeResponse), (status = 400, response = Problem),
         (status = 404, response = Problem), (status = 409, response = Problem), (status = 429, response = Problem), (status = 502, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_step_up(
@@ -257,7 +257,7 @@ pub async fn start_step_up(
     params(("user" = String, Path), ("id" = String, Path, description = "step-up challenge id")),
     request_body = ProofRequest,
     responses(
-        (status = 200, body = StepUpResponse), (status = 400, response = Problem), (status = 404, response = Problem),
+        (status = 200, description = "the step-up token", body = StepUpResponse), (status = 400, response = Problem), (status = 404, response = Problem),
         (status = 409, response = Problem), (status = 410, response = Problem), (status = 429, response = Problem),
     ),
     security(("api_key" = [])))]
@@ -272,7 +272,7 @@ pub async fn finish_step_up(
 
 /// Start a passwordless sign-in: any discoverable passkey of this site may answer.
 #[utoipa::path(post, path = "/v1/passkey-sign-ins", tag = "verify",
-    responses((status = 201, body = PasskeySignInResponse), (status = 400, response = Problem)),
+    responses((status = 201, description = "the request options for navigator.credentials.get()", body = PasskeySignInResponse), (status = 400, response = Problem)),
     security(("api_key" = [])))]
 pub async fn start_passkey_sign_in(
     State(s): Shared,
@@ -286,7 +286,7 @@ pub async fn start_passkey_sign_in(
     params(("id" = String, Path, description = "passkey sign-in id")),
     request_body = CredentialRequest,
     responses(
-        (status = 200, body = PasskeySignedInResponse), (status = 400, response = Problem),
+        (status = 200, description = "the signed-in user and the MFA token", body = PasskeySignedInResponse), (status = 400, response = Problem),
         (status = 404, response = Problem), (status = 409, response = Problem), (status = 410, response = Problem),
         (status = 429, response = Problem),
     ),
@@ -335,7 +335,7 @@ pub async fn admin_unlock(State(s): Shared, ApiPath(p): ApiPath<UserPath>) -> An
 #[utoipa::path(put, path = "/v1/admin/orgs/{org}/policy", tag = "admin",
     params(("org" = String, Path)),
     request_body = PolicyBody,
-    responses((status = 200, body = PolicyBody), (status = 400, response = Problem), (status = 403, response = Problem)),
+    responses((status = 200, description = "the policy now in force", body = PolicyBody), (status = 400, response = Problem), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_set_policy(
     State(s): Shared,
@@ -349,7 +349,7 @@ pub async fn admin_set_policy(
 #[utoipa::path(put, path = "/v1/admin/users/{user}/orgs", tag = "admin",
     params(("user" = String, Path)),
     request_body = MembershipsBody,
-    responses((status = 200, body = MembershipsBody), (status = 400, response = Problem), (status = 403, response = Problem)),
+    responses((status = 200, description = "the user's orgs now", body = MembershipsBody), (status = 400, response = Problem), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_set_memberships(
     State(s): Shared,
@@ -363,7 +363,7 @@ pub async fn admin_set_memberships(
 /// Administration: the orgs a user belongs to.
 #[utoipa::path(get, path = "/v1/admin/users/{user}/orgs", tag = "admin",
     params(("user" = String, Path)),
-    responses((status = 200, body = MembershipsBody), (status = 403, response = Problem)),
+    responses((status = 200, description = "the user's orgs", body = MembershipsBody), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_memberships(
     State(s): Shared,
@@ -375,7 +375,7 @@ pub async fn admin_memberships(
 /// Administration: a new API key for an app; the key is in the answer, once.
 #[utoipa::path(post, path = "/v1/admin/api-keys", tag = "admin",
     request_body = NewKeyRequest,
-    responses((status = 201, body = NewKeyResponse), (status = 400, response = Problem)),
+    responses((status = 201, description = "the new key, shown once", body = NewKeyResponse), (status = 400, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_create_key(
     State(s): Shared,
@@ -387,7 +387,7 @@ pub async fn admin_create_key(
 
 /// Administration: every app key (never a key).
 #[utoipa::path(get, path = "/v1/admin/api-keys", tag = "admin",
-    responses((status = 200, body = KeyList)),
+    responses((status = 200, description = "the keys, never their secrets", body = KeyList)),
     security(("api_key" = [])))]
 pub async fn admin_keys(State(s): Shared) -> Answer<Json<KeyList>> {
     let keys = s.mfa.admin_keys().await?;
@@ -410,7 +410,7 @@ pub async fn admin_revoke_key(
 /// Administration: an organisation's MFA policy.
 #[utoipa::path(get, path = "/v1/admin/orgs/{org}/policy", tag = "admin",
     params(("org" = String, Path)),
-    responses((status = 200, body = PolicyBody), (status = 403, response = Problem)),
+    responses((status = 200, description = "the org's policy", body = PolicyBody), (status = 403, response = Problem)),
     security(("api_key" = [])))]
 pub async fn admin_policy(
     State(s): Shared,

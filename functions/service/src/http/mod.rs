@@ -25,10 +25,12 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::api_key::ApiKeys;
+use crate::api_key::{ApiKeys, Scope};
 use crate::domain::Mfa;
 use crate::sns_verify::SnsVerifier;
 use problem::ApiError;
@@ -70,12 +72,21 @@ impl Group {
 
     /// The group's routes.
     pub fn routes(self, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+        self.api().router(state)
+    }
+
+    /// The OpenAPI paths of the group's routes.
+    pub fn document(self) -> utoipa::openapi::OpenApi {
+        self.api().document()
+    }
+
+    fn api(self) -> Api {
         match self {
-            Group::Enroll => enroll_routes(state),
-            Group::Verify => verify_routes(state),
-            Group::Manage => manage_routes(state),
-            Group::Admin => admin_routes(state),
-            Group::SmsWebhook => sms_webhook_routes(state),
+            Group::Enroll => enroll_api(),
+            Group::Verify => verify_api(),
+            Group::Manage => manage_api(),
+            Group::Admin => admin_api(),
+            Group::SmsWebhook => sms_webhook_api(),
         }
     }
 }
@@ -96,7 +107,7 @@ pub mod functions {
     use super::*;
 
     macro_rules! function {
-        ($name:ident, $routes:ident) => {
+        ($name:ident, $api:ident) => {
             #[doc = concat!("The `", stringify!($name), "` group's function.")]
             #[derive(Debug, Clone, Copy)]
             pub struct $name;
@@ -104,81 +115,120 @@ pub mod functions {
             impl Function for $name {
                 const GROUP: Group = Group::$name;
                 fn routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
-                    $routes(state)
+                    $api().router(state)
                 }
             }
         };
     }
 
-    function!(Enroll, enroll_routes);
-    function!(Verify, verify_routes);
-    function!(Manage, manage_routes);
-    function!(Admin, admin_routes);
-    function!(SmsWebhook, sms_webhook_routes);
+    function!(Enroll, enroll_api);
+    function!(Verify, verify_api);
+    function!(Manage, manage_api);
+    function!(Admin, admin_api);
+    function!(SmsWebhook, sms_webhook_api);
+}
+
+/// A group's routes, each listed once with its OpenAPI operation (utoipa-axum): those that
+/// need an API key with the group's scope, and those that need none.
+struct Api {
+    scope: Option<Scope>,
+    keyed: OpenApiRouter<Arc<AppState>>,
+    open: OpenApiRouter<Arc<AppState>>,
+}
+
+impl Api {
+    /// Routes that need a key with `scope`.
+    fn keyed(scope: Scope, keyed: OpenApiRouter<Arc<AppState>>) -> Self {
+        Self { scope: Some(scope), keyed, open: OpenApiRouter::new() }
+    }
+
+    /// Routes that need no key.
+    fn open(open: OpenApiRouter<Arc<AppState>>) -> Self {
+        Self { scope: None, keyed: OpenApiRouter::new(), open }
+    }
+
+    /// The routes, the keyed ones behind [`auth::require`].
+    fn router(self, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+        let (keyed, _) = self.keyed.split_for_parts();
+        let keyed = match self.scope {
+            Some(scope) => {
+                keyed.route_layer(from_fn_with_state((Arc::clone(state), scope), auth::require))
+            }
+            None => keyed,
+        };
+        keyed.merge(self.open.split_for_parts().0)
+    }
+
+    /// The routes' OpenAPI paths.
+    fn document(self) -> utoipa::openapi::OpenApi {
+        let mut doc = self.keyed.into_openapi();
+        doc.merge(self.open.into_openapi());
+        doc
+    }
 }
 
 /// Enrollment and activation: the `mfa-enroll` function's routes.
-fn enroll_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+fn enroll_api() -> Api {
     use handlers as h;
-    Router::new()
-        .route("/v1/users/{user}/factors", post(h::enroll))
-        .route("/v1/users/{user}/factors/{id}/activate", post(h::activate))
-        .route_layer(from_fn_with_state(Arc::clone(state), auth::require_enroll))
+    Api::keyed(
+        Scope::Enroll,
+        OpenApiRouter::new().routes(routes!(h::enroll)).routes(routes!(h::activate)),
+    )
 }
 
-/// Login decision, challenges, verification, JWKS and the OpenAPI document: the `mfa-verify` function's routes.
-fn verify_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+/// Login decision, challenges, verification and step-ups (with a key); the JWKS and the OpenAPI
+/// document (without): the `mfa-verify` function's routes.
+fn verify_api() -> Api {
     use handlers as h;
-    Router::new()
-        .route("/v1/users/{user}/login", post(h::login))
-        .route("/v1/users/{user}/challenges", post(h::challenge))
-        .route("/v1/users/{user}/challenges/{id}/verify", post(h::verify))
-        .route("/v1/users/{user}/recovery-codes/verify", post(h::verify_recovery))
-        .route("/v1/users/{user}/step-ups", post(h::start_step_up))
-        .route("/v1/users/{user}/step-ups/{id}/verify", post(h::finish_step_up))
-        .route("/v1/passkey-sign-ins", post(h::start_passkey_sign_in))
-        .route("/v1/passkey-sign-ins/{id}/verify", post(h::verify_passkey_sign_in))
-        .route("/v1/openapi.json", get(openapi::serve))
-        .route_layer(from_fn_with_state(Arc::clone(state), auth::require_verify))
-        .route("/.well-known/jwks.json", get(h::jwks))
+    let keyed = OpenApiRouter::new()
+        .routes(routes!(h::login))
+        .routes(routes!(h::challenge))
+        .routes(routes!(h::verify))
+        .routes(routes!(h::verify_recovery))
+        .routes(routes!(h::start_step_up))
+        .routes(routes!(h::finish_step_up))
+        .routes(routes!(h::start_passkey_sign_in))
+        .routes(routes!(h::verify_passkey_sign_in));
+    let open = OpenApiRouter::new()
+        .routes(routes!(h::jwks))
+        .route("/v1/openapi.json", get(openapi::serve));
+    Api { open, ..Api::keyed(Scope::Verify, keyed) }
 }
 
 /// Listing and deleting factors, new recovery codes, phone changes: the `mfa-manage` function's routes.
-fn manage_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+fn manage_api() -> Api {
     use handlers as h;
-    Router::new()
-        .route("/v1/users/{user}/factors", get(h::list))
-        .route("/v1/users/{user}/factors/{id}", delete(h::delete))
-        .route("/v1/users/{user}/recovery-codes", post(h::new_recovery_codes))
-        .route("/v1/users/{user}/factors/{id}/phone-change", post(h::start_phone_change))
-        .route(
-            "/v1/users/{user}/factors/{id}/phone-change/{challenge}",
-            post(h::continue_phone_change),
-        )
-        .route_layer(from_fn_with_state(Arc::clone(state), auth::require_manage))
+    Api::keyed(
+        Scope::Manage,
+        OpenApiRouter::new()
+            .routes(routes!(h::list))
+            .routes(routes!(h::delete))
+            .routes(routes!(h::new_recovery_codes))
+            .routes(routes!(h::start_phone_change))
+            .routes(routes!(h::continue_phone_change)),
+    )
 }
 
 /// Administration: the `mfa-admin` function's routes.
-fn admin_routes(state: &Arc<AppState>) -> Router<Arc<AppState>> {
+fn admin_api() -> Api {
     use handlers as h;
-    Router::new()
-        .route("/v1/admin/users/{user}/factors/{id}", delete(h::admin_reset_factor))
-        .route("/v1/admin/users/{user}/unlock", post(h::admin_unlock))
-        .route("/v1/admin/users/{user}/audit", get(h::admin_audit))
-        .route(
-            "/v1/admin/users/{user}/orgs",
-            put(h::admin_set_memberships).get(h::admin_memberships),
-        )
-        .route("/v1/admin/orgs/{org}/policy", put(h::admin_set_policy).get(h::admin_policy))
-        .route("/v1/admin/api-keys", post(h::admin_create_key).get(h::admin_keys))
-        .route("/v1/admin/api-keys/{id}", delete(h::admin_revoke_key))
-        .route_layer(from_fn_with_state(Arc::clone(state), auth::require_admin))
+    Api::keyed(
+        Scope::Admin,
+        OpenApiRouter::new()
+            .routes(routes!(h::admin_reset_factor))
+            .routes(routes!(h::admin_unlock))
+            .routes(routes!(h::admin_audit))
+            .routes(routes!(h::admin_set_memberships, h::admin_memberships))
+            .routes(routes!(h::admin_set_policy, h::admin_policy))
+            .routes(routes!(h::admin_create_key, h::admin_keys))
+            .routes(routes!(h::admin_revoke_key)),
+    )
 }
 
-/// Inbound texts from SNS: the `mfa-sms-webhook` function's route.
-fn sms_webhook_routes(_state: &Arc<AppState>) -> Router<Arc<AppState>> {
-    use handlers as h;
-    Router::new().route("/v1/webhooks/sms", post(h::sms_webhook))
+/// Inbound texts from SNS, authenticated by SNS's signature: the `mfa-sms-webhook` function's
+/// route.
+fn sms_webhook_api() -> Api {
+    Api::open(OpenApiRouter::new().routes(routes!(handlers::sms_webhook)))
 }
 
 /// The router of the given groups, with the shared limits and fallbacks.

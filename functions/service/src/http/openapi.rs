@@ -1,31 +1,42 @@
-//! The OpenAPI 3.1 document of the API, generated from the handlers and types.
+//! The OpenAPI 3.1 document of the API, generated from the routes (each listed once, with its
+//! handler's `#[utoipa::path]`, in [`super::Group`]'s routers) and types, and committed as
+//! `docs/openapi.json`, which a test keeps equal to the code and `GET /v1/openapi.json` serves.
 //!
 //! Every error answer is the one `Problem` response (`application/problem+json`). The handlers
 //! list the problems their domain calls give; `EdgeProblems` adds, to every operation they can
 //! reach, those given before a handler runs.
 
-use std::sync::OnceLock;
-
-use axum::Json;
-use utoipa::openapi::path::{Operation, ParameterIn};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use super::handlers as h;
 use super::problem::Problem;
+use super::Group;
 
-/// The API document.
+/// The document's parts that are not paths: its info and security scheme.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mfa-service", version = "1", description = "Multi-factor authentication for your users: enroll, challenge, verify."),
-    paths(h::enroll, h::activate, h::list, h::delete, h::new_recovery_codes, h::start_phone_change, h::continue_phone_change, h::login, h::challenge,
-        h::verify, h::verify_recovery, h::start_step_up, h::finish_step_up, h::start_passkey_sign_in, h::verify_passkey_sign_in, h::jwks, h::admin_reset_factor, h::admin_unlock,
-        h::admin_set_policy, h::admin_policy, h::admin_set_memberships, h::admin_memberships, h::admin_create_key, h::admin_keys, h::admin_revoke_key, h::admin_audit, h::sms_webhook),
     components(responses(Problem)),
-    modifiers(&ApiKeyScheme, &EdgeProblems)
+    modifiers(&ApiKeyScheme)
 )]
-pub struct ApiDoc;
+struct ApiDoc;
+
+/// The committed document (`docs/openapi.json`).
+pub const COMMITTED: &str = include_str!("../../../../docs/openapi.json");
+
+/// The document of every group's routes, as the code states it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    for group in Group::ALL {
+        doc.merge(group.document());
+    }
+    EdgeProblems.modify(&mut doc);
+    doc
+}
 
 struct ApiKeyScheme;
 
@@ -52,12 +63,14 @@ impl EdgeProblems {
         if operation.security.is_some() {
             statuses.extend([401, 403]);
         }
-        if operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Path) {
+        let in_path =
+            |p: &RefOr<Parameter>| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Path);
+        if operation.parameters.iter().flatten().any(in_path) {
             statuses.push(400);
         }
         if let Some(body) = &operation.request_body {
             statuses.extend([400, 413]);
-            if body.content.contains_key("application/json") {
+            if matches!(body, RefOr::T(body) if body.content.contains_key("application/json")) {
                 statuses.extend([415, 422]);
             }
         }
@@ -83,10 +96,9 @@ impl Modify for EdgeProblems {
     }
 }
 
-/// `GET /v1/openapi.json`: the document is built once per process, on first request.
-pub async fn serve() -> Json<&'static utoipa::openapi::OpenApi> {
-    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    Json(DOCUMENT.get_or_init(ApiDoc::openapi))
+/// `GET /v1/openapi.json`: the committed document, as it is.
+pub async fn serve() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], COMMITTED)
 }
 
 #[cfg(test)]
@@ -94,8 +106,23 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn document() -> Value {
-        serde_json::to_value(ApiDoc::openapi()).unwrap()
+    fn generated() -> Value {
+        serde_json::to_value(document()).unwrap()
+    }
+
+    /// `MFA_WRITE_OPENAPI=1 cargo test -p mfa-service --lib openapi` writes the file anew.
+    #[test]
+    fn the_committed_document_is_the_code_s() {
+        let code = serde_json::to_string_pretty(&document()).unwrap() + "\n";
+        if std::env::var_os("MFA_WRITE_OPENAPI").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+            std::fs::write(path, &code).unwrap();
+        }
+        assert!(
+            code == COMMITTED,
+            "docs/openapi.json differs from the routes and types in the code: review the \
+             change, then write it with `MFA_WRITE_OPENAPI=1 cargo test -p mfa-service --lib openapi`"
+        );
     }
 
     fn statuses(doc: &Value, path: &str, method: &str) -> Vec<String> {
@@ -105,7 +132,7 @@ mod tests {
 
     #[test]
     fn every_error_answer_is_the_problem_response() {
-        let doc = document();
+        let doc = generated();
         let problem = &doc["components"]["responses"]["Problem"]["content"];
         assert!(problem["application/problem+json"]["schema"].is_object(), "{problem}");
         for (path, item) in doc["paths"].as_object().unwrap() {
@@ -122,7 +149,7 @@ mod tests {
 
     #[test]
     fn operations_list_the_problems_answered_before_their_handler() {
-        let doc = document();
+        let doc = generated();
         // An API key, a path id and a JSON body.
         let login = statuses(&doc, "/v1/users/{user}/login", "post");
         for status in ["400", "401", "413", "415", "422"] {
