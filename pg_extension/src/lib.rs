@@ -4,7 +4,8 @@
 //! for apps whose users live in Postgres. Every function is a thin wrapper over `mfa-core`, so a
 //! code, secret or recovery-code hash means the same thing here as in the MFA service.
 //!
-//! The functions live in the SQL schema `mfa` (`CREATE EXTENSION mfa_pg;` creates it):
+//! The functions live in the SQL schema `mfa`: the control file fixes the extension's schema
+//! (`schema = mfa`), and `CREATE EXTENSION mfa_pg;` creates it unless it exists:
 //!
 //! | function | returns |
 //! |---|---|
@@ -22,8 +23,6 @@
 //! (except `after_step`, where NULL means "no step accepted yet"). Bad input is an ERROR with
 //! mfa-core's message and a fitting SQLSTATE ([`error`]), never a silent `false`.
 
-use pgrx::prelude::*;
-
 // pgrx turns a Rust panic into a PostgreSQL ERROR by unwinding; with `panic = "abort"` (the
 // workspace's `release` profile, sized for Lambda) a panic would end the server process.
 #[cfg(panic = "abort")]
@@ -38,12 +37,16 @@ mod pg_tests;
 
 ::pgrx::pg_module_magic!(name, version);
 
-/// The SQL schema `mfa`: one `#[pg_extern]` per SQL function, each a few lines over mfa-core.
+/// The SQL functions: one `#[pg_extern]` each, a few lines over mfa-core.
+///
+/// The generated script names no schema: PostgreSQL runs it with the control file's schema `mfa`
+/// as the search path, so the functions land there. (`#[pg_schema]` would add a
+/// `CREATE SCHEMA IF NOT EXISTS mfa`, which fails once PostgreSQL has created the schema for the
+/// control file: an extension's script may only skip creating an object the extension owns.)
 ///
 /// Functions of their arguments only are `immutable` (a default of `now()` is evaluated by the
 /// caller, so `at` is still an argument); the ones that draw randomness are `volatile`. All are
 /// `parallel_safe`: they keep no state and the OS CSPRNG is safe to read from any process.
-#[pg_schema]
 mod mfa {
     use mfa_core::recovery::{self, HashCost};
     use mfa_core::secret::TotpSecret;
