@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # mfa_pg, the PostgreSQL extension: its #[pg_test]s in a throwaway cluster that cargo-pgrx runs as
-# the postgres user, then the release build installed into the system PostgreSQL 15 and the
-# SQL-level checks (the README's SQL examples and two-session replay races). Idempotent.
+# the postgres user; then its package (`cargo pgrx package --profile pg`, pg_extension/scripts/
+# package.sh) built and installed into the system PostgreSQL 15 as README.md says, and the
+# SQL-level checks against it: the README's SQL examples and two-session replay races
+# (sql-tests.sh), and the upgrade from the first release to the current version (upgrade-tests.sh).
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=scripts/env.sh
@@ -17,3 +20,4 @@ install -d -o postgres -g postgres "$pgdata"
 
 install_release
 pg_extension/scripts/sql-tests.sh
+pg_extension/scripts/upgrade-tests.sh
