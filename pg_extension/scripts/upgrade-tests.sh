@@ -2,11 +2,11 @@
 # Upgrade checks of the installed mfa_pg package (install_release) against the system
 # PostgreSQL 15:
 #   1. in a new database, CREATE EXTENSION mfa_pg VERSION '0.1.0' (the first release's script
-#      with the current library), then ALTER EXTENSION mfa_pg UPDATE: the version must be the
-#      crate's (pg_extension/Cargo.toml);
+#      with the current library, which must have every C symbol it names), then ALTER EXTENSION
+#      mfa_pg UPDATE: the version must be the crate's (pg_extension/Cargo.toml);
 #   2. every function in schema mfa, called with the RFC 6238 and RFC 4226 vectors and the ones
-#      shared with mfa-core (function-checks.sql), in the upgraded database and in one with a new
-#      CREATE EXTENSION mfa_pg;
+#      shared with mfa-core (function-checks.sql), in that database before and after the update
+#      and in one with a new CREATE EXTENSION mfa_pg;
 #   3. the upgraded extension the same as the new one: the extension's row and dependencies, its
 #      members, every function's definition, owner, ACL and comment, and what schema mfa holds;
 #   4. a dump of the upgraded database restores into a third one, the same again.
@@ -91,7 +91,7 @@ check_functions() {
   [ "$(cut -d'|' -f1 <<<"$results" | LC_ALL=C sort)" = "$functions" ] ||
     fail "$db: the checks are not one per function in schema mfa: checks [$(cut -d'|' -f1 <<<"$results" | paste -sd' ')], functions [$(paste -sd' ' <<<"$functions")]"
   if grep -v '|t$' <<<"$results"; then fail "$db: the functions above gave wrong answers"; fi
-  echo "$db: $(wc -l <<<"$results") functions answer as the vectors say"
+  echo "$db, mfa_pg $(version "$db"): $(wc -l <<<"$results") functions answer as the vectors say"
 }
 
 version() {
@@ -112,6 +112,8 @@ pg "$upgraded" -c "CREATE EXTENSION mfa_pg VERSION '$first_release'"
       AND classid = 'pg_namespace'::regclass AND objid = 'mfa'::regnamespace)
   FROM pg_extension e WHERE extname = 'mfa_pg'")" = "$first_release|t" ] ||
   fail "CREATE EXTENSION mfa_pg VERSION '$first_release' did not make $first_release"
+# Until it is updated, a database on the first release works with the current library.
+check_functions "$upgraded"
 pg "$upgraded" -c "ALTER EXTENSION mfa_pg UPDATE"
 [ "$(version "$upgraded")" = "$current" ] || fail "the update made version $(version "$upgraded"), not $current"
 
