@@ -27,7 +27,7 @@
 - the secret's generated values and the template's default environment start the real service:
   mfa-local is started with exactly them, and the generated API keys are accepted;
 - routes: the template's HTTP API routes are the ones the OpenAPI document served by mfa-local
-  and the router (the `fn {group}_routes` of http/mod.rs) declare, each on its group's function.
+  and the router (the `fn {group}_api` of http/mod.rs, with each handler's `#[utoipa::path]`) declare, each on its group's function.
 
 Prints one line per check and `N passed, M failed`; exits 1 when any failed.
 """
@@ -179,6 +179,10 @@ def evaluate(template, value, parameters=None):
         return ev(template["Conditions"][args])
     if function == "Fn::If":
         return ev(args[1] if ev({"Condition": args[0]}) else args[2])
+    if function == "Fn::Sub" and isinstance(args, str):
+        pseudo = {"AWS::StackName": "check-stack", "AWS::Region": "us-east-1"}
+        return re.sub(r"\$\{([\w:]+)\}",
+                      lambda m: pseudo.get(m[1]) or str(ev({"Ref": m[1]})), args)
     raise ValueError(f"no check-time value for {value!r}")
 
 
@@ -245,14 +249,29 @@ def workspace_binaries():
     return {t["name"] for p in metadata["packages"] for t in p["targets"] if "bin" in t["kind"]}
 
 
+def handler_routes():
+    """handler name -> (method, path), from the `#[utoipa::path(...)]` of http/handlers.rs."""
+    text = (SERVICE_SRC / "http" / "handlers.rs").read_text(encoding="utf-8")
+    found = re.finditer(
+        r'#\[utoipa::path\(\s*(get|post|put|delete|patch)\s*,\s*path\s*=\s*"([^"]+)"'
+        r'.*?\n\s*pub async fn (\w+)', text, re.S)
+    return {m.group(3): (m.group(1).upper(), m.group(2)) for m in found}
+
+
 def router_routes():
-    """(method, path) -> group, from the `fn {group}_routes` functions in http/mod.rs."""
+    """(method, path) -> group, from the `fn {group}_api` functions in http/mod.rs: their
+    `routes!(handler, ...)` (each handler's method and path from its `#[utoipa::path]`) and
+    plain `.route("path", method(...))` calls."""
     text = (SERVICE_SRC / "http" / "mod.rs").read_text(encoding="utf-8")
+    handlers = handler_routes()
     routes = {}
-    for found in re.finditer(r"\nfn (\w+)_routes\(", text):
+    for found in re.finditer(r"\nfn (\w+)_api\(", text):
         group = found.group(1).replace("_", "-")
         arm = text[found.end():]
         arm = arm[: arm.index("\n}\n")]
+        for listed in re.findall(r"routes!\(([^)]*)\)", arm):
+            for handler in (h.strip().split("::")[-1] for h in listed.split(",") if h.strip()):
+                routes[handlers[handler]] = group
         for start in (m.end() for m in re.finditer(r"\.route\(", arm)):
             depth, end = 1, start
             while depth:
@@ -363,10 +382,82 @@ def check_functions(checks, template, binaries):
         metrics = {
             r["Properties"]["MetricName"] for r in resources.values()
             if r["Type"] == "AWS::CloudWatch::Alarm"
-            and {"Name": "FunctionName", "Value": {"Ref": name}} in r["Properties"]["Dimensions"]
+            and {"Name": "FunctionName", "Value": {"Ref": name}} in r["Properties"].get(
+                "Dimensions", [])
         }
         problems += [f"{name} has no {m} alarm" for m in ("Errors", "Throttles") if m not in metrics]
     checks.check("every function has its log group and Errors and Throttles alarms", problems)
+
+
+def emitted_metrics():
+    """The service's metrics and their labels' values, from the table in telemetry.rs's docs:
+    {metric: {label: {value, ...}}}. A label listed without values has those it has in an earlier
+    row."""
+    doc = (SERVICE_SRC / "telemetry.rs").read_text(encoding="utf-8")
+    rows = re.findall(r"^//! \| `(mfa_\w+)` \|\s*([^|]*?)\s*\|", doc, re.M)
+    metrics, known = {}, {}
+    for name, labels in rows:
+        metrics[name] = {}
+        for label, listed in re.findall(r"`(\w+)`(?: \(([^)]*)\))?", labels):
+            values = set(re.findall(r"`(\w+)`", listed)) if listed else known.get(label, set())
+            known.setdefault(label, values)
+            metrics[name][label] = values
+    return metrics
+
+
+def check_observability(checks, template):
+    """X-Ray tracing and JSON logs on every function; the alarms and the dashboard ask for
+    metrics the code emits, with its labels and their values; the alarms that mean trouble are
+    there."""
+    problems = []
+    emitted = emitted_metrics()
+    if template["Globals"]["Function"].get("Tracing") != "Active":
+        problems.append("Globals.Function.Tracing is not Active (X-Ray)")
+    for name, function in functions_of(template).items():
+        if function["Properties"].get("LoggingConfig", {}).get("LogFormat") != "JSON":
+            problems.append(f"{name}: LoggingConfig.LogFormat is not JSON")
+    namespace = template["Globals"]["Function"]["Environment"]["Variables"].get(
+        "MFA_METRICS_NAMESPACE")
+    alarmed = set()
+    for rname, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        for query in resource["Properties"].get("Metrics", []):
+            metric = query.get("MetricStat", {}).get("Metric")
+            if not metric or metric.get("Namespace") != namespace:
+                continue
+            name = metric["MetricName"]
+            if name not in emitted:
+                problems.append(f"{rname}: the code emits no metric {name}")
+                continue
+            alarmed.add(name)
+            for dimension in metric.get("Dimensions", []):
+                label, value = dimension["Name"], dimension["Value"]
+                if label not in emitted[name]:
+                    problems.append(f"{rname}: {name} has no label {label}")
+                elif value not in emitted[name][label]:
+                    problems.append(f"{rname}: {name}'s {label} is never {value!r}")
+    for needed in ("mfa_lockouts_total", "mfa_messages_refused_total", "mfa_budget_hits_total"):
+        if needed not in alarmed:
+            problems.append(f"no alarm on {needed}")
+    dashboards = [r for r in template["Resources"].values()
+                  if r["Type"] == "AWS::CloudWatch::Dashboard"]
+    if not dashboards:
+        problems.append("no CloudWatch dashboard")
+    for dashboard in dashboards:
+        body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"][0]
+        shown = set(re.findall(r"\b(mfa_\w+_total)\b", body))
+        problems += [f"the dashboard shows {m}, which the code does not emit"
+                     for m in sorted(shown - set(emitted))]
+        problems += [f"the dashboard does not show {m}" for m in sorted(set(emitted) - shown)]
+        for metric, query in re.findall(
+                r"SELECT SUM\((mfa_\w+)\) FROM SCHEMA\([^,]*, ([^)]*)\)", body):
+            labels = {label.strip() for label in query.split(",")}
+            if metric in emitted and labels != set(emitted[metric]):
+                problems.append(f"the dashboard groups {metric} by {sorted(labels)}, "
+                                f"not its labels {sorted(emitted[metric])}")
+    checks.check(f"observability: X-Ray, JSON logs, {len(emitted)} metrics, alarms on "
+                 f"{sorted(alarmed)}, a dashboard", problems)
 
 
 def check_table(checks, template):
@@ -685,6 +776,7 @@ def main():
     template = load_template()
     check_functions(checks, template, workspace_binaries())
     check_table(checks, template)
+    check_observability(checks, template)
     check_permissions(checks, template)
     check_voice(checks, template)
 

@@ -52,6 +52,20 @@ pids+=($!)
 wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q --test e2e -- --include-ignored
+# What the run did shows in mfa-local's Prometheus metrics.
+curl -fsS "http://127.0.0.1:$local_port/metrics" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+counts = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+(?:\{[^}]*\})?) (\d+)$", text, re.M)}
+for name in ["mfa_cold_starts_total",
+             "mfa_verifies_total{factor=\"totp\",outcome=\"passed\"}",
+             "mfa_verifies_total{factor=\"totp\",outcome=\"rejected\"}",
+             "mfa_verifies_total{factor=\"recovery_code\",outcome=\"passed\"}",
+             "mfa_lockouts_total{budget=\"second_factor\"}",
+             "mfa_messages_sent_total{channel=\"sms\"}",
+             "mfa_messages_sent_total{channel=\"email\"}"]:
+    assert counts.get(name, 0) > 0, f"{name} not counted in /metrics:\n{text}"
+print(f"/metrics: {len(counts)} series, each expected one counted")'
 
 echo "-- against the Lambda functions under cargo lambda watch, over moto"
 ensure_cargo_lambda
@@ -122,6 +136,32 @@ for function in mfa-enroll mfa-manage mfa-admin; do
 done
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_VOICE_URL="http://127.0.0.1:$voice_port" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q --test e2e -- --include-ignored
+
+# The functions' metrics are CloudWatch Embedded Metric Format lines in their output.
+python3 - "$work/lambda.log" <<'PY'
+import json, sys
+seen = {}
+for line in open(sys.argv[1], errors="replace"):
+    start = line.find('{"_aws"')
+    if start < 0:
+        continue
+    doc = json.loads(line[start:])
+    for directive in doc["_aws"]["CloudWatchMetrics"]:
+        assert directive["Namespace"] == "MfaService", directive
+        for metric in directive["Metrics"]:
+            name = metric["Name"]
+            dims = tuple(sorted((d, doc[d]) for ds in directive["Dimensions"] for d in ds))
+            assert isinstance(doc[name], (int, float)), (name, doc)
+            seen[(name, dims)] = seen.get((name, dims), 0) + doc[name]
+want = [("mfa_cold_starts_total", ()),
+        ("mfa_verifies_total", (("factor", "totp"), ("outcome", "passed"))),
+        ("mfa_verifies_total", (("factor", "totp"), ("outcome", "rejected"))),
+        ("mfa_lockouts_total", (("budget", "second_factor"),)),
+        ("mfa_messages_sent_total", (("channel", "sms"),))]
+missing = [w for w in want if seen.get(w, 0) <= 0]
+assert not missing, f"no EMF metric {missing}; seen {sorted(seen)}"
+print(f"EMF: {len(seen)} metrics with dimensions, each expected one counted")
+PY
 
 echo "-- cargo lambda invoke with API Gateway events (functions/verify/events/)"
 invoke() { cargo lambda invoke mfa-verify --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --data-file "$1"; }

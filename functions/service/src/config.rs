@@ -48,6 +48,8 @@ pub struct Config {
     pub challenge_ttl: u64,
     /// The DynamoDB table (`MFA_TABLE`).
     pub table: String,
+    /// The CloudWatch namespace of the Lambda functions' metrics (`MFA_METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
     /// The key that one-time SMS and email codes are hashed with (`MFA_CODE_KEY`).
     pub code_key: Key,
     /// The SMS program's settings.
@@ -175,6 +177,7 @@ impl Config {
             login_ttl: seconds("MFA_LOGIN_TTL_SECONDS", 600)?,
             challenge_ttl: seconds("MFA_CHALLENGE_TTL_SECONDS", 300)?,
             table: text("MFA_TABLE", "mfa"),
+            metrics_namespace: text("MFA_METRICS_NAMESPACE", "MfaService"),
             code_key: keys("MFA_CODE_KEY", get("MFA_CODE_KEY"))?
                 .into_iter()
                 .next()

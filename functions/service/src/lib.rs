@@ -22,4 +22,5 @@ pub mod secret;
 pub mod senders;
 pub mod sns_verify;
 pub mod store;
+pub mod telemetry;
 pub mod token;

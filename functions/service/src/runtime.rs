@@ -19,6 +19,7 @@ use crate::secret::Secret;
 use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender, voice::EndUserMessaging};
 use crate::sns_verify::{HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
+use crate::telemetry;
 
 /// Any start-up failure, as a message for the operator.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -148,7 +149,12 @@ pub async fn run_lambda<F: Function>() -> Result<(), StartError> {
         state.sms_webhook = sms_webhook_verifier(&config)?;
     }
     let state = Arc::new(state);
-    lambda_http::run(serve(F::routes(&state), state)).await
+    let metrics = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(config.metrics_namespace.clone())
+        .init()?;
+    telemetry::cold_start();
+    metrics_cloudwatch_embedded::lambda::service::run_http(metrics, serve(F::routes(&state), state))
+        .await
 }
 
 /// Settings of `mfa-local`, from `MFA_LOCAL_*` variables.
@@ -255,6 +261,7 @@ pub async fn run_local(
             _ => None,
         })
     })?;
+    telemetry::cold_start();
     let store = EmbeddedStore::open(settings.data_dir.join("store.redb"))?;
     let outbox = Arc::new(Outbox::new(settings.outbox.clone()));
     let mut state = state(&config, Arc::new(store), Senders::outbox(outbox))?;

@@ -35,6 +35,7 @@ use super::sending::{Along, Recipient, Refusal};
 use super::{messages, Error, Mfa};
 use crate::model::SendScope;
 use crate::sns_verify::{MessageType, SnsError, SnsVerifier, VerifiedMessage, MAX_MESSAGE_AGE};
+use crate::telemetry;
 
 /// Every country calling code: an inbound number is whatever number texted us.
 static ANY_COUNTRY: LazyLock<PhonePolicy> = LazyLock::new(|| PhonePolicy::new((1..=999).collect()));
@@ -129,7 +130,14 @@ impl Mfa {
         let phone = phone.as_str();
         let id = sms.inbound_message_id.as_deref().unwrap_or("-");
         let product = &self.issuer_name;
-        let outcome = match classify(&sms.message_body) {
+        let keyword = classify(&sms.message_body);
+        telemetry::webhook_keyword(match keyword {
+            Keyword::OptOut => "stop",
+            Keyword::Help => "help",
+            Keyword::OptIn => "start",
+            Keyword::Other => "other",
+        });
+        let outcome = match keyword {
             Keyword::OptOut => {
                 self.store.opt_out(phone, self.now()).await?;
                 // The opt-out holds even if the confirmation can't go out: the provider may

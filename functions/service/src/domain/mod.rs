@@ -33,6 +33,7 @@ use crate::ids::{FactorId, UserId};
 use crate::model::{AuditAction, AuditEvent, Budget};
 use crate::ports::{Clock, EmailSender, LineType, NumberLookup, SmsSender, Store, VoiceSender};
 use crate::sealed::DataKeys;
+use crate::telemetry::Metered;
 use crate::token::TokenKeys;
 
 /// How many recovery codes a set holds.
@@ -148,9 +149,10 @@ impl Mfa {
             phone_policy: mfa_core::phone::PhonePolicy::new(config.sms.calling_codes.clone()),
             email_enabled: config.email_from.is_some(),
             webauthn,
-            sms_sender: ports.sms,
-            voice_sender: ports.voice,
-            email_sender: ports.email,
+            // Every message sent, or refused by its provider, is counted.
+            sms_sender: Arc::new(Metered(ports.sms)),
+            voice_sender: Arc::new(Metered(ports.voice)),
+            email_sender: Arc::new(Metered(ports.email)),
             lookup: ports.lookup,
         })
     }

@@ -20,6 +20,7 @@ use super::{Error, Mfa};
 use crate::ids::{LoginId, OrgId, UserId};
 use crate::model::{Challenge, Delivery, SendLimit, SendScope};
 use crate::ports::{SendRefused, Sending};
+use crate::telemetry::{self, Channel, NotSent};
 
 /// How many records the deployment's count is spread over.
 pub const DEPLOYMENT_SHARDS: u8 = 8;
@@ -70,6 +71,30 @@ impl Mfa {
     /// budget it falls under, with what goes `along` with it, all or nothing; see the module
     /// docs.
     pub(super) async fn take_send(
+        &self,
+        recipient: Recipient<'_>,
+        to: SendScope,
+        along: Along<'_>,
+    ) -> Result<(), Refusal> {
+        let channel = Channel::of(&to);
+        let taken = self.take_send_counted(recipient, to, along).await;
+        if let (Some(channel), Err(refusal)) = (channel, &taken) {
+            let reason = match refusal {
+                Refusal::Destination | Refusal::Budget(Error::TooManyMessages { .. }) => {
+                    Some(NotSent::Budget)
+                }
+                Refusal::OptedOut => Some(NotSent::OptedOut),
+                Refusal::LoginHadMessage => Some(NotSent::LoginHadMessage),
+                Refusal::Budget(_) => None,
+            };
+            if let Some(reason) = reason {
+                telemetry::refused(channel, reason);
+            }
+        }
+        taken
+    }
+
+    async fn take_send_counted(
         &self,
         recipient: Recipient<'_>,
         to: SendScope,
@@ -138,6 +163,7 @@ impl Mfa {
     /// The refusal for the used-up `limit`, logged: a user's budget as a warning, an org's or
     /// the deployment's as an error (a leaked key, or a pumping attack, may be spending).
     fn refusal(&self, limit: &SendLimit, now: u64) -> Refusal {
+        telemetry::budget_hit(&limit.scope);
         let (_, _, ends_at) = limit.record(now);
         let retry_after = ends_at.saturating_sub(now).max(1);
         let reason = match &limit.scope {

@@ -16,6 +16,7 @@ use crate::model::{
     Delivery, Factor, FactorKind, FactorStatus, Login, Method, Operation, RecoverySet,
 };
 use crate::ports::{Fail, Pass, Passed, StoreError, Used};
+use crate::telemetry::{self, Checked, Outcome};
 
 /// What a started challenge of `factor` tells the caller.
 pub(super) fn challenged(
@@ -263,7 +264,17 @@ impl Mfa {
             let code = match (&challenge.answer, proof) {
                 (Answer::Webauthn { .. }, Proof::Credential(assertion)) => {
                     self.active_factor(user, &challenge.factor_id).await?;
-                    let proven = self.finish_assertion(&challenge, assertion).await?;
+                    let proven = self.finish_assertion(&challenge, assertion).await;
+                    let outcome = match &proven {
+                        Ok(_) => Some(Outcome::Passed),
+                        Err(Error::CodeRejected) => Some(Outcome::Rejected),
+                        Err(Error::Locked { .. }) => Some(Outcome::Locked),
+                        Err(_) => None,
+                    };
+                    if let Some(outcome) = outcome {
+                        telemetry::verified(Checked::Factor(FactorKind::Webauthn), outcome);
+                    }
+                    let proven = proven?;
                     if let Some(action) = on_success {
                         self.audit(user, action, Some(&proven.factor_id)).await;
                     }
@@ -296,10 +307,16 @@ impl Mfa {
                 }
             };
             if let Some(until) = read.throttle.locked_at(now) {
+                telemetry::verified(Checked::Factor(kind), Outcome::Locked);
                 return Err(self.locked(user, until, now).await);
             }
-            let attempt =
-                CodeAttempt { user, challenge: &challenge, seen: read.throttle.failures, now };
+            let attempt = CodeAttempt {
+                user,
+                challenge: &challenge,
+                kind,
+                seen: read.throttle.failures,
+                now,
+            };
             let checked = match secret {
                 Some(sealed) => {
                     let secret = self.open_secret(user, &challenge.factor_id, &sealed)?;
@@ -312,6 +329,7 @@ impl Mfa {
                     if !self.store.fail_attempt(&fail).await? {
                         continue;
                     }
+                    attempt.counted_failure();
                     return Err(Error::Conflict(
                         "this code has no attempts left: ask for a new code",
                     ));
@@ -372,6 +390,7 @@ impl Mfa {
                     if let Some(event) = &event {
                         log_audit(event);
                     }
+                    telemetry::verified(Checked::Factor(attempt.kind), Outcome::Passed);
                     return Ok(Some(Ok(())));
                 }
                 Passed::ThrottleMoved => return Ok(None),
@@ -395,6 +414,7 @@ impl Mfa {
             return Ok(None);
         }
         log_audit(&event);
+        attempt.counted_failure();
         Ok(Some(Err(Error::CodeRejected)))
     }
 
@@ -437,6 +457,7 @@ impl Mfa {
             };
             let now = self.now();
             if let Some(until) = read.throttle.locked_at(now) {
+                telemetry::verified(Checked::RecoveryCode, Outcome::Locked);
                 return Err(self.locked(user, until, now).await);
             }
             let seen = read.throttle.failures;
@@ -456,6 +477,7 @@ impl Mfa {
                 match self.store.pass_attempt(&pass).await? {
                     Passed::Yes => {
                         log_audit(&event);
+                        telemetry::verified(Checked::RecoveryCode, Outcome::Passed);
                         used = Some((set.remaining().saturating_sub(1), login));
                         break;
                     }
@@ -475,6 +497,7 @@ impl Mfa {
             };
             if self.store.fail_attempt(&fail).await? {
                 log_audit(&event);
+                counted_failure(Checked::RecoveryCode, Budget::RecoveryCodes, seen, now);
                 return Err(Error::CodeRejected);
             }
         }
@@ -525,16 +548,32 @@ impl Mfa {
 /// throttle count between its read and its write.
 const ATTEMPT_TRIES: usize = 16;
 
-/// A code being checked against a challenge: whose, and the throttle count read with it.
+/// A code being checked against a challenge: whose, of which kind of factor, and the throttle
+/// count read with it.
 #[derive(Clone, Copy)]
 struct CodeAttempt<'a> {
     user: &'a UserId,
     challenge: &'a Challenge,
+    kind: FactorKind,
     seen: u32,
     now: u64,
 }
 
+/// Metrics of a failure counted on `budget` after `seen` ones: a rejected check of `what`, and
+/// a lockout when this failure locked the account.
+fn counted_failure(what: Checked, budget: Budget, seen: u32, now: u64) {
+    telemetry::verified(what, Outcome::Rejected);
+    if mfa_core::throttle::locked_until(seen.saturating_add(1), now).is_some() {
+        telemetry::locked_out(budget);
+    }
+}
+
 impl<'a> CodeAttempt<'a> {
+    /// Metrics of this attempt's failure, once counted.
+    fn counted_failure(&self) {
+        counted_failure(Checked::Factor(self.kind), Budget::SecondFactor, self.seen, self.now);
+    }
+
     /// The failure of this attempt, counting on `challenge`'s attempts when given.
     fn fail(&self, challenge: Option<&'a ChallengeId>, event: Option<&'a AuditEvent>) -> Fail<'a> {
         Fail {
