@@ -16,6 +16,8 @@ mkdir -p "$CARGO_TARGET_DIR"
 CARGO_LAMBDA_VERSION="1.9.2"
 # The moto server the DynamoDB, SNS and SES stand-in was tested with.
 MOTO_VERSION="5.2.1"
+# The AWS SAM CLI of scripts/test.d/50-infra.sh (sam validate, sam build).
+SAM_CLI_VERSION="1.170.0"
 # The API fuzzer of scripts/test.d/47-fuzz.sh (its command line changed between 3.x and 4.x).
 SCHEMATHESIS_VERSION="4.32.5"
 

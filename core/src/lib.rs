@@ -15,6 +15,7 @@
 //! | [`phone`] | phone numbers to E.164 under a calling-code policy, refusing numbers that can't take an SMS |
 //! | [`sms_keyword`] | inbound SMS keywords: opt-out, help, opt-in |
 //! | [`throttle`] | the lockout schedule after consecutive failed attempts |
+//! | [`keys`] | the text formats of API keys and of the keys of a deployment's secret |
 //!
 //! ```
 //! use mfa_core::{secret::TotpSecret, totp::{TotpParams, totp_code, verify}};
@@ -26,6 +27,7 @@
 //! assert_eq!(verify(&secret, &code, 1_700_000_000, 1, &params), Some(1_700_000_000 / 30));
 //! ```
 
+pub mod keys;
 pub mod oob_code;
 pub mod otpauth;
 pub mod phone;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks that infra/template.yaml and the code agree.
 
-    check_template.py --mfa-local PATH_TO_BUILT_MFA_LOCAL
+    check_template.py --mfa-local PATH_TO_BUILT_MFA_LOCAL --mfa-cli PATH_TO_BUILT_MFA
 
 - functions: every Lambda crate under functions/ has a function in the template and every
   function's Binary is a binary the workspace builds; runtime, architecture, build method;
@@ -9,7 +9,7 @@
   alarms;
 - the table: key names and types and the TTL attribute are the ones store/dynamo.rs uses;
 - environment: every MFA_ variable the Lambda code reads is set for every function, either in
-  its environment or in the secret (infra/secret.py), but for the optional ones listed in
+  its environment or in the secret (`mfa secret`, functions/cli), but for the optional ones listed in
   NOT_IN_TEMPLATE with their reason; the template sets none that the code doesn't read; a
   parameter that may be empty feeds a variable read as optional; a parameter's default is the
   default config.rs gives its variable; no secret value is an environment variable or a
@@ -546,7 +546,7 @@ def check_environment(checks, template, secret_keys):
     for secret in secret_resources:
         props = secret["Properties"]
         if "SecretString" in props or "GenerateSecretString" in props:
-            problems.append("the secret must be created empty (infra/secret.py fills it), not "
+            problems.append("the secret must be created empty (`mfa secret init` fills it), not "
                             "with a value CloudFormation holds and would overwrite on update")
         problems += [f"the secret's description doesn't name {k}" for k in secret_keys
                      if k not in json.dumps(props.get("Description"))]
@@ -770,6 +770,7 @@ def check_routes(checks, template, document):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mfa-local", required=True, help="the built mfa-local binary")
+    parser.add_argument("--mfa-cli", required=True, help="the built mfa binary (functions/cli)")
     opts = parser.parse_args()
 
     checks = Checks()
@@ -781,7 +782,7 @@ def main():
     check_voice(checks, template)
 
     generated = json.loads(subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "secret.py"), "generate"],
+        [opts.mfa_cli, "secret", "generate"],
         check=True, capture_output=True, text=True).stdout)
     secret_keys = list(generated["secret"])
     check_environment(checks, template, secret_keys)

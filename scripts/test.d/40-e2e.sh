@@ -3,7 +3,8 @@
 # Lambda function binaries under `cargo lambda watch`, over DynamoDB as moto serves it; then
 # `cargo lambda invoke` with the API Gateway events in functions/verify/events/. The e2e target is
 # picked from the whole workspace (no `-p`), to reuse what `cargo test` compiled. Calls go to
-# the outbox of mfa-local, and to tests/voice_endpoint.py for the Lambda functions.
+# the outbox of mfa-local, and to tests/voice_endpoint.py for the Lambda functions. The operator's
+# CLI (functions/cli/tests) runs against mfa-local too.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/env.sh
@@ -52,6 +53,9 @@ pids+=($!)
 wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q --test e2e -- --include-ignored
+# The operator's CLI (mfa) against the same mfa-local, and its `secret init` against moto.
+MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
+  MFA_E2E_MOTO_URL="$(scripts/moto.sh)" cargo test --locked -q --test cli -- --include-ignored
 # What the run did shows in mfa-local's Prometheus metrics.
 curl -fsS "http://127.0.0.1:$local_port/metrics" | python3 -c '
 import re, sys

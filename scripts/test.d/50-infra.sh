@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The AWS SAM template (infra/): cfn-lint, checkov, the template-against-code checks
 # (infra/checks/check_template.py: functions, table keys, environment variables, secret, IAM,
-# routes against the OpenAPI document served by mfa-local), then the release arm64 build of every
-# function in the template with cargo lambda, as the zips `sam build` deploys, and their sizes.
+# routes against the OpenAPI document served by mfa-local, observability), then `sam validate
+# --lint` and `sam build` (the release arm64 build of every function with cargo lambda, what
+# `sam deploy` uploads) and each function's zipped size.
 # Idempotent; the linters live in their own virtualenv beside the target dir.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -29,46 +30,60 @@ echo "-- checkov (each skip carries its reason in the template)"
   --quiet || failed+=(checkov)
 
 echo "-- template and code agree"
-cargo build --locked -q -p mfa-local
+cargo build --locked -q -p mfa-local -p mfa-cli
 "$venv/bin/python" infra/checks/check_template.py --mfa-local "$CARGO_TARGET_DIR/debug/mfa-local" \
+  --mfa-cli "$CARGO_TARGET_DIR/debug/mfa" \
   || failed+=(template-and-code)
 
-echo "-- release arm64 build of every function (cargo lambda, zip)"
+echo "-- sam validate --lint and sam build (AWS SAM CLI, cargo lambda), as before sam deploy"
 ensure_cargo_lambda ziglang
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   rustup target add aarch64-unknown-linux-gnu
 fi
+# The SAM CLI in a virtualenv of its own (its pins must not move moto's or the linters'); it is
+# run by its path, so that `python3` on PATH stays the project's, whose ziglang cargo lambda uses.
+sam_venv="$MFA_CACHE_DIR/sam-venv"
+if [ "$("$sam_venv/bin/sam" --version 2>/dev/null)" != "SAM CLI, version $SAM_CLI_VERSION" ]; then
+  echo "installing aws-sam-cli $SAM_CLI_VERSION into $sam_venv"
+  python3 -m venv "$sam_venv"
+  "$sam_venv/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION"
+fi
+export SAM_CLI_TELEMETRY=0
 # The binaries the template deploys, and which of them the workspace has.
 mapfile -t wanted < <(sed -n 's/^ *BuildProperties: { *Binary: *\([a-z0-9-]*\) *}.*/\1/p' "$template")
 mapfile -t have < <(cargo metadata --no-deps --format-version 1 --offline |
   python3 -c 'import json,sys; [print(t["name"]) for p in json.load(sys.stdin)["packages"] for t in p["targets"] if "bin" in t["kind"]]')
-bins=()
 for bin in "${wanted[@]}"; do
-  if printf '%s\n' "${have[@]}" | grep -qx "$bin"; then
-    bins+=(--bin "$bin")
-  else
+  if ! printf '%s\n' "${have[@]}" | grep -qx "$bin"; then
     echo "MISSING: the template deploys $bin, but no workspace package builds it"
     failed+=("build:$bin")
   fi
 done
-lambda_dir="$CARGO_TARGET_DIR/lambda"
-if [ ${#bins[@]} -gt 0 ]; then
-  if cargo lambda build --release --arm64 --locked --output-format zip \
-      --lambda-dir "$lambda_dir" "${bins[@]}"; then
-    # Small functions start fast: each zip stays within 4 MiB.
-    for bin in "${wanted[@]}"; do
-      zip="$lambda_dir/$bin/bootstrap.zip"
-      [ -f "$zip" ] || continue
-      size="$(stat -c %s "$zip")"
-      printf '%-18s %8s bytes  %s\n' "$bin" "$size" "$zip"
-      if [ "$size" -gt 4194304 ]; then
-        echo "TOO LARGE: $bin's zip is $size bytes, over 4 MiB"
-        failed+=("size:$bin")
-      fi
-    done
-  else
-    failed+=(cargo-lambda-build)
-  fi
+build_dir="$MFA_CACHE_DIR/sam-build"
+(cd infra && "$sam_venv/bin/sam" validate --lint) || failed+=(sam-validate)
+# infra/samconfig.toml's build settings: one function at a time, the cargo-lambda builder.
+if (cd infra && "$sam_venv/bin/sam" build --build-dir "$build_dir" </dev/null); then
+  # What `sam deploy` uploads is each function's directory, zipped: small functions start fast,
+  # so each zip stays within 4 MiB.
+  python3 - "$build_dir" <<'PY' || failed+=(size)
+import io, os, sys, zipfile
+build_dir, too_large = sys.argv[1], []
+for name in sorted(os.listdir(build_dir)):
+    bootstrap = os.path.join(build_dir, name, "bootstrap")
+    if not os.path.isfile(bootstrap):
+        continue
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.write(bootstrap, "bootstrap")
+    size = buffer.getbuffer().nbytes
+    print(f"{name:<20} {size:>9} bytes zipped ({os.path.getsize(bootstrap)} unzipped)")
+    if size > 4 * 1024 * 1024:
+        too_large.append(name)
+if too_large:
+    sys.exit(f"TOO LARGE (over 4 MiB zipped): {', '.join(too_large)}")
+PY
+else
+  failed+=(sam-build)
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then

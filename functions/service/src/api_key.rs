@@ -11,54 +11,26 @@
 //! While a request runs, the app that made it is known to the domain ([`acting_app`]), which
 //! records it in every audit event.
 
+use mfa_core::keys::{api_key, api_key_hash};
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::ids::KeyId;
 use crate::secret::Key;
+pub use mfa_api::Scope;
 
 /// The app of the keys from configuration.
 pub const CONFIGURED_APP: &str = "configured";
 /// How an app key's text begins.
 const APP_KEY_PREFIX: &str = "mfa.";
 
-/// One thing a key may do: call one function group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    /// The login decision, challenges, verification, step-ups, recovery codes, passkey sign-in.
-    Verify,
-    /// Enrolling and activating factors.
-    Enroll,
-    /// Listing and deleting factors, new recovery codes, phone changes.
-    Manage,
-    /// Administration: resets, unlocks, audit, org policies and memberships, API keys.
-    Admin,
-}
-
-impl Scope {
-    /// Every scope.
-    pub const ALL: [Scope; 4] = [Scope::Verify, Scope::Enroll, Scope::Manage, Scope::Admin];
-
-    fn bit(self) -> u8 {
-        match self {
-            Self::Verify => 1,
-            Self::Enroll => 2,
-            Self::Manage => 4,
-            Self::Admin => 8,
-        }
-    }
-
-    /// The scope's name: `verify`, `enroll`, `manage` or `admin`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Verify => "verify",
-            Self::Enroll => "enroll",
-            Self::Manage => "manage",
-            Self::Admin => "admin",
-        }
+/// The scope's bit in a [`Scopes`] set.
+fn bit(scope: Scope) -> u8 {
+    match scope {
+        Scope::Verify => 1,
+        Scope::Enroll => 2,
+        Scope::Manage => 4,
+        Scope::Admin => 8,
     }
 }
 
@@ -85,12 +57,12 @@ impl Scopes {
 
     /// The set of `scopes`.
     pub fn of(scopes: &[Scope]) -> Self {
-        Self(scopes.iter().fold(0, |bits, s| bits | s.bit()))
+        Self(scopes.iter().fold(0, |bits, s| bits | bit(*s)))
     }
 
     /// Whether the set holds `needed`.
     pub fn allows(self, needed: Scope) -> bool {
-        self.0 & needed.bit() != 0
+        self.0 & bit(needed) != 0
     }
 
     /// The scopes in the set, in the order of [`Scope::ALL`].
@@ -127,7 +99,7 @@ impl ApiKeys {
     /// The caller of `presented`, if it is a configured key. Every entry is compared, in
     /// constant time.
     pub fn check(&self, presented: &str) -> Option<Caller> {
-        let hash = hash_key(presented);
+        let hash = api_key_hash(presented);
         let mut found: Option<Scopes> = None;
         for (scopes, stored) in &self.entries {
             if bool::from(stored.expose().ct_eq(&hash)) {
@@ -138,27 +110,15 @@ impl ApiKeys {
     }
 }
 
-/// The SHA-256 of a key, as configuration and the store keep it.
-pub fn hash_key(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
 /// Whether `presented` hashes to `stored` (hex), compared in constant time.
 pub fn matches_hash(presented: &str, stored: &str) -> bool {
     let stored = data_encoding::HEXLOWER.decode(stored.as_bytes()).unwrap_or_default();
-    bool::from(stored.ct_eq(&hash_key(presented)))
-}
-
-/// Makes a new random key text (256 bits).
-pub fn generate_key(rng: &mut dyn CryptoRngCore) -> String {
-    let mut bytes = [0u8; 32];
-    rng.fill_bytes(&mut bytes);
-    format!("mfa_{}", data_encoding::BASE32_NOPAD.encode(&bytes).to_ascii_lowercase())
+    bool::from(stored.ct_eq(&api_key_hash(presented)))
 }
 
 /// A new app key's text for the record `id`.
 pub fn generate_app_key(id: &KeyId, rng: &mut dyn CryptoRngCore) -> String {
-    format!("{APP_KEY_PREFIX}{id}.{}", generate_key(rng))
+    format!("{APP_KEY_PREFIX}{id}.{}", api_key(rng))
 }
 
 /// The record an app key's text names, if it has the shape of one.
@@ -188,7 +148,7 @@ mod tests {
 
     #[test]
     fn configured_keys_are_checked_by_hash_and_scoped() {
-        let hashed = |key| Secret::new(hash_key(key));
+        let hashed = |key| Secret::new(api_key_hash(key));
         let service = Scopes::parse("service").unwrap();
         let keys = ApiKeys::new(vec![
             (service, hashed("svc")),
@@ -221,8 +181,8 @@ mod tests {
         let id = KeyId::generate(&mut rand_core::OsRng);
         let key = generate_app_key(&id, &mut rand_core::OsRng);
         assert_eq!(app_key_id(&key), Some(id));
-        assert!(matches_hash(&key, &data_encoding::HEXLOWER.encode(&hash_key(&key))));
-        assert!(!matches_hash("mfa.other", &data_encoding::HEXLOWER.encode(&hash_key(&key))));
+        assert!(matches_hash(&key, &data_encoding::HEXLOWER.encode(&api_key_hash(&key))));
+        assert!(!matches_hash("mfa.other", &data_encoding::HEXLOWER.encode(&api_key_hash(&key))));
         assert_eq!(app_key_id("mfa_abc"), None);
         assert_eq!(app_key_id("mfa.not an id.x"), None);
     }

@@ -7,7 +7,7 @@
 //! What each module holds, the path of a request and the stored layout are described once, in
 //! the repository's `docs/architecture.md`.
 
-pub mod api;
+pub use mfa_api as api;
 pub mod api_key;
 pub mod config;
 pub mod domain;

@@ -6,11 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use rand_core::{OsRng, RngCore};
+use rand_core::OsRng;
 
-use crate::api_key::{generate_key, hash_key};
 use crate::config::{Config, ConfigError};
 use crate::domain::{Mfa, Ports};
 use crate::http::{router, serve, AppState, Function, Group};
@@ -20,6 +17,7 @@ use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender, voice::En
 use crate::sns_verify::{HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
 use crate::telemetry;
+use mfa_core::keys::{api_key, api_key_entry, key_entry};
 
 /// Any start-up failure, as a message for the operator.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -208,12 +206,6 @@ fn read_or_create(
     Ok(value)
 }
 
-fn random_key_entry(kid: &str) -> String {
-    let mut key = [0u8; 32];
-    OsRng.fill_bytes(&mut key);
-    format!("{kid}:{}", B64.encode(key))
-}
-
 /// What a running mfa-local is reached at, for routes of its own that call the API as an
 /// integrator's backend would (mfa-local's demo page).
 #[derive(Debug, Clone)]
@@ -236,16 +228,16 @@ pub async fn run_local(
     init_logging(false);
     std::fs::create_dir_all(&settings.data_dir)?;
     let data_key =
-        read_or_create(&settings.data_dir, "data.key", || random_key_entry("local-data"))?;
+        read_or_create(&settings.data_dir, "data.key", || key_entry("local-data", &mut OsRng))?;
     let signing_key =
-        read_or_create(&settings.data_dir, "signing.key", || random_key_entry("local-sig"))?;
+        read_or_create(&settings.data_dir, "signing.key", || key_entry("local-sig", &mut OsRng))?;
     let code_key =
-        read_or_create(&settings.data_dir, "code.key", || random_key_entry("local-code"))?;
+        read_or_create(&settings.data_dir, "code.key", || key_entry("local-code", &mut OsRng))?;
     let (api_key, made_up) = match settings.api_key {
         Some(key) => (key, false),
-        None => (Secret::new(generate_key(&mut OsRng)), true),
+        None => (Secret::new(api_key(&mut OsRng)), true),
     };
-    let api_hash = format!("admin:{}", data_encoding::HEXLOWER.encode(&hash_key(api_key.expose())));
+    let api_hash = api_key_entry("admin", api_key.expose());
     let config = Config::from_lookup(|name| {
         std::env::var(name).ok().or_else(|| match name {
             "MFA_API_KEYS" => Some(api_hash.clone()),
@@ -293,7 +285,7 @@ mod tests {
     use super::*;
 
     fn config(topic: Option<&str>) -> Config {
-        let key = random_key_entry("k");
+        let key = key_entry("k", &mut OsRng);
         let api = format!("service:{}", "a".repeat(64));
         Config::from_lookup(|name| match name {
             "MFA_API_KEYS" => Some(api.clone()),

@@ -32,28 +32,7 @@ pub const STEP_UP_AUDIENCE: &str = "mfa-step-up";
 /// How long a step-up token lives, in seconds.
 pub const STEP_UP_TTL: u64 = 300;
 
-/// The claims of an MFA token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MfaClaims {
-    /// Issuer.
-    pub iss: String,
-    /// The user.
-    pub sub: String,
-    /// Audiences.
-    pub aud: Vec<String>,
-    /// Authentication methods (RFC 8176).
-    pub amr: Vec<String>,
-    /// When the factor was verified (Unix seconds).
-    pub auth_time: u64,
-    /// Issued at.
-    pub iat: u64,
-    /// Expires at.
-    pub exp: u64,
-    /// The factor id that was verified (`recovery_code` for a recovery code).
-    pub fid: String,
-    /// Token id.
-    pub jti: String,
-}
+pub use mfa_api::MfaClaims;
 
 /// The claims of a step-up token: one change, by one user, proved by one factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,7 +36,7 @@ impl Mfa {
         }
         let id = self.with_rng(KeyId::generate);
         let text = self.with_rng(|rng| api_key::generate_app_key(&id, rng));
-        let hash = data_encoding::HEXLOWER.encode(&api_key::hash_key(&text));
+        let hash = data_encoding::HEXLOWER.encode(&mfa_core::keys::api_key_hash(&text));
         let key = AppKey { id, app: app.to_owned(), scopes, hash, created_at: self.now() };
         self.store.insert_app_key(&key).await?;
         tracing::info!(key = %key.id, app = %key.app, scopes = ?key.scopes, "API key made");

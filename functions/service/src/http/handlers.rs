@@ -162,7 +162,7 @@ pub async fn admin_audit(
     State(s): Shared,
     ApiPath(p): ApiPath<UserPath>,
 ) -> Answer<Json<AuditList>> {
-    Ok(Json(AuditList { events: s.mfa.admin_audit(&p.user()?).await? }))
+    Ok(Json(wire::audit_list(s.mfa.admin_audit(&p.user()?).await?)))
 }
 
 /// Decide what follows the password.
@@ -357,7 +357,7 @@ pub async fn admin_set_memberships(
     ApiJson(body): ApiJson<MembershipsBody>,
 ) -> Answer<Json<MembershipsBody>> {
     let orgs = wire::memberships(body)?;
-    Ok(Json(s.mfa.admin_set_memberships(&p.user()?, orgs).await?.into()))
+    Ok(Json(wire::memberships_body(&s.mfa.admin_set_memberships(&p.user()?, orgs).await?)))
 }
 
 /// Administration: the orgs a user belongs to.
@@ -369,7 +369,7 @@ pub async fn admin_memberships(
     State(s): Shared,
     ApiPath(p): ApiPath<UserPath>,
 ) -> Answer<Json<MembershipsBody>> {
-    Ok(Json(s.mfa.admin_memberships(&p.user()?).await?.into()))
+    Ok(Json(wire::memberships_body(&s.mfa.admin_memberships(&p.user()?).await?)))
 }
 
 /// Administration: a new API key for an app; the key is in the answer, once.

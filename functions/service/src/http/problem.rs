@@ -5,36 +5,12 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::{ToResponse, ToSchema};
 
 use crate::domain::Error;
 use crate::ids::BadId;
 use crate::sns_verify::SnsError;
 
-/// An RFC 9457 problem document: the body of every error answer, `application/problem+json`.
-#[derive(Debug, Serialize, ToSchema, ToResponse)]
-#[response(
-    description = "a problem document (RFC 9457): `type` names the kind, `detail` says what to do",
-    content_type = "application/problem+json"
-)]
-pub struct Problem {
-    /// A URI naming the kind of problem, e.g. `urn:mfa:problem:code-rejected`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// A short summary of the kind.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// What happened in this case, and what to do.
-    pub detail: String,
-    /// For `locked` and `too-many-messages`: when another attempt may be made (Unix seconds).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_at: Option<u64>,
-    /// For `use-another-factor`: the user's other active factors (a recovery code also works).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub other_factors: Option<Vec<crate::api::FactorView>>,
-}
+pub use mfa_api::Problem;
 
 /// An error on its way to becoming an HTTP answer.
 #[derive(Debug)]

@@ -108,10 +108,25 @@ pub fn memberships(body: MembershipsBody) -> Result<Vec<OrgId>, BadId> {
     body.orgs.iter().map(|org| OrgId::parse(org)).collect()
 }
 
-impl From<Vec<OrgId>> for MembershipsBody {
-    fn from(orgs: Vec<OrgId>) -> Self {
-        Self { orgs: orgs.iter().map(ToString::to_string).collect() }
-    }
+/// The memberships body of org ids.
+pub fn memberships_body(orgs: &[OrgId]) -> MembershipsBody {
+    MembershipsBody { orgs: orgs.iter().map(ToString::to_string).collect() }
+}
+
+/// The audit events as callers see them.
+pub fn audit_list(events: Vec<crate::model::AuditEvent>) -> crate::api::AuditList {
+    let events = events
+        .into_iter()
+        .map(|e| crate::api::AuditEvent {
+            id: e.id,
+            user: e.user.to_string(),
+            at: e.at,
+            action: e.action,
+            factor_id: e.factor_id.map(|f| f.to_string()),
+            app: e.app,
+        })
+        .collect();
+    crate::api::AuditList { events }
 }
 
 /// The factors as callers see them.

@@ -1,17 +1,17 @@
-//! The JSON bodies of HTTP API v1, with their OpenAPI schemas: the wire format only.
-//! `crate::http::wire` converts them to and from the domain's types. Unknown fields are refused,
-//! so a typo is an error rather than ignored.
+//! The JSON bodies of HTTP API v1, with their OpenAPI schemas: the wire format only (the service
+//! converts them to and from its domain's types). Unknown fields of a request are refused, so a
+//! typo is an error rather than ignored.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api_key::Scope;
-use crate::model::{
-    AuditEvent, AuthMethod, Decision, Delivery, FactorKind, FactorStatus, Operation, WebauthnKind,
+use crate::kinds::{
+    AuditAction, AuthMethod, Decision, Delivery, FactorKind, FactorStatus, Operation, Scope,
+    WebauthnKind,
 };
 
 /// `POST /v1/users/{user}/factors`: what to enroll.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum EnrollRequest {
     /// An authenticator app.
@@ -56,7 +56,7 @@ pub enum EnrollRequest {
 }
 
 /// A factor as callers see it: never a secret.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FactorView {
     /// Factor id.
     pub id: String,
@@ -82,7 +82,7 @@ pub struct FactorView {
 }
 
 /// `201` of enrollment: the pending factor, and for TOTP what the app needs.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EnrollResponse {
     /// The pending factor.
     pub factor: FactorView,
@@ -107,7 +107,7 @@ pub struct EnrollResponse {
 }
 
 /// `POST /v1/users/{user}/factors/{id}/phone-change`: the new number.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneChangeRequest {
     /// The new phone number.
@@ -115,7 +115,7 @@ pub struct PhoneChangeRequest {
 }
 
 /// Where a phone change stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PhoneChangeStep {
     /// A code went to the new number: verify it.
@@ -125,7 +125,7 @@ pub enum PhoneChangeStep {
 }
 
 /// The answer at each step of a phone change.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PhoneChangeResponse {
     /// What happens next.
     pub step: PhoneChangeStep,
@@ -142,7 +142,7 @@ pub struct PhoneChangeResponse {
 
 /// `POST .../activate` and `.../verify`: a code the user typed, or for a security key or passkey
 /// the browser's credential; exactly one of the two.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProofRequest {
     /// The code, e.g. `123456`; spaces are ignored.
@@ -156,7 +156,7 @@ pub struct ProofRequest {
 }
 
 /// `POST .../phone-change/{challenge}`: a code the user typed.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
     /// The code, e.g. `123456`; spaces are ignored.
@@ -164,7 +164,7 @@ pub struct CodeRequest {
 }
 
 /// `200` of activation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ActivateResponse {
     /// The now active factor.
     pub factor: FactorView,
@@ -174,14 +174,14 @@ pub struct ActivateResponse {
 }
 
 /// `GET /v1/users/{user}/factors`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FactorList {
     /// The user's factors, oldest first.
     pub factors: Vec<FactorView>,
 }
 
 /// `POST /v1/users/{user}/login`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// How the first factor was checked.
@@ -192,7 +192,7 @@ pub struct LoginRequest {
 }
 
 /// `200` of the login decision.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginResponse {
     /// What to do next.
     pub decision: Decision,
@@ -203,7 +203,7 @@ pub struct LoginResponse {
 }
 
 /// `POST /v1/users/{user}/challenges`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeRequest {
     /// From the login decision.
@@ -217,7 +217,7 @@ pub struct ChallengeRequest {
 }
 
 /// `201` of a challenge.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChallengeResponse {
     /// Challenge id, to verify against.
     pub challenge_id: String,
@@ -236,7 +236,7 @@ pub struct ChallengeResponse {
 }
 
 /// `200` of a successful verification.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     /// The MFA token (EdDSA JWT); check it against `/.well-known/jwks.json`.
     pub mfa_token: String,
@@ -245,7 +245,7 @@ pub struct TokenResponse {
 }
 
 /// `POST /v1/users/{user}/recovery-codes/verify`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecoveryVerifyRequest {
     /// The recovery code, in any case, with or without dashes.
@@ -261,7 +261,7 @@ pub struct RecoveryVerifyRequest {
 }
 
 /// `200` of a recovery code.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RecoveryVerifyResponse {
     /// The MFA token.
     pub mfa_token: String,
@@ -275,7 +275,7 @@ pub struct RecoveryVerifyResponse {
 }
 
 /// `POST /v1/users/{user}/step-ups`: a step-up for one change.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepUpRequest {
     /// The change: `add_factor`, `delete_factor`, `new_recovery_codes` or `change_phone`.
@@ -293,7 +293,7 @@ pub struct StepUpRequest {
 }
 
 /// `200` of an answered step-up.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StepUpResponse {
     /// The step-up token (EdDSA JWT, `typ` `step-up+jwt`): send it in the `Step-Up-Token`
     /// header of the one change it was asked for. Used once.
@@ -303,14 +303,14 @@ pub struct StepUpResponse {
 }
 
 /// `201` of a new set of recovery codes.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RecoveryCodesResponse {
     /// The codes, shown once; the previous set no longer works.
     pub recovery_codes: Vec<String>,
 }
 
 /// `201` of `POST /v1/passkey-sign-ins`: a passwordless sign-in started.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasskeySignInResponse {
     /// The sign-in to verify.
     pub challenge_id: String,
@@ -324,7 +324,7 @@ pub struct PasskeySignInResponse {
 }
 
 /// `POST /v1/passkey-sign-ins/{id}/verify`: the passkey's assertion.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialRequest {
     /// `navigator.credentials.get()`'s answer, as `PublicKeyCredential.toJSON()` gives it.
@@ -333,7 +333,7 @@ pub struct CredentialRequest {
 }
 
 /// `200` of a passwordless sign-in: whose passkey it was, and their MFA token.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasskeySignedInResponse {
     /// The user (your user id) the passkey belongs to.
     pub user: String,
@@ -390,14 +390,14 @@ pub struct MembershipsBody {
 }
 
 /// `GET /v1/admin/users/{user}/audit`: the user's latest audit events (up to 100), newest first.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditList {
     /// The events.
     pub events: Vec<AuditEvent>,
 }
 
 /// `POST /v1/admin/api-keys`: a key for an app.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
     /// The app's name (1 to 64 characters), recorded in the audit events of its requests.
@@ -407,7 +407,7 @@ pub struct NewKeyRequest {
 }
 
 /// An app's API key as admins see it: never the key.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyView {
     /// The key's id (`key_...`), to revoke it.
     pub id: String,
@@ -420,7 +420,7 @@ pub struct KeyView {
 }
 
 /// `201` of a new key: the key itself, shown once.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewKeyResponse {
     /// The record.
     #[serde(flatten)]
@@ -431,8 +431,28 @@ pub struct NewKeyResponse {
 }
 
 /// `GET /v1/admin/api-keys`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyList {
     /// Every app key, oldest first.
     pub keys: Vec<KeyView>,
+}
+
+/// What happened to a user's second factors: one entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    /// Unique id (`aud_...`).
+    pub id: String,
+    /// The user it happened to.
+    pub user: String,
+    /// When (Unix seconds).
+    pub at: u64,
+    /// What happened.
+    pub action: AuditAction,
+    /// The factor concerned, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_id: Option<String>,
+    /// The app whose API key made the request (`configured` for a key of `MFA_API_KEYS`); none
+    /// for what no app asked for (an SMS reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
 }
