@@ -48,7 +48,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 SERVICE_SRC = ROOT / "functions" / "service" / "src"
-NOT_LAMBDA_CRATES = {"service", "local"}
+# The crates under functions/ that are no Lambda function: the service library, mfa-local, the
+# wire format, the client and the operator's CLI.
+NOT_LAMBDA_CRATES = {"service", "local", "api", "client", "cli"}
 # Variables the functions read but the template leaves unset on purpose; each must be optional
 # in config.rs (read with `optional`, so unset is a valid configuration).
 NOT_IN_TEMPLATE = {

@@ -56,6 +56,10 @@ MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
 # The operator's CLI (mfa) against the same mfa-local, and its `secret init` against moto.
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
   MFA_E2E_MOTO_URL="$(scripts/moto.sh)" cargo test --locked -q --test cli -- --include-ignored
+# The README's login backend (mfa-client's example), typed into as a user would.
+cargo build --locked -q --example login_backend
+python3 tests/login_backend.py "$CARGO_TARGET_DIR/debug/examples/login_backend" \
+  "http://127.0.0.1:$local_port" "$api_key"
 # What the run did shows in mfa-local's Prometheus metrics.
 curl -fsS "http://127.0.0.1:$local_port/metrics" | python3 -c '
 import re, sys
