@@ -17,7 +17,7 @@ use common::{config, new_user, Outbox, TestClock};
 use faulty::{Fault, FaultyStore};
 use mfa_core::secret::TotpSecret;
 use mfa_core::totp::{totp_code, TotpParams};
-use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof, StepUpFor};
+use mfa_service::domain::{Error, Mfa, NewFactor, Proof, StepUpFor};
 use mfa_service::ids::{FactorId, UserId};
 use mfa_service::model::{AuthMethod, FactorStatus, Method, Operation};
 use mfa_service::ports::{FactorStore, RecoveryStore};
@@ -41,16 +41,7 @@ struct Rig {
 fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FaultyStore::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap()));
-    let (clock, outbox) = (Arc::new(TestClock::at(NOW)), Arc::new(Outbox::default()));
-    let ports = Ports {
-        store: store.clone(),
-        clock: clock.clone(),
-        rng: Box::new(OsRng),
-        sms: outbox.clone(),
-        voice: outbox.clone(),
-        lookup: None,
-        email: outbox.clone(),
-    };
+    let (ports, clock, outbox) = common::ports(store.clone(), NOW);
     Rig { mfa: Mfa::new(&config(&[]), ports).unwrap(), store, clock, outbox, _dir: dir }
 }
 

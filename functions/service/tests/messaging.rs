@@ -10,12 +10,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use common::{config, new_user, Outbox, TestClock};
 use mfa_core::totp::{totp_code, TotpParams};
-use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof, StepUpFor};
+use mfa_service::domain::{Error, Mfa, NewFactor, Proof, StepUpFor};
 use mfa_service::ids::{FactorId, LoginId, OrgId, UserId};
 use mfa_service::model::{AuthMethod, Delivery, Operation, OrgPolicy};
 use mfa_service::ports::{LineType, NumberLookup, SendError};
 use mfa_service::store::embedded::EmbeddedStore;
-use rand_core::OsRng;
 use tempfile::TempDir;
 
 /// The start of an hour, so that a test's sends share one window of every budget.
@@ -51,17 +50,9 @@ struct Rig {
 fn rig(extra: &[(&str, &str)]) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap());
-    let (clock, outbox) = (Arc::new(TestClock::at(NOW)), Arc::new(Outbox::default()));
+    let (mut ports, clock, outbox) = common::ports(store, NOW);
     let lookup = Arc::new(Lookup::default());
-    let ports = Ports {
-        store,
-        clock: clock.clone(),
-        rng: Box::new(OsRng),
-        sms: outbox.clone(),
-        voice: outbox.clone(),
-        lookup: Some(lookup.clone()),
-        email: outbox.clone(),
-    };
+    ports.lookup = Some(lookup.clone());
     let mut vars: Vec<(&str, String)> = vec![
         ("MFA_ISSUER_NAME", "Acme".into()),
         ("MFA_EMAIL_FROM", "mfa@acme.test".into()),

@@ -9,15 +9,14 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use common::{config, new_user, Outbox, TestClock};
+use common::{config, new_user};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use mfa_core::secret::TotpSecret;
 use mfa_core::totp::{totp_code, TotpParams};
-use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof};
+use mfa_service::domain::{Error, Mfa, NewFactor, Proof};
 use mfa_service::ids::{FactorId, UserId};
 use mfa_service::model::AuthMethod;
 use mfa_service::store::embedded::EmbeddedStore;
-use rand_core::OsRng;
 
 /// The start of an hour.
 const NOW: u64 = 1_750_003_200;
@@ -58,16 +57,7 @@ async fn each_check_message_refusal_and_lockout_is_counted_once() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path().join("s.redb")).unwrap());
-    let (clock, outbox) = (Arc::new(TestClock::at(NOW)), Arc::new(Outbox::default()));
-    let ports = Ports {
-        store,
-        clock: clock.clone(),
-        rng: Box::new(OsRng),
-        sms: outbox.clone(),
-        voice: outbox.clone(),
-        lookup: None,
-        email: outbox.clone(),
-    };
+    let (ports, clock, outbox) = common::ports(store, NOW);
     let mfa = Mfa::new(&config(&[]), ports).unwrap();
 
     let user = new_user();

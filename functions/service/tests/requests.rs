@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::config::{
 use common::{config, new_user, Outbox, TestClock};
 use mfa_core::secret::TotpSecret;
 use mfa_core::totp::{totp_code, TotpParams};
-use mfa_service::domain::{Mfa, NewFactor, Ports, Proof};
+use mfa_service::domain::{Mfa, NewFactor, Proof};
 use mfa_service::ids::{FactorId, OrgId, UserId};
 use mfa_service::model::{AuthMethod, OrgPolicy};
 use mfa_service::store::dynamo::DynamoStore;
@@ -73,16 +73,7 @@ async fn rig() -> Rig {
     let client = aws_sdk_dynamodb::Client::from_conf(client_config);
     let store = Arc::new(DynamoStore::new(client, "mfa-requests"));
     store.create_table_if_missing().await.unwrap();
-    let (clock, outbox) = (Arc::new(TestClock::at(NOW)), Arc::new(Outbox::default()));
-    let ports = Ports {
-        store,
-        clock: clock.clone(),
-        rng: Box::new(OsRng),
-        sms: outbox.clone(),
-        voice: outbox.clone(),
-        lookup: None,
-        email: outbox.clone(),
-    };
+    let (ports, clock, outbox) = common::ports(store, NOW);
     let config = config(&[("MFA_EMAIL_FROM", "mfa@acme.test".into())]);
     let mfa = Mfa::new(&config, ports).unwrap();
     Rig { mfa, clock, outbox, requests }

@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use mfa_service::config::Config;
+use mfa_service::domain::Ports;
 use mfa_service::ids::UserId;
-use mfa_service::ports::{Clock, Email, EmailSender, SendError, SmsSender, VoiceCall, VoiceSender};
+use mfa_service::ports::{
+    Clock, Email, EmailSender, SendError, SmsSender, Store, VoiceCall, VoiceSender,
+};
 use rand_core::{OsRng, RngCore};
 
 /// A clock that stands still until the test moves it.
@@ -104,4 +107,20 @@ pub fn config(extra: &[(&str, String)]) -> Config {
 /// A user id no other test uses.
 pub fn new_user() -> UserId {
     UserId::parse(&format!("user-{:016x}", OsRng.next_u64())).unwrap()
+}
+
+/// The domain's ports over `store`: a clock at `now` that the test moves, one outbox for every
+/// text, call and email, the OS RNG, and no number lookups.
+pub fn ports(store: Arc<dyn Store>, now: u64) -> (Ports, Arc<TestClock>, Arc<Outbox>) {
+    let (clock, outbox) = (Arc::new(TestClock::at(now)), Arc::new(Outbox::default()));
+    let ports = Ports {
+        store,
+        clock: clock.clone(),
+        rng: Box::new(OsRng),
+        sms: outbox.clone(),
+        voice: outbox.clone(),
+        lookup: None,
+        email: outbox.clone(),
+    };
+    (ports, clock, outbox)
 }
