@@ -781,3 +781,34 @@ fn the_openapi_document_has_the_webhook() {
     assert!(webhook["requestBody"]["content"]["text/plain"].is_object(), "{webhook}");
     assert!(webhook.get("security").is_none(), "no API key: {webhook}");
 }
+
+/// Each inbound text is counted once by its keyword (`mfa_webhook_keywords_total`), into a
+/// recorder of this test's thread alone (the runtime runs on it), so that other tests' texts
+/// don't count.
+#[tokio::test(flavor = "current_thread")]
+async fn each_inbound_keyword_is_counted() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let w = world();
+    // The README's keywords: STOP opts out, HELP answers, START opts back in; anything else is
+    // no keyword.
+    for text in ["STOP", "help", "Start", "hello there"] {
+        w.text(text).await;
+        w.next_hour();
+    }
+    let mut counts: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "mfa_webhook_keywords_total")
+        .map(|(key, _, _, value)| {
+            let DebugValue::Counter(n) = value else { panic!("not a counter") };
+            (key.key().labels().map(|l| l.value().to_owned()).collect(), n)
+        })
+        .collect();
+    counts.sort();
+    let want = [("help", 1), ("other", 1), ("start", 1), ("stop", 1)];
+    assert_eq!(counts, want.map(|(k, n)| (k.to_owned(), n)));
+}
