@@ -133,8 +133,9 @@ impl Client {
         step_up: Option<&str>,
     ) -> Result<T, Error> {
         let answer = self.send(method, path, body, step_up).await?;
+        let status = answer.status().as_u16();
         answer.json::<T>().await.map_err(|e| Error::Unexpected {
-            status: 200,
+            status,
             body: format!("not the documented JSON: {e}"),
         })
     }
@@ -184,7 +185,10 @@ async fn problem_of(status: StatusCode, answer: reqwest::Response) -> Error {
         .is_some_and(|v| v.starts_with("application/problem+json"));
     let body = answer.text().await.unwrap_or_default();
     match serde_json::from_str::<Problem>(&body) {
-        Ok(problem) if is_problem => Error::Problem(Box::new(problem)),
+        // A problem document names the status it came with (RFC 9457).
+        Ok(problem) if is_problem && problem.status == status.as_u16() => {
+            Error::Problem(Box::new(problem))
+        }
         _ => Error::Unexpected { status: status.as_u16(), body },
     }
 }
