@@ -1,5 +1,6 @@
-//! The client side of the end-to-end tests: a stack under test, reached over HTTP. A failed
-//! request panics: this crate only serves tests.
+//! The client side of the end-to-end tests: a stack under test, reached over HTTP through the
+//! typed client (`mfa-client`), one per function. A failed request panics: this crate only serves
+//! tests.
 //!
 //! `MFA_E2E_BASE_URL` names the stack and `MFA_E2E_API_KEY` its admin-scoped API key;
 //! `MFA_E2E_WEBAUTHN_ORIGIN` is the origin the stack's relying party allows (default: the base
@@ -15,8 +16,15 @@
 
 pub mod browser;
 
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use mfa_client::api::{AuthMethod, LoginRequest, MfaClaims, ProofRequest};
+use mfa_client::{Client, Error, Problem, TokenError, TokenVerifier};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -24,6 +32,11 @@ use serde_json::Value;
 const EMULATOR_TRIES: usize = 3;
 /// The problem type of `cargo lambda watch`'s own failures.
 const EMULATOR_FAILURE: &str = "https://httpstatuses.com/500";
+/// The issuer of MFA tokens: the service's default `MFA_TOKEN_ISSUER`, which the stacks of
+/// `scripts/test.d/40-e2e.sh` keep.
+pub const TOKEN_ISSUER: &str = "mfa-service";
+/// The audience tokens are checked for: the service's default `MFA_TOKEN_AUDIENCE`.
+pub const TOKEN_AUDIENCE: &str = "mfa-service";
 
 /// Which function serves a route (used in lambda mode).
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +75,10 @@ pub struct Stack {
     inbox: Inbox,
     /// The recording endpoint of the voice API, when calls go there.
     voice: Option<String>,
+    /// The typed clients of mfa-enroll, mfa-verify, mfa-manage and mfa-admin, with the API key.
+    clients: [Client; 4],
+    /// Checks MFA tokens against the JWKS of mfa-verify.
+    tokens: Arc<TokenVerifier>,
 }
 
 /// Where sent messages can be read.
@@ -75,7 +92,7 @@ enum Inbox {
     None,
 }
 
-/// An answer: status, headers and JSON body (`Value::Null` when empty).
+/// A raw answer ([`Stack::send`]): status, headers and JSON body (`Value::Null` when empty).
 #[derive(Debug)]
 pub struct Answer {
     /// HTTP status.
@@ -91,20 +108,137 @@ impl Stack {
     pub fn from_env() -> Option<Self> {
         let base = std::env::var("MFA_E2E_BASE_URL").ok()?;
         let base = base.trim_end_matches('/').to_owned();
+        let lambda = std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda");
+        let api_key = std::env::var("MFA_E2E_API_KEY").unwrap_or_default();
+        let http = mfa_client::http_client().unwrap_or_else(|e| panic!("{e}"));
+        let client = |function: Function| {
+            let url = function_url(&base, lambda, function, "");
+            Client::with_http(http.clone(), &url, &api_key).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let clients = [
+            client(Function::Enroll),
+            client(Function::Verify),
+            client(Function::Manage),
+            client(Function::Admin),
+        ];
+        let tokens = TokenVerifier::new(
+            clients[Function::Verify as usize].clone(),
+            TOKEN_ISSUER,
+            TOKEN_AUDIENCE,
+        );
         Some(Self {
             webauthn_origin: std::env::var("MFA_E2E_WEBAUTHN_ORIGIN")
                 .unwrap_or_else(|_| base.replace("127.0.0.1", "localhost")),
             base,
-            lambda: std::env::var("MFA_E2E_MODE").is_ok_and(|m| m == "lambda"),
-            api_key: std::env::var("MFA_E2E_API_KEY").unwrap_or_default(),
-            http: http_client(),
+            lambda,
+            api_key,
+            http,
             voice: std::env::var("MFA_E2E_VOICE_URL").ok(),
             inbox: match (std::env::var("MFA_E2E_MOTO_URL"), std::env::var("MFA_E2E_OUTBOX")) {
                 (Ok(url), _) => Inbox::Moto(url),
                 (_, Ok(path)) => Inbox::Outbox(path),
                 _ => Inbox::None,
             },
+            clients,
+            tokens: Arc::new(tokens),
         })
+    }
+
+    /// The typed client of `function`, with the admin-scoped API key.
+    pub fn api(&self, function: Function) -> &Client {
+        &self.clients[function as usize]
+    }
+
+    /// The typed client of mfa-enroll: enrolling and activating factors.
+    pub fn enroll(&self) -> &Client {
+        self.api(Function::Enroll)
+    }
+
+    /// The typed client of mfa-verify: logins, challenges, verification, step-ups, recovery
+    /// codes, passkey sign-ins, the JWKS and the OpenAPI document.
+    pub fn verify(&self) -> &Client {
+        self.api(Function::Verify)
+    }
+
+    /// The typed client of mfa-manage: listing and deleting factors, new recovery codes, phone
+    /// changes.
+    pub fn manage(&self) -> &Client {
+        self.api(Function::Manage)
+    }
+
+    /// The typed client of mfa-admin: resets, unlocks, audit, orgs and API keys.
+    pub fn admin(&self) -> &Client {
+        self.api(Function::Admin)
+    }
+
+    /// A typed client of `function` with another API key (an app's, or a forged one).
+    pub fn client_with_key(&self, function: Function, key: &str) -> Client {
+        let url = function_url(&self.base, self.lambda, function, "");
+        Client::with_http(self.http.clone(), &url, key).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A GET call (`call` makes it anew each time), asked again when `cargo lambda watch` lost
+    /// the function's answer on its way back and answered its own 500 instead (the service never
+    /// writes that problem type). A GET changes nothing, so it may be asked again; never pass a
+    /// call of another method here: its answer stands.
+    pub async fn get<T, F, Fut>(&self, call: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut tries = 1;
+        loop {
+            let answer = call().await;
+            match &answer {
+                Err(e) if self.lambda && tries < EMULATOR_TRIES && is_emulator_failure(e) => {
+                    eprintln!("cargo lambda watch lost the answer to a GET; asking again");
+                    tries += 1;
+                }
+                _ => return answer,
+            }
+        }
+    }
+
+    /// The claims of `token` if it is a valid MFA token of this stack: its signature checked
+    /// against the JWKS, fetched over HTTP from mfa-verify (again, when `cargo lambda watch` lost
+    /// that GET's answer), its issuer, audience and expiry.
+    pub async fn verify_token(&self, token: &str) -> Result<MfaClaims, TokenError> {
+        let mut tries = 1;
+        loop {
+            let checked = self.tokens.verify(token).await;
+            match &checked {
+                Err(TokenError::Jwks(e))
+                    if self.lambda && tries < EMULATOR_TRIES && is_emulator_failure(e) =>
+                {
+                    eprintln!("cargo lambda watch lost the answer to GET the JWKS; asking again");
+                    tries += 1;
+                }
+                _ => return checked,
+            }
+        }
+    }
+
+    /// Checks `token` the way an app would ([`Self::verify_token`]), then claim by claim: it is
+    /// `user`'s (`sub`), from the factor `fid` (`recovery_code` for a recovery code) by the
+    /// methods `amr`, and expires after it was issued; and the same token with one byte of its
+    /// signature changed is refused. Its claims.
+    pub async fn check_token(&self, token: &str, user: &str, fid: &str, amr: &[&str]) -> MfaClaims {
+        let claims = self
+            .verify_token(token)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {:?}", jwt_claims(token)));
+        assert_eq!(claims.sub, user, "{claims:?}");
+        assert_eq!(claims.fid, fid, "{claims:?}");
+        assert_eq!(claims.amr, amr, "{claims:?}");
+        assert!(claims.exp > claims.iat, "{claims:?}");
+        assert_eq!(claims.iss, TOKEN_ISSUER, "{claims:?}");
+        assert!(claims.aud.iter().any(|a| a == TOKEN_AUDIENCE), "{claims:?}");
+        let forged = tampered(token);
+        match self.verify_token(&forged).await {
+            Err(TokenError::Invalid(_)) => {}
+            other => panic!("a token with a changed signature: {other:?}"),
+        }
+        claims
     }
 
     /// Every message sent to `to` (a phone number or email address), oldest first: the text of
@@ -191,14 +325,13 @@ impl Stack {
 
     /// The URL of `path` on `function`.
     pub fn url(&self, function: Function, path: &str) -> String {
-        if self.lambda {
-            format!("{}/lambda-url/{}{path}", self.base, function.name())
-        } else {
-            format!("{}{path}", self.base)
-        }
+        function_url(&self.base, self.lambda, function, path)
     }
 
-    /// Sends a request with the API key (or `key`), optional JSON body and extra headers.
+    /// Sends a raw request with the API key (or `key`), optional JSON body and extra headers:
+    /// only for what the typed client can't send or can't see (`tests/e2e/bad_input.rs`,
+    /// `tests/e2e/wire.rs`). A GET is asked again when `cargo lambda watch` lost its answer, as
+    /// in [`Self::get`].
     pub async fn send(
         &self,
         method: Method,
@@ -218,9 +351,6 @@ impl Stack {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        // `cargo lambda watch` now and then loses a function's answer on its way back and
-        // answers its own 500 instead (the service never writes that problem type). A GET
-        // changes nothing, so it is asked again; any other request's answer stands.
         for _ in 1..EMULATOR_TRIES {
             let Some(again) = request.try_clone() else { break };
             let answer = Self::answer(request).await;
@@ -250,69 +380,74 @@ impl Stack {
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Answer { status, content_type, body }
     }
+}
 
-    /// POST with the API key.
-    pub async fn post(&self, function: Function, path: &str, body: Value) -> Answer {
-        self.send(Method::POST, function, path, Some(&body), None, &[]).await
+/// The URL of `path` on `function` of the stack at `base`.
+fn function_url(base: &str, lambda: bool, function: Function, path: &str) -> String {
+    if lambda {
+        format!("{base}/lambda-url/{}{path}", function.name())
+    } else {
+        format!("{base}{path}")
     }
+}
 
-    /// The login decision after a password.
-    pub async fn login(&self, user: &str) -> Answer {
-        let body = serde_json::json!({"auth_method": "password"});
-        self.post(Function::Verify, &format!("/v1/users/{user}/login"), body).await
-    }
-
-    /// Starts a challenge of `factor` in `login`.
-    pub async fn challenge(&self, user: &str, login: &str, factor: &str) -> Answer {
-        let body = serde_json::json!({"login_id": login, "factor_id": factor});
-        self.post(Function::Verify, &format!("/v1/users/{user}/challenges"), body).await
-    }
-
-    /// Answers a challenge with `code`.
-    pub async fn verify(&self, user: &str, challenge: &str, code: &str) -> Answer {
-        let path = format!("/v1/users/{user}/challenges/{challenge}/verify");
-        self.post(Function::Verify, &path, serde_json::json!({"code": code})).await
-    }
-
-    /// Starts a step-up for `operation` (to `target`), proved by the factor `with`.
-    pub async fn step_up(
-        &self,
-        user: &str,
-        operation: &str,
-        target: Option<&str>,
-        with: &str,
-    ) -> Answer {
-        let mut body = serde_json::json!({"operation": operation, "with_factor_id": with});
-        if let Some(target) = target {
-            body["factor_id"] = target.into();
+/// Whether `e` is `cargo lambda watch`'s own 500, answered when it lost a function's answer:
+/// a problem of type [`EMULATOR_FAILURE`], or a 500 whose body names that type.
+fn is_emulator_failure(e: &Error) -> bool {
+    match e {
+        Error::Problem(problem) => problem.kind == EMULATOR_FAILURE,
+        Error::Unexpected { status: 500, body } => {
+            serde_json::from_str::<Value>(body).is_ok_and(|body| body["type"] == EMULATOR_FAILURE)
         }
-        self.post(Function::Verify, &format!("/v1/users/{user}/step-ups"), body).await
+        _ => false,
     }
+}
 
-    /// Answers a step-up challenge with `proof` (`{"code": ..}` or `{"credential": ..}`).
-    pub async fn finish_step_up(&self, user: &str, challenge: &str, proof: Value) -> Answer {
-        let path = format!("/v1/users/{user}/step-ups/{challenge}/verify");
-        self.post(Function::Verify, &path, proof).await
-    }
+/// The problem document of a call that was refused: panics unless the call failed with a problem
+/// document (`application/problem+json`) of `status` (the answer's, which the client checks
+/// against the document's) and of kind `kind` (without its `urn:mfa:problem:` prefix).
+#[track_caller]
+pub fn refused<T: Debug>(answer: Result<T, Error>, status: u16, kind: &str) -> Problem {
+    let e = match answer {
+        Ok(answer) => panic!("expected a {status} {kind} problem, got {answer:?}"),
+        Err(e) => e,
+    };
+    assert_eq!(e.kind(), Some(kind), "{e}");
+    let Some(problem) = e.problem() else { panic!("not a problem document: {e}") };
+    assert_eq!(problem.status, status, "{e}");
+    assert!(!problem.detail.is_empty(), "{e}");
+    problem.clone()
+}
 
-    /// Answers a challenge with a security key's or passkey's assertion.
-    pub async fn verify_credential(
-        &self,
-        user: &str,
-        challenge: &str,
-        credential: Value,
-    ) -> Answer {
-        let path = format!("/v1/users/{user}/challenges/{challenge}/verify");
-        self.post(Function::Verify, &path, serde_json::json!({"credential": credential})).await
-    }
+/// A proof by code.
+pub fn code(code: &str) -> ProofRequest {
+    ProofRequest { code: Some(code.to_owned()), credential: None }
+}
+
+/// A proof by a security key's or passkey's credential.
+pub fn credential(credential: Value) -> ProofRequest {
+    ProofRequest { code: None, credential: Some(credential) }
+}
+
+/// A login after a password, without an MFA token.
+pub fn password() -> LoginRequest {
+    LoginRequest { auth_method: AuthMethod::Password, mfa_token: None }
+}
+
+/// `token` with one byte of its signature changed.
+pub fn tampered(token: &str) -> String {
+    let Some((signed, signature)) = token.rsplit_once('.') else { panic!("not a JWT: {token}") };
+    let mut bytes =
+        URL_SAFE_NO_PAD.decode(signature).unwrap_or_else(|e| panic!("not a JWT: {token}: {e}"));
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The claims of a JWT, decoded by hand (not by the library that signed it).
 pub fn jwt_claims(token: &str) -> Value {
-    use base64::Engine as _;
     let payload = token.split('.').nth(1);
-    let bytes =
-        payload.and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok());
+    let bytes = payload.and_then(|p| URL_SAFE_NO_PAD.decode(p).ok());
     match bytes.and_then(|b| serde_json::from_slice(&b).ok()) {
         Some(claims) => claims,
         None => panic!("not a JWT: {token}"),
@@ -363,11 +498,4 @@ pub fn code_from_uri(uri: &str, at: u64) -> String {
 pub fn unique_user(tag: &str) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{tag}-{}-{nanos}", now())
-}
-
-/// A reqwest client. The workspace builds reqwest without a rustls provider of its own (the
-/// service links aws-lc-rs only, see `mfa_service::http_client`): aws-lc-rs is installed first.
-fn http_client() -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    reqwest::Client::new()
 }

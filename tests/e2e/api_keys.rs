@@ -1,9 +1,10 @@
 //! API keys for one app: an admin makes one with some scopes, the app's requests are refused
 //! outside them, the audit log names the app, and a revoked key stops working at once.
 
-use mfa_e2e::{code_from_uri, now, unique_user, Function::*};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use mfa_client::api::{
+    AuditAction, ChallengeRequest, Decision, EnrollRequest, NewKeyRequest, Scope,
+};
+use mfa_e2e::{code, code_from_uri, now, password, refused, unique_user, Function::*};
 
 use crate::stack;
 
@@ -12,131 +13,72 @@ use crate::stack;
 async fn an_app_key_does_what_its_scopes_allow_and_is_named_in_the_audit_log() {
     let s = stack();
     let app = unique_user("portal");
-    let made = s
-        .send(
-            Method::POST,
-            Admin,
-            "/v1/admin/api-keys",
-            Some(&json!({"app": app, "scopes": ["verify"]})),
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
-    let key = made.body["key"].as_str().unwrap().to_owned();
-    let id = made.body["id"].as_str().unwrap().to_owned();
-    assert_eq!(made.body["scopes"], json!(["verify"]));
-    let listed = s.send(Method::GET, Admin, "/v1/admin/api-keys", None, None, &[]).await;
-    let ours = listed.body["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["id"] == id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(ours["app"], app.as_str());
-    assert!(ours.get("key").is_none() && !listed.body.to_string().contains(&key), "never the key");
+    let asked = NewKeyRequest { app: app.clone(), scopes: vec![Scope::Verify] };
+    // 201 Created.
+    let made = s.admin().admin_create_key(&asked).await.unwrap();
+    let (key, id) = (made.key.clone(), made.view.id.clone());
+    assert_eq!(made.view.scopes, [Scope::Verify]);
+    assert_eq!(made.view.app, app);
+    let listed = s.get(|| s.admin().admin_keys()).await.unwrap();
+    let ours = listed.keys.iter().find(|k| k.id == id).unwrap();
+    assert_eq!(ours.app, app);
+    assert_eq!(ours.scopes, [Scope::Verify]);
+    // Never the key (on the wire too: tests/e2e/wire.rs).
+    let whole = serde_json::to_string(&listed).unwrap();
+    assert!(!whole.contains(&key), "never the key: {whole}");
 
     // The bootstrap key enrolls a user; the app's key may only verify.
     let user = unique_user("app-user");
-    let factors = format!("/v1/users/{user}/factors");
-    let enrolled = s.post(Enroll, &factors, json!({"type": "totp"})).await;
-    let (factor, uri) = (
-        enrolled.body["factor"]["id"].as_str().unwrap(),
-        enrolled.body["otpauth_uri"].as_str().unwrap(),
-    );
-    let activated = s
-        .post(
-            Enroll,
-            &format!("{factors}/{factor}/activate"),
-            json!({"code": code_from_uri(uri, now())}),
-        )
-        .await;
-    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
-    let by_app = |method, function, path: String, body: Option<serde_json::Value>| {
-        let (s, key) = (&s, key.clone());
-        async move { s.send(method, function, &path, body.as_ref(), Some(&key), &[]).await }
+    let totp = EnrollRequest::Totp { label: None, account_name: None };
+    let enrolled = s.enroll().enroll(&user, &totp, None).await.unwrap();
+    let (factor, uri) = (&enrolled.factor.id, enrolled.otpauth_uri.as_deref().unwrap());
+    s.enroll().activate(&user, factor, &code(&code_from_uri(uri, now()))).await.unwrap();
+    let by_app = |function| s.client_with_key(function, &key);
+    let refusal = by_app(Enroll).enroll(&user, &totp, None).await;
+    let problem = refused(refusal, 403, "forbidden");
+    assert!(problem.detail.contains("enroll scope"), "{problem:?}");
+    let admin = by_app(Admin);
+    refused(s.get(|| admin.admin_audit(&user)).await, 403, "forbidden");
+
+    let login = by_app(Verify).login(&user, &password()).await.unwrap();
+    assert_eq!(login.decision, Decision::Challenge);
+    let ask = ChallengeRequest {
+        login_id: login.login_id.clone(),
+        factor_id: factor.clone(),
+        delivery: None,
     };
-    let refused =
-        by_app(Method::POST, Enroll, factors.clone(), Some(json!({"type": "totp"}))).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
-    assert_eq!(refused.body["type"], "urn:mfa:problem:forbidden");
-    assert!(
-        refused.body["detail"].as_str().unwrap().contains("enroll scope"),
-        "{:?}",
-        refused.body
-    );
-    let admin = by_app(Method::GET, Admin, format!("/v1/admin/users/{user}/audit"), None).await;
-    assert_eq!(admin.status, StatusCode::FORBIDDEN);
+    let challenge = by_app(Verify).challenge(&user, &ask).await.unwrap();
+    let proof = code(&code_from_uri(uri, now() + 30));
+    let verified = by_app(Verify).verify(&user, &challenge.challenge_id, &proof).await.unwrap();
+    s.check_token(&verified.mfa_token, &user, factor, &["otp"]).await;
 
-    let login = by_app(
-        Method::POST,
-        Verify,
-        format!("/v1/users/{user}/login"),
-        Some(json!({"auth_method": "password"})),
-    )
-    .await;
-    assert_eq!(login.status, StatusCode::OK, "{:?}", login.body);
-    let challenge = by_app(
-        Method::POST,
-        Verify,
-        format!("/v1/users/{user}/challenges"),
-        Some(json!({"login_id": login.body["login_id"], "factor_id": factor})),
-    )
-    .await;
-    let challenge_id = challenge.body["challenge_id"].as_str().unwrap();
-    let verified = by_app(
-        Method::POST,
-        Verify,
-        format!("/v1/users/{user}/challenges/{challenge_id}/verify"),
-        Some(json!({"code": code_from_uri(uri, now() + 30)})),
-    )
-    .await;
-    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
-
-    let audit =
-        s.send(Method::GET, Admin, &format!("/v1/admin/users/{user}/audit"), None, None, &[]).await;
-    let events = audit.body["events"].as_array().unwrap();
+    let audit = s.get(|| s.admin().admin_audit(&user)).await.unwrap();
+    let events = &audit.events;
     let app_of =
-        |action: &str| events.iter().find(|e| e["action"] == action).map(|e| e["app"].clone());
-    assert_eq!(app_of("verified"), Some(json!(app)), "{events:?}");
-    assert_eq!(app_of("factor_enrolled"), Some(json!("configured")), "{events:?}");
+        |action: AuditAction| events.iter().find(|e| e.action == action).map(|e| e.app.clone());
+    assert_eq!(app_of(AuditAction::Verified), Some(Some(app.clone())), "{events:?}");
+    assert_eq!(
+        app_of(AuditAction::FactorEnrolled),
+        Some(Some("configured".to_owned())),
+        "{events:?}"
+    );
 
-    // Revoked: the next request is refused.
-    let revoked =
-        s.send(Method::DELETE, Admin, &format!("/v1/admin/api-keys/{id}"), None, None, &[]).await;
-    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{:?}", revoked.body);
-    let after = by_app(
-        Method::POST,
-        Verify,
-        format!("/v1/users/{user}/login"),
-        Some(json!({"auth_method": "password"})),
-    )
-    .await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{:?}", after.body);
-    let again =
-        s.send(Method::DELETE, Admin, &format!("/v1/admin/api-keys/{id}"), None, None, &[]).await;
-    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // Revoked (204): the next request is refused.
+    s.admin().admin_revoke_key(&id).await.unwrap();
+    refused(by_app(Verify).login(&user, &password()).await, 401, "unauthorized");
+    refused(s.admin().admin_revoke_key(&id).await, 404, "not-found");
     // A forged key naming a real record, and a malformed key request, change nothing.
-    let forged = format!("mfa.{id}.mfa_forged");
-    let forged = s
-        .send(
-            Method::POST,
-            Verify,
-            &format!("/v1/users/{user}/login"),
-            Some(&json!({"auth_method": "password"})),
-            Some(&forged),
-            &[],
-        )
-        .await;
-    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
-    for bad in [json!({"app": "", "scopes": ["verify"]}), json!({"app": "x", "scopes": []})] {
-        let refused =
-            s.send(Method::POST, Admin, "/v1/admin/api-keys", Some(&bad), None, &[]).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {:?}", refused.body);
+    let forged = s.client_with_key(Verify, &format!("mfa.{id}.mfa_forged"));
+    refused(forged.login(&user, &password()).await, 401, "unauthorized");
+    let nameless = unique_user("x");
+    for bad in [
+        NewKeyRequest { app: String::new(), scopes: vec![Scope::Verify] },
+        NewKeyRequest { app: nameless.clone(), scopes: vec![] },
+    ] {
+        let refusal = s.admin().admin_create_key(&bad).await;
+        refused(refusal, 400, "invalid-request");
     }
-    let unknown = json!({"app": "x", "scopes": ["root"]});
-    let refused =
-        s.send(Method::POST, Admin, "/v1/admin/api-keys", Some(&unknown), None, &[]).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
+    let keys = s.get(|| s.admin().admin_keys()).await.unwrap();
+    assert!(keys.keys.iter().all(|k| !k.app.is_empty() && k.app != nameless), "{keys:?}");
+    // (A scope the API doesn't have: tests/e2e/bad_input.rs.)
 }

@@ -10,6 +10,7 @@ mod orgs;
 mod sms_email;
 mod totp_flow;
 mod webauthn;
+mod wire;
 
 use mfa_e2e::Stack;
 

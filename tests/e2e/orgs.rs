@@ -1,33 +1,42 @@
 //! Orgs: an admin sets which orgs a user belongs to, and the login decision, enrollment and
 //! tokens follow the strictest of their policies, whatever the caller sends.
 
-use mfa_e2e::{code_from_uri, jwt_claims, now, unique_user, Function::*, Stack};
-use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use mfa_client::api::{
+    AuthMethod, ChallengeRequest, Decision, EnrollRequest, FactorKind, LoginRequest,
+    MembershipsBody, PolicyBody,
+};
+use mfa_e2e::{code, code_from_uri, now, password, refused, unique_user, Stack};
 
 use crate::stack;
 
+/// A policy with the service's defaults but `require_mfa`.
+fn policy(require_mfa: bool) -> PolicyBody {
+    PolicyBody {
+        require_mfa,
+        grace_logins: 0,
+        allowed_factors: None,
+        max_factors: None,
+        sso_exempt: true,
+        token_ttl_seconds: None,
+        notices: true,
+    }
+}
+
 /// Puts `org`'s policy; the stored policy as answered.
-async fn put_policy(s: &Stack, org: &str, policy: &Value) -> Value {
-    let path = format!("/v1/admin/orgs/{org}/policy");
-    let put = s.send(Method::PUT, Admin, &path, Some(policy), None, &[]).await;
-    assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
-    put.body
+async fn put_policy(s: &Stack, org: &str, policy: &PolicyBody) -> PolicyBody {
+    s.admin().admin_set_policy(org, policy).await.unwrap()
 }
 
 /// Makes `user` a member of `orgs`.
 async fn join(s: &Stack, user: &str, orgs: &[&str]) {
-    let path = format!("/v1/admin/users/{user}/orgs");
-    let body = json!({ "orgs": orgs });
-    let put = s.send(Method::PUT, Admin, &path, Some(&body), None, &[]).await;
-    assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
+    let body = MembershipsBody { orgs: orgs.iter().map(|o| (*o).to_owned()).collect() };
+    let stored = s.admin().admin_set_memberships(user, &body).await.unwrap();
+    assert_eq!(stored, body);
 }
 
-async fn decide(s: &Stack, user: &str, auth_method: &str) -> Value {
-    let body = json!({ "auth_method": auth_method });
-    let answer = s.post(Verify, &format!("/v1/users/{user}/login"), body).await;
-    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
-    answer.body["decision"].clone()
+async fn decide(s: &Stack, user: &str, auth_method: AuthMethod) -> Decision {
+    let login = LoginRequest { auth_method, mfa_token: None };
+    s.verify().login(user, &login).await.unwrap().decision
 }
 
 #[tokio::test]
@@ -36,26 +45,21 @@ async fn a_member_of_an_org_that_requires_mfa_must_enroll_whatever_the_caller_se
     let s = stack();
     let (member, outsider, org) =
         (unique_user("member"), unique_user("outsider"), unique_user("acme"));
-    let stored = put_policy(&s, &org, &json!({"require_mfa": true})).await;
-    assert_eq!(stored["sso_exempt"], true, "SSO is exempt unless the org says otherwise");
-    assert_eq!(stored["notices"], true, "members are told of changes unless the org says not");
+    // (What a policy left out defaults to is seen on the wire: tests/e2e/wire.rs.)
+    assert_eq!(put_policy(&s, &org, &policy(true)).await, policy(true));
     join(&s, &member, &[&org]).await;
-    let listed = s
-        .send(Method::GET, Admin, &format!("/v1/admin/users/{member}/orgs"), None, None, &[])
-        .await;
-    assert_eq!(listed.body, json!({ "orgs": [org] }));
+    let listed = s.get(|| s.admin().admin_memberships(&member)).await.unwrap();
+    assert_eq!(listed, MembershipsBody { orgs: vec![org.clone()] });
 
-    // Nothing the caller sends names the org: the stored membership decides.
-    assert_eq!(decide(&s, &member, "password").await, "enroll_required");
-    assert_eq!(decide(&s, &outsider, "password").await, "enroll_suggested");
-    let with_org = json!({"auth_method": "password", "org_id": org});
-    let refused = s.post(Verify, &format!("/v1/users/{outsider}/login"), with_org).await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", refused.body);
-    assert_eq!(decide(&s, &member, "sso").await, "allow");
+    // Nothing the caller sends names the org: the stored membership decides. (A login body
+    // naming an org is refused: tests/e2e/bad_input.rs.)
+    assert_eq!(decide(&s, &member, AuthMethod::Password).await, Decision::EnrollRequired);
+    assert_eq!(decide(&s, &outsider, AuthMethod::Password).await, Decision::EnrollSuggested);
+    assert_eq!(decide(&s, &member, AuthMethod::Sso).await, Decision::Allow);
 
     // Leaving the org leaves its policy.
     join(&s, &member, &[]).await;
-    assert_eq!(decide(&s, &member, "password").await, "enroll_suggested");
+    assert_eq!(decide(&s, &member, AuthMethod::Password).await, Decision::EnrollSuggested);
 }
 
 #[tokio::test]
@@ -63,19 +67,18 @@ async fn a_member_of_an_org_that_requires_mfa_must_enroll_whatever_the_caller_se
 async fn an_org_can_give_members_sign_ins_before_enrollment_is_required() {
     let s = stack();
     let org = unique_user("grace");
-    let strict =
-        json!({"require_mfa": true, "grace_logins": 1, "sso_exempt": true, "notices": true});
+    let strict = PolicyBody { grace_logins: 1, ..policy(true) };
     assert_eq!(put_policy(&s, &org, &strict).await, strict);
-    let path = format!("/v1/admin/orgs/{org}/policy");
-    assert_eq!(s.send(Method::GET, Admin, &path, None, None, &[]).await.body, strict);
+    assert_eq!(s.get(|| s.admin().admin_policy(&org)).await.unwrap(), strict);
     // The first sign-in without a factor suggests enrolling; the next ones require it.
     let (ada, bob) = (unique_user("ada"), unique_user("bob"));
     join(&s, &ada, &[&org]).await;
     join(&s, &bob, &[&org]).await;
-    assert_eq!(decide(&s, &ada, "password").await, "enroll_suggested");
-    assert_eq!(decide(&s, &ada, "password").await, "enroll_required");
-    assert_eq!(decide(&s, &ada, "password").await, "enroll_required");
-    assert_eq!(decide(&s, &bob, "password").await, "enroll_suggested", "each member has their own");
+    assert_eq!(decide(&s, &ada, AuthMethod::Password).await, Decision::EnrollSuggested);
+    assert_eq!(decide(&s, &ada, AuthMethod::Password).await, Decision::EnrollRequired);
+    assert_eq!(decide(&s, &ada, AuthMethod::Password).await, Decision::EnrollRequired);
+    let bobs = decide(&s, &bob, AuthMethod::Password).await;
+    assert_eq!(bobs, Decision::EnrollSuggested, "each member has their own");
 }
 
 #[tokio::test]
@@ -84,50 +87,43 @@ async fn the_strictest_policy_of_the_users_orgs_wins() {
     let s = stack();
     let user = unique_user("two-orgs");
     let (strict_kinds, strict_count) = (unique_user("no-sms"), unique_user("one-method"));
-    put_policy(&s, &strict_kinds, &json!({"require_mfa": false, "allowed_factors": ["totp", "webauthn"], "sso_exempt": false})).await;
-    put_policy(
-        &s,
-        &strict_count,
-        &json!({"require_mfa": true, "max_factors": 1, "token_ttl_seconds": 120}),
-    )
-    .await;
+    let no_sms = PolicyBody {
+        allowed_factors: Some(vec![FactorKind::Totp, FactorKind::Webauthn]),
+        sso_exempt: false,
+        ..policy(false)
+    };
+    assert_eq!(put_policy(&s, &strict_kinds, &no_sms).await, no_sms);
+    let one_method =
+        PolicyBody { max_factors: Some(1), token_ttl_seconds: Some(120), ..policy(true) };
+    assert_eq!(put_policy(&s, &strict_count, &one_method).await, one_method);
     join(&s, &user, &[&strict_kinds, &strict_count]).await;
-    let factors = format!("/v1/users/{user}/factors");
 
     // One org refuses SMS and email.
-    for body in [
-        json!({"type": "sms", "phone": "+1 201 555 0123"}),
-        json!({"type": "email", "email": "ada@example.com"}),
+    for factor in [
+        EnrollRequest::Sms { phone: "+1 201 555 0123".into(), label: None, delivery: None },
+        EnrollRequest::Email { email: "ada@example.com".into(), label: None },
     ] {
-        let refused = s.post(Enroll, &factors, body).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
-        assert_eq!(refused.body["type"], "urn:mfa:problem:policy-forbids");
+        refused(s.enroll().enroll(&user, &factor, None).await, 403, "policy-forbids");
     }
-    let enrolled = s.post(Enroll, &factors, json!({"type": "totp"})).await;
-    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
-    let (id, uri) = (
-        enrolled.body["factor"]["id"].as_str().unwrap(),
-        enrolled.body["otpauth_uri"].as_str().unwrap(),
-    );
-    let activate = json!({"code": code_from_uri(uri, now())});
-    let activated = s.post(Enroll, &format!("{factors}/{id}/activate"), activate).await;
-    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
+    let totp = EnrollRequest::Totp { label: None, account_name: None };
+    // 201 Created.
+    let enrolled = s.enroll().enroll(&user, &totp, None).await.unwrap();
+    let (id, uri) = (&enrolled.factor.id, enrolled.otpauth_uri.as_deref().unwrap());
+    s.enroll().activate(&user, id, &code(&code_from_uri(uri, now()))).await.unwrap();
 
     // The other allows one method at a time.
-    let second = s.post(Enroll, &factors, json!({"type": "totp"})).await;
-    assert_eq!(second.status, StatusCode::FORBIDDEN, "{:?}", second.body);
-    assert_eq!(second.body["type"], "urn:mfa:problem:policy-forbids");
+    refused(s.enroll().enroll(&user, &totp, None).await, 403, "policy-forbids");
 
     // SSO is exempt only if every org exempts it; tokens live the shortest lifetime.
-    assert_eq!(decide(&s, &user, "sso").await, "challenge");
-    let login = s.login(&user).await;
-    assert_eq!(login.body["decision"], "challenge", "{:?}", login.body);
-    let challenge = s.challenge(&user, login.body["login_id"].as_str().unwrap(), id).await;
-    let challenge_id = challenge.body["challenge_id"].as_str().unwrap();
-    let verified = s.verify(&user, challenge_id, &code_from_uri(uri, now() + 30)).await;
-    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
-    let claims = jwt_claims(verified.body["mfa_token"].as_str().unwrap());
-    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 120);
+    assert_eq!(decide(&s, &user, AuthMethod::Sso).await, Decision::Challenge);
+    let login = s.verify().login(&user, &password()).await.unwrap();
+    assert_eq!(login.decision, Decision::Challenge, "{login:?}");
+    let ask = ChallengeRequest { login_id: login.login_id, factor_id: id.clone(), delivery: None };
+    let challenge = s.verify().challenge(&user, &ask).await.unwrap();
+    let proof = code(&code_from_uri(uri, now() + 30));
+    let verified = s.verify().verify(&user, &challenge.challenge_id, &proof).await.unwrap();
+    let claims = s.check_token(&verified.mfa_token, &user, id, &["otp"]).await;
+    assert_eq!(claims.exp - claims.iat, 120);
 }
 
 #[tokio::test]
@@ -135,24 +131,22 @@ async fn the_strictest_policy_of_the_users_orgs_wins() {
 async fn a_policy_that_makes_no_sense_is_refused_and_changes_nothing() {
     let s = stack();
     let org = unique_user("odd");
-    let path = format!("/v1/admin/orgs/{org}/policy");
-    let (invalid, unreadable) = (StatusCode::BAD_REQUEST, StatusCode::UNPROCESSABLE_ENTITY);
-    for (odd, status) in [
-        (json!({"require_mfa": true, "max_factors": 0}), invalid),
-        (json!({"require_mfa": true, "allowed_factors": []}), invalid),
-        (json!({"require_mfa": true, "allowed_factors": ["carrier_pigeon"]}), unreadable),
-        (json!({"require_mfa": true, "token_ttl_seconds": 10}), invalid),
-        (json!({"require_mfa": true, "token_ttl_seconds": 100_000_000}), invalid),
+    // (A factor kind that doesn't exist: tests/e2e/bad_input.rs.)
+    for odd in [
+        PolicyBody { max_factors: Some(0), ..policy(true) },
+        PolicyBody { allowed_factors: Some(vec![]), ..policy(true) },
+        PolicyBody { token_ttl_seconds: Some(10), ..policy(true) },
+        PolicyBody { token_ttl_seconds: Some(100_000_000), ..policy(true) },
     ] {
-        let refused = s.send(Method::PUT, Admin, &path, Some(&odd), None, &[]).await;
-        assert_eq!(refused.status, status, "{odd}: {:?}", refused.body);
-        assert_eq!(refused.content_type, "application/problem+json");
+        let refusal = s.admin().admin_set_policy(&org, &odd).await;
+        let problem = refused(refusal, 400, "invalid-request");
+        assert!(!problem.detail.is_empty(), "{odd:?}");
     }
-    let stored = s.send(Method::GET, Admin, &path, None, None, &[]).await;
-    assert_eq!(stored.body["require_mfa"], false, "nothing was stored: {:?}", stored.body);
-    let members = format!("/v1/admin/users/{}/orgs", unique_user("bad-org"));
-    let bad = s
-        .send(Method::PUT, Admin, &members, Some(&json!({"orgs": ["not an id!"]})), None, &[])
-        .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:?}", bad.body);
+    let stored = s.get(|| s.admin().admin_policy(&org)).await.unwrap();
+    assert!(!stored.require_mfa, "nothing was stored: {stored:?}");
+    let members = MembershipsBody { orgs: vec!["not an id!".into()] };
+    let user = unique_user("bad-org");
+    refused(s.admin().admin_set_memberships(&user, &members).await, 400, "invalid-request");
+    let kept = s.get(|| s.admin().admin_memberships(&user)).await.unwrap();
+    assert!(kept.orgs.is_empty(), "{kept:?}");
 }

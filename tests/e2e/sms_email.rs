@@ -1,31 +1,49 @@
 //! SMS and email factors end to end, reading the codes the way a phone or a mailbox would.
 
-use mfa_e2e::{jwt_claims, unique_phone, unique_user, Function::*, Stack};
-use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use mfa_client::api::{
+    ChallengeRequest, CodeRequest, Decision, EnrollRequest, FactorKind, FactorStatus,
+    MembershipsBody, Operation, PhoneChangeRequest, PhoneChangeStep, PolicyBody, StepUpRequest,
+};
+use mfa_e2e::{code, password, refused, unique_phone, unique_user, Stack};
 
 use crate::stack;
 
+fn sms(phone: &str) -> EnrollRequest {
+    EnrollRequest::Sms { phone: phone.to_owned(), label: None, delivery: None }
+}
+
 /// Enrolls and activates an SMS or email factor with the code that arrives; returns its id.
-async fn enroll_with_code(s: &Stack, user: &str, body: Value, to: &str) -> String {
-    let enrolled = s.post(Enroll, &format!("/v1/users/{user}/factors"), body).await;
-    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
-    assert_eq!(enrolled.body["factor"]["status"], "pending");
-    assert!(enrolled.body.get("secret").is_none(), "no secret for SMS/email factors");
-    let factor = enrolled.body["factor"]["id"].as_str().unwrap().to_owned();
-    let code = s.last_code_to(to).await;
-    let activated = s
-        .post(Enroll, &format!("/v1/users/{user}/factors/{factor}/activate"), json!({"code": code}))
-        .await;
-    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
-    assert_eq!(activated.body["factor"]["status"], "active");
-    factor
+async fn enroll_with_code(s: &Stack, user: &str, factor: &EnrollRequest, to: &str) -> String {
+    // 201 Created.
+    let enrolled = s.enroll().enroll(user, factor, None).await.unwrap();
+    assert_eq!(enrolled.factor.status, FactorStatus::Pending);
+    assert!(enrolled.secret.is_none(), "no secret for SMS/email factors");
+    assert!(enrolled.otpauth_uri.is_none() && enrolled.qr_svg.is_none(), "{enrolled:?}");
+    assert!(enrolled.code_expires_at.is_some_and(|at| at > mfa_e2e::now()), "{enrolled:?}");
+    let id = enrolled.factor.id;
+    let sent = s.last_code_to(to).await;
+    let activated = s.enroll().activate(user, &id, &code(&sent)).await.unwrap();
+    assert_eq!(activated.factor.status, FactorStatus::Active);
+    id
 }
 
 async fn login_id(s: &Stack, user: &str) -> String {
-    let answer = s.login(user).await;
-    assert_eq!(answer.body["decision"], "challenge", "{:?}", answer.body);
-    answer.body["login_id"].as_str().unwrap().to_owned()
+    let answer = s.verify().login(user, &password()).await.unwrap();
+    assert_eq!(answer.decision, Decision::Challenge, "{answer:?}");
+    answer.login_id
+}
+
+fn ask(login: &str, factor: &str) -> ChallengeRequest {
+    ChallengeRequest { login_id: login.to_owned(), factor_id: factor.to_owned(), delivery: None }
+}
+
+fn step_up(operation: Operation, target: Option<&str>, with: &str) -> StepUpRequest {
+    StepUpRequest {
+        operation,
+        factor_id: target.map(str::to_owned),
+        with_factor_id: with.to_owned(),
+        delivery: None,
+    }
 }
 
 #[tokio::test]
@@ -34,28 +52,26 @@ async fn sms_codes_sign_in_and_a_login_gets_one_text() {
     let s = stack();
     let user = unique_user("sms");
     let phone = unique_phone();
-    let factor = enroll_with_code(&s, &user, json!({"type":"sms","phone": phone}), &phone).await;
+    let factor = enroll_with_code(&s, &user, &sms(&phone), &phone).await;
     let first = &s.messages_to(&phone).await[0];
     assert!(first.starts_with("Acme: your verification code is "), "{first}");
 
     let login = login_id(&s, &user).await;
-    let challenge = s.challenge(&user, &login, &factor).await;
-    assert_eq!(challenge.status, StatusCode::CREATED, "{:?}", challenge.body);
-    assert_eq!(challenge.body["delivery"], "sms");
-    let id = challenge.body["challenge_id"].as_str().unwrap();
-    let code = s.last_code_to(&phone).await;
-    let ok = s.verify(&user, id, &code).await;
-    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
-    assert_eq!(jwt_claims(ok.body["mfa_token"].as_str().unwrap())["amr"], json!(["sms"]));
-    let again = s.verify(&user, id, &code).await;
-    assert_eq!(again.status, StatusCode::CONFLICT, "a code works once: {:?}", again.body);
+    // 201 Created.
+    let challenge = s.verify().challenge(&user, &ask(&login, &factor)).await.unwrap();
+    assert_eq!(challenge.delivery, "sms");
+    let id = &challenge.challenge_id;
+    let sent = s.last_code_to(&phone).await;
+    let ok = s.verify().verify(&user, id, &code(&sent)).await.unwrap();
+    s.check_token(&ok.mfa_token, &user, &factor, &["sms"]).await;
+    let again = s.verify().verify(&user, id, &code(&sent)).await;
+    refused(again, 409, "conflict"); // a code works once
 
     // A second text in the same login is refused, naming the user's other factors.
     let sent = s.messages_to(&phone).await.len();
-    let second = s.challenge(&user, &login, &factor).await;
-    assert_eq!(second.status, StatusCode::CONFLICT, "{:?}", second.body);
-    assert_eq!(second.body["type"], "urn:mfa:problem:use-another-factor");
-    assert!(second.body["other_factors"].is_array());
+    let second = s.verify().challenge(&user, &ask(&login, &factor)).await;
+    let problem = refused(second, 409, "use-another-factor");
+    assert!(problem.other_factors.is_some(), "{problem:?}");
     assert_eq!(s.messages_to(&phone).await.len(), sent, "no text was sent");
 }
 
@@ -65,18 +81,12 @@ async fn numbers_outside_the_policy_are_refused() {
     let s = stack();
     let user = unique_user("sms-bad");
     for phone in ["+44 7400 123456", "+1 900 555 0123", "call me", "+1 123 456 7890"] {
-        let answer = s
-            .post(
-                Enroll,
-                &format!("/v1/users/{user}/factors"),
-                json!({"type":"sms","phone": phone}),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{phone}: {:?}", answer.body);
+        let answer = s.enroll().enroll(&user, &sms(phone), None).await;
+        let problem = refused(answer, 400, "invalid-request");
+        assert!(!problem.detail.is_empty(), "{phone}");
     }
-    let listed =
-        s.send(Method::GET, Manage, &format!("/v1/users/{user}/factors"), None, None, &[]).await;
-    assert_eq!(listed.body["factors"], json!([]));
+    let listed = s.get(|| s.manage().factors(&user)).await.unwrap();
+    assert!(listed.factors.is_empty(), "{listed:?}");
 }
 
 #[tokio::test]
@@ -85,21 +95,20 @@ async fn email_codes_sign_in() {
     let s = stack();
     let user = unique_user("email");
     let address = format!("{user}@example.com");
-    let factor =
-        enroll_with_code(&s, &user, json!({"type":"email","email": address}), &address).await;
+    let email = EnrollRequest::Email { email: address.clone(), label: None };
+    let factor = enroll_with_code(&s, &user, &email, &address).await;
     let login = login_id(&s, &user).await;
-    let challenge = s.challenge(&user, &login, &factor).await;
-    assert_eq!(challenge.body["delivery"], "email", "{:?}", challenge.body);
-    let id = challenge.body["challenge_id"].as_str().unwrap();
-    let wrong = s.verify(&user, id, "000000").await;
-    let code = s.last_code_to(&address).await;
-    if code != "000000" {
-        assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{:?}", wrong.body);
+    let challenge = s.verify().challenge(&user, &ask(&login, &factor)).await.unwrap();
+    assert_eq!(challenge.delivery, "email", "{challenge:?}");
+    let id = &challenge.challenge_id;
+    let wrong = s.verify().verify(&user, id, &code("000000")).await;
+    let sent = s.last_code_to(&address).await;
+    if sent != "000000" {
+        refused(wrong, 400, "code-rejected");
     }
-    let ok = s.verify(&user, id, &code).await;
-    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    let ok = s.verify().verify(&user, id, &code(&sent)).await.unwrap();
     // The token tells an emailed code from an app's or a text's.
-    assert_eq!(jwt_claims(ok.body["mfa_token"].as_str().unwrap())["amr"], json!(["email"]));
+    s.check_token(&ok.mfa_token, &user, &factor, &["email"]).await;
 }
 
 #[tokio::test]
@@ -108,45 +117,46 @@ async fn a_phone_change_needs_the_old_number_then_the_new() {
     let s = stack();
     let user = unique_user("phone-change");
     let (old, new) = (unique_phone(), unique_phone());
-    let factor = enroll_with_code(&s, &user, json!({"type":"sms","phone": old}), &old).await;
-    let base = format!("/v1/users/{user}/factors/{factor}/phone-change");
+    let factor = enroll_with_code(&s, &user, &sms(&old), &old).await;
+    let change = PhoneChangeRequest { phone: new.clone() };
 
-    let refused = s.post(Manage, &base, json!({"phone": new})).await;
-    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{:?}", refused.body);
+    let refusal = s.manage().start_phone_change(&user, &factor, &change, None).await;
+    refused(refusal, 403, "step-up-required");
     assert!(s.messages_to(&new).await.is_empty(), "nothing goes to the new number yet");
 
     // The step-up is proved by the factor itself: a code to the old number.
-    let step_up = s.step_up(&user, "change_phone", Some(&factor), &factor).await;
-    assert_eq!(step_up.status, StatusCode::CREATED, "{:?}", step_up.body);
-    assert_eq!(step_up.body["delivery"], "sms");
-    let id = step_up.body["challenge_id"].as_str().unwrap();
+    let asked = step_up(Operation::ChangePhone, Some(&factor), &factor);
+    // 201 Created.
+    let started = s.verify().start_step_up(&user, &asked).await.unwrap();
+    assert_eq!(started.delivery, "sms");
     let old_code = s.last_code_to(&old).await;
-    let proved = s.finish_step_up(&user, id, json!({"code": old_code})).await;
-    assert_eq!(proved.status, StatusCode::OK, "{:?}", proved.body);
-    let token = proved.body["step_up_token"].as_str().unwrap();
-    let body = json!({"phone": new});
-    let headers = [("Step-Up-Token", token)];
-    let middle = s.send(Method::POST, Manage, &base, Some(&body), None, &headers).await;
-    assert_eq!(middle.status, StatusCode::ACCEPTED, "{:?}", middle.body);
-    assert_eq!(middle.body["step"], "verify_new_number");
+    let proved =
+        s.verify().finish_step_up(&user, &started.challenge_id, &code(&old_code)).await.unwrap();
+    let token = proved.step_up_token.as_str();
+    // 202 Accepted.
+    let middle = s.manage().start_phone_change(&user, &factor, &change, Some(token)).await.unwrap();
+    assert_eq!(middle.step, PhoneChangeStep::VerifyNewNumber, "{middle:?}");
+    assert!(middle.factor.is_none(), "{middle:?}");
 
     // Until the new number is confirmed, the factor still texts the old one.
-    let listed =
-        s.send(Method::GET, Manage, &format!("/v1/users/{user}/factors"), None, None, &[]).await;
-    assert_eq!(listed.body["factors"][0]["hint"], format!("••• ••{}", &old[old.len() - 2..]));
+    let listed = s.get(|| s.manage().factors(&user)).await.unwrap();
+    let hint = |phone: &str| format!("••• ••{}", &phone[phone.len() - 2..]);
+    assert_eq!(listed.factors[0].hint, Some(hint(&old)), "{listed:?}");
+    assert_eq!(listed.factors[0].kind, FactorKind::Sms);
 
-    let second = middle.body["challenge_id"].as_str().unwrap();
-    let new_code = s.last_code_to(&new).await;
-    let done = s.post(Manage, &format!("{base}/{second}"), json!({"code": new_code})).await;
-    assert_eq!(done.status, StatusCode::OK, "{:?}", done.body);
-    assert_eq!(done.body["step"], "changed");
-    assert_eq!(done.body["factor"]["hint"], format!("••• ••{}", &new[new.len() - 2..]));
+    let second = middle.challenge_id.unwrap();
+    let new_code = CodeRequest { code: s.last_code_to(&new).await };
+    let manage = s.manage();
+    // 200 OK.
+    let done = manage.continue_phone_change(&user, &factor, &second, &new_code).await.unwrap();
+    assert_eq!(done.step, PhoneChangeStep::Changed, "{done:?}");
+    assert_eq!(done.factor.unwrap().hint, Some(hint(&new)));
 
     // Sign-in codes now go to the new number.
     let login = login_id(&s, &user).await;
     let before = s.messages_to(&new).await.len();
-    let challenge = s.challenge(&user, &login, &factor).await;
-    assert_eq!(challenge.status, StatusCode::CREATED, "{:?}", challenge.body);
+    let challenge = s.verify().challenge(&user, &ask(&login, &factor)).await.unwrap();
+    assert_eq!(challenge.delivery, "sms");
     assert_eq!(s.messages_to(&new).await.len(), before + 1);
 }
 
@@ -155,27 +165,30 @@ async fn a_phone_change_needs_the_old_number_then_the_new() {
 async fn a_factor_the_users_org_refuses_neither_signs_in_nor_proves_a_change() {
     let s = stack();
     let (user, org, phone) = (unique_user("no-sms"), unique_user("no-sms-org"), unique_phone());
-    let factor = enroll_with_code(&s, &user, json!({"type": "sms", "phone": phone}), &phone).await;
-    let policy = json!({"require_mfa": false, "allowed_factors": ["totp", "webauthn"]});
-    let put = s
-        .send(Method::PUT, Admin, &format!("/v1/admin/orgs/{org}/policy"), Some(&policy), None, &[])
-        .await;
-    assert_eq!(put.status, StatusCode::OK, "{:?}", put.body);
-    let orgs = json!({"orgs": [org]});
-    let joined = s
-        .send(Method::PUT, Admin, &format!("/v1/admin/users/{user}/orgs"), Some(&orgs), None, &[])
-        .await;
-    assert_eq!(joined.status, StatusCode::OK, "{:?}", joined.body);
+    let factor = enroll_with_code(&s, &user, &sms(&phone), &phone).await;
+    let policy = PolicyBody {
+        require_mfa: false,
+        grace_logins: 0,
+        allowed_factors: Some(vec![FactorKind::Totp, FactorKind::Webauthn]),
+        max_factors: None,
+        sso_exempt: true,
+        token_ttl_seconds: None,
+        notices: true,
+    };
+    assert_eq!(s.admin().admin_set_policy(&org, &policy).await.unwrap(), policy);
+    let orgs = MembershipsBody { orgs: vec![org.clone()] };
+    assert_eq!(s.admin().admin_set_memberships(&user, &orgs).await.unwrap(), orgs);
 
     // The password alone is not enough: the user must enroll a kind the org allows.
-    let login = s.login(&user).await;
-    assert_eq!(login.body["decision"], "enroll_required", "{:?}", login.body);
-    assert_eq!(login.body["factors"], json!([]));
+    let login = s.verify().login(&user, &password()).await.unwrap();
+    assert_eq!(login.decision, Decision::EnrollRequired, "{login:?}");
+    assert!(login.factors.is_empty(), "{login:?}");
     // The refused factor proves no change (a text to a hijacked number adds no way in)...
-    let step_up = s.step_up(&user, "add_factor", None, &factor).await;
-    assert_eq!(step_up.status, StatusCode::FORBIDDEN, "{:?}", step_up.body);
-    assert_eq!(step_up.body["type"], "urn:mfa:problem:policy-forbids");
+    let adding = step_up(Operation::AddFactor, None, &factor);
+    refused(s.verify().start_step_up(&user, &adding).await, 403, "policy-forbids");
     // ...but its own removal.
-    let removal = s.step_up(&user, "delete_factor", Some(&factor), &factor).await;
-    assert_eq!(removal.status, StatusCode::CREATED, "{:?}", removal.body);
+    let removal = step_up(Operation::DeleteFactor, Some(&factor), &factor);
+    // 201 Created.
+    let started = s.verify().start_step_up(&user, &removal).await.unwrap();
+    assert_eq!(started.delivery, "sms");
 }

@@ -1,9 +1,12 @@
 //! Security keys and passkeys over HTTP, answered by software authenticators at the origin the
 //! stack's relying party allows.
 
+use mfa_client::api::{
+    ActivateResponse, AuthMethod, ChallengeRequest, CredentialRequest, Decision, EnrollRequest,
+    FactorKind, FactorStatus, LoginRequest, Operation, ProofRequest, StepUpRequest, WebauthnKind,
+};
 use mfa_e2e::browser::{assert, passkey, register, security_key, Authenticator};
-use mfa_e2e::{jwt_claims, unique_user, Function::*, Stack};
-use reqwest::StatusCode;
+use mfa_e2e::{credential, password, refused, unique_user, Stack};
 use serde_json::{json, Value};
 
 use crate::stack;
@@ -12,48 +15,34 @@ use crate::stack;
 async fn enroll_key(
     s: &Stack,
     user: &str,
-    kind: &str,
+    kind: WebauthnKind,
     authenticator: &mut Authenticator,
     token: Option<&str>,
-) -> (String, Value) {
-    let path = format!("/v1/users/{user}/factors");
-    let body = json!({"type": "webauthn", "kind": kind, "label": "Blue key"});
-    let headers: Vec<(&str, &str)> = token.map(|t| ("step-up-token", t)).into_iter().collect();
-    let enrolled = s.send(reqwest::Method::POST, Enroll, &path, Some(&body), None, &headers).await;
-    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
-    assert_eq!(enrolled.body["factor"]["type"], "webauthn");
-    assert_eq!(enrolled.body["factor"]["webauthn_kind"], kind);
-    let factor = enrolled.body["factor"]["id"].as_str().unwrap().to_owned();
-    let options = &enrolled.body["creation_options"];
-    let credential = register(authenticator, &s.webauthn_origin, options);
-    let activate = format!("/v1/users/{user}/factors/{factor}/activate");
-    let activated = s.post(Enroll, &activate, json!({"credential": credential})).await;
-    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
-    assert_eq!(activated.body["factor"]["status"], "active");
-    (factor, activated.body)
+) -> (String, ActivateResponse) {
+    let key = EnrollRequest::Webauthn { kind, label: Some("Blue key".into()) };
+    // 201 Created.
+    let enrolled = s.enroll().enroll(user, &key, token).await.unwrap();
+    assert_eq!(enrolled.factor.kind, FactorKind::Webauthn);
+    assert_eq!(enrolled.factor.webauthn_kind, Some(kind));
+    assert_eq!(enrolled.factor.status, FactorStatus::Pending);
+    let factor = enrolled.factor.id;
+    let options = enrolled.creation_options.unwrap();
+    let made = register(authenticator, &s.webauthn_origin, &options);
+    let activated = s.enroll().activate(user, &factor, &credential(made)).await.unwrap();
+    assert_eq!(activated.factor.status, FactorStatus::Active);
+    (factor, activated)
 }
 
 /// A sign-in challenge of `factor`: its id and request options.
 async fn challenge(s: &Stack, user: &str, factor: &str) -> (String, Value) {
-    let login = s.login(user).await;
-    assert_eq!(login.body["decision"], "challenge", "{:?}", login.body);
-    let login_id = login.body["login_id"].as_str().unwrap();
-    let challenged = s.challenge(user, login_id, factor).await;
-    assert_eq!(challenged.status, StatusCode::CREATED, "{:?}", challenged.body);
-    assert_eq!(challenged.body["delivery"], "webauthn");
-    let id = challenged.body["challenge_id"].as_str().unwrap().to_owned();
-    (id, challenged.body["request_options"].clone())
-}
-
-/// The `amr` claim of an MFA token.
-fn amr(token: &str) -> Value {
-    jwt_claims(token)["amr"].clone()
-}
-
-fn assert_problem(answer: &mfa_e2e::Answer, status: StatusCode, kind: &str) {
-    assert_eq!(answer.status, status, "{:?}", answer.body);
-    assert_eq!(answer.content_type, "application/problem+json");
-    assert_eq!(answer.body["type"], format!("urn:mfa:problem:{kind}"), "{:?}", answer.body);
+    let login = s.verify().login(user, &password()).await.unwrap();
+    assert_eq!(login.decision, Decision::Challenge, "{login:?}");
+    let ask =
+        ChallengeRequest { login_id: login.login_id, factor_id: factor.to_owned(), delivery: None };
+    // 201 Created.
+    let challenged = s.verify().challenge(user, &ask).await.unwrap();
+    assert_eq!(challenged.delivery, "webauthn");
+    (challenged.challenge_id, challenged.request_options.unwrap())
 }
 
 #[tokio::test]
@@ -62,39 +51,47 @@ async fn security_key_and_passkey_enroll_and_sign_in() {
     let s = stack();
     let user = unique_user("webauthn");
     let (mut key, mut phone) = (security_key(), passkey());
-    let (key_factor, first) = enroll_key(&s, &user, "security_key", &mut key, None).await;
-    assert_eq!(first["recovery_codes"].as_array().map(Vec::len), Some(10));
+    let (key_factor, first) =
+        enroll_key(&s, &user, WebauthnKind::SecurityKey, &mut key, None).await;
+    assert_eq!(first.recovery_codes.as_ref().map(Vec::len), Some(10));
 
     let (challenge_id, options) = challenge(&s, &user, &key_factor).await;
     let assertion = assert(&mut key, &s.webauthn_origin, &options);
-    let verified = s.verify_credential(&user, &challenge_id, assertion.clone()).await;
-    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
-    let token = verified.body["mfa_token"].as_str().unwrap().to_owned();
-    assert_eq!(amr(&token), json!(["hwk"]));
+    let proof = credential(assertion);
+    let verified = s.verify().verify(&user, &challenge_id, &proof).await.unwrap();
+    let token = verified.mfa_token;
+    s.check_token(&token, &user, &key_factor, &["hwk"]).await;
     // The same assertion again: the challenge is answered.
-    let replayed = s.verify_credential(&user, &challenge_id, assertion).await;
-    assert_problem(&replayed, StatusCode::CONFLICT, "conflict");
+    refused(s.verify().verify(&user, &challenge_id, &proof).await, 409, "conflict");
 
     // A sign-in's token doesn't add a factor; a step-up for adding one, proved by the key, does.
-    let path = format!("/v1/users/{user}/factors");
-    let body = json!({"type": "webauthn", "kind": "passkey"});
-    let headers = [("step-up-token", token.as_str())];
-    let refused = s.send(reqwest::Method::POST, Enroll, &path, Some(&body), None, &headers).await;
-    assert_problem(&refused, StatusCode::FORBIDDEN, "step-up-required");
-    let started = s.step_up(&user, "add_factor", None, &key_factor).await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    let assertion = assert(&mut key, &s.webauthn_origin, &started.body["request_options"]);
-    let id = started.body["challenge_id"].as_str().unwrap();
-    let proved = s.finish_step_up(&user, id, json!({"credential": assertion})).await;
-    assert_eq!(proved.status, StatusCode::OK, "{:?}", proved.body);
-    let step_up = proved.body["step_up_token"].as_str().unwrap();
-    let (passkey_factor, _) = enroll_key(&s, &user, "passkey", &mut phone, Some(step_up)).await;
+    let a_passkey = EnrollRequest::Webauthn { kind: WebauthnKind::Passkey, label: None };
+    let refusal = s.enroll().enroll(&user, &a_passkey, Some(&token)).await;
+    refused(refusal, 403, "step-up-required");
+    let asked = StepUpRequest {
+        operation: Operation::AddFactor,
+        factor_id: None,
+        with_factor_id: key_factor.clone(),
+        delivery: None,
+    };
+    // 201 Created.
+    let started = s.verify().start_step_up(&user, &asked).await.unwrap();
+    assert_eq!(started.delivery, "webauthn");
+    let options = started.request_options.unwrap();
+    let assertion = assert(&mut key, &s.webauthn_origin, &options);
+    let proved = s
+        .verify()
+        .finish_step_up(&user, &started.challenge_id, &credential(assertion))
+        .await
+        .unwrap();
+    let step_up = proved.step_up_token;
+    let (passkey_factor, _) =
+        enroll_key(&s, &user, WebauthnKind::Passkey, &mut phone, Some(&step_up)).await;
     let (challenge_id, options) = challenge(&s, &user, &passkey_factor).await;
     assert_eq!(options["publicKey"]["allowCredentials"].as_array().unwrap().len(), 2);
     let assertion = assert(&mut phone, &s.webauthn_origin, &options);
-    let verified = s.verify_credential(&user, &challenge_id, assertion).await;
-    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
-    assert_eq!(amr(verified.body["mfa_token"].as_str().unwrap()), json!(["hwk", "user", "pin"]));
+    let verified = s.verify().verify(&user, &challenge_id, &credential(assertion)).await.unwrap();
+    s.check_token(&verified.mfa_token, &user, &passkey_factor, &["hwk", "user", "pin"]).await;
 }
 
 #[tokio::test]
@@ -103,22 +100,24 @@ async fn bad_credentials_are_problems_that_change_nothing() {
     let s = stack();
     let user = unique_user("webauthn-bad");
     let mut key = security_key();
-    let (factor, _) = enroll_key(&s, &user, "security_key", &mut key, None).await;
+    let (factor, _) = enroll_key(&s, &user, WebauthnKind::SecurityKey, &mut key, None).await;
     let (challenge_id, options) = challenge(&s, &user, &factor).await;
-    let path = format!("/v1/users/{user}/challenges/{challenge_id}/verify");
+    let verify = |proof: ProofRequest| {
+        let (s, user, challenge_id) = (&s, &user, &challenge_id);
+        async move { s.verify().verify(user, challenge_id, &proof).await }
+    };
 
-    let malformed = s.post(Verify, &path, json!({"credential": {"id": 5}})).await;
-    assert_problem(&malformed, StatusCode::BAD_REQUEST, "invalid-request");
-    let both = s.post(Verify, &path, json!({"code": "123456", "credential": {}})).await;
-    assert_problem(&both, StatusCode::BAD_REQUEST, "invalid-request");
+    let malformed = verify(credential(json!({"id": 5}))).await;
+    refused(malformed, 400, "invalid-request");
+    let both = ProofRequest { code: Some("123456".into()), credential: Some(json!({})) };
+    refused(verify(both).await, 400, "invalid-request");
     let elsewhere = assert(&mut key, "https://evil.localhost", &options);
-    let refused = s.verify_credential(&user, &challenge_id, elsewhere).await;
-    assert_problem(&refused, StatusCode::BAD_REQUEST, "credential-rejected");
+    refused(verify(credential(elsewhere)).await, 400, "credential-rejected");
 
     // The challenge is still open for the right answer.
     let good = assert(&mut key, &s.webauthn_origin, &options);
-    let verified = s.verify_credential(&user, &challenge_id, good).await;
-    assert_eq!(verified.status, StatusCode::OK, "{:?}", verified.body);
+    let verified = verify(credential(good)).await.unwrap();
+    s.check_token(&verified.mfa_token, &user, &factor, &["hwk"]).await;
 }
 
 #[tokio::test]
@@ -127,41 +126,35 @@ async fn a_passkey_alone_signs_in() {
     let s = stack();
     let user = unique_user("passwordless");
     let mut phone = passkey();
-    let path = format!("/v1/users/{user}/factors");
-    let enrolled = s.post(Enroll, &path, json!({"type": "webauthn", "kind": "passkey"})).await;
-    assert_eq!(enrolled.status, StatusCode::CREATED, "{:?}", enrolled.body);
-    let factor = enrolled.body["factor"]["id"].as_str().unwrap().to_owned();
-    let options = &enrolled.body["creation_options"];
+    let a_passkey = EnrollRequest::Webauthn { kind: WebauthnKind::Passkey, label: None };
+    // 201 Created.
+    let enrolled = s.enroll().enroll(&user, &a_passkey, None).await.unwrap();
+    let factor = enrolled.factor.id;
+    let options = enrolled.creation_options.unwrap();
     let handle = options["publicKey"]["user"]["id"].clone();
-    let credential = register(&mut phone, &s.webauthn_origin, options);
-    let activate = format!("/v1/users/{user}/factors/{factor}/activate");
-    let activated = s.post(Enroll, &activate, json!({"credential": credential.clone()})).await;
-    assert_eq!(activated.status, StatusCode::OK, "{:?}", activated.body);
+    let made = register(&mut phone, &s.webauthn_origin, &options);
+    s.enroll().activate(&user, &factor, &credential(made.clone())).await.unwrap();
 
-    let started = s.post(Verify, "/v1/passkey-sign-ins", json!({})).await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    let id = started.body["challenge_id"].as_str().unwrap();
-    let mut request = started.body["request_options"].clone();
+    // 201 Created.
+    let started = s.verify().start_passkey_sign_in().await.unwrap();
+    let mut request = started.request_options;
     assert_eq!(request["publicKey"]["allowCredentials"], json!([]));
     // The software authenticator keeps no resident keys: it is told which credential to use, and
     // its answer gets the user handle a discoverable one returns.
-    request["publicKey"]["allowCredentials"] =
-        json!([{"type": "public-key", "id": credential["id"]}]);
+    request["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": made["id"]}]);
     let mut assertion = assert(&mut phone, &s.webauthn_origin, &request);
     assertion["response"]["userHandle"] = handle;
-    let verify = format!("/v1/passkey-sign-ins/{id}/verify");
-    let signed_in = s.post(Verify, &verify, json!({"credential": assertion.clone()})).await;
-    assert_eq!(signed_in.status, StatusCode::OK, "{:?}", signed_in.body);
-    assert_eq!(signed_in.body["user"], user.as_str());
-    let token = signed_in.body["mfa_token"].as_str().unwrap();
-    assert_eq!(amr(token), json!(["hwk", "user", "pin"]));
-    let again = s.post(Verify, &verify, json!({"credential": assertion})).await;
-    assert_problem(&again, StatusCode::CONFLICT, "conflict");
+    let answer = CredentialRequest { credential: assertion };
+    let verify = || s.verify().verify_passkey_sign_in(&started.challenge_id, &answer);
+    let signed_in = verify().await.unwrap();
+    assert_eq!(signed_in.user, user);
+    let token = signed_in.mfa_token;
+    s.check_token(&token, &user, &factor, &["hwk", "user", "pin"]).await;
+    refused(verify().await, 409, "conflict");
 
-    let login = format!("/v1/users/{user}/login");
-    let allowed =
-        s.post(Verify, &login, json!({"auth_method": "passkey", "mfa_token": token})).await;
-    assert_eq!(allowed.body["decision"], "allow", "{:?}", allowed.body);
-    let bare = s.post(Verify, &login, json!({"auth_method": "passkey"})).await;
-    assert_problem(&bare, StatusCode::FORBIDDEN, "step-up-required");
+    let with =
+        |mfa_token: Option<String>| LoginRequest { auth_method: AuthMethod::Passkey, mfa_token };
+    let allowed = s.verify().login(&user, &with(Some(token))).await.unwrap();
+    assert_eq!(allowed.decision, Decision::Allow, "{allowed:?}");
+    refused(s.verify().login(&user, &with(None)).await, 403, "step-up-required");
 }

@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use mfa_e2e::{code_from_uri, now, unique_user, Function::*, Stack};
-use serde_json::json;
+use mfa_client::api::{ChallengeRequest, EnrollRequest};
+use mfa_e2e::{code, code_from_uri, now, password, unique_user, Stack};
 
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -47,21 +47,24 @@ struct User {
 /// Enrolls and activates one user's app.
 async fn prepare(s: &Stack) -> User {
     let id = unique_user("load");
-    let enrolled = s.post(Enroll, &format!("/v1/users/{id}/factors"), json!({"type":"totp"})).await;
-    let factor = enrolled.body["factor"]["id"].as_str().expect("enrolled").to_owned();
-    let uri = enrolled.body["otpauth_uri"].as_str().expect("uri").to_owned();
-    let path = format!("/v1/users/{id}/factors/{factor}/activate");
-    let activated = s.post(Enroll, &path, json!({"code": code_from_uri(&uri, now())})).await;
-    assert!(activated.status.is_success(), "{:?}", activated.body);
+    let totp = EnrollRequest::Totp { label: None, account_name: None };
+    let enrolled = s.enroll().enroll(&id, &totp, None).await.expect("enrolled");
+    let factor = enrolled.factor.id;
+    let uri = enrolled.otpauth_uri.expect("uri");
+    let proof = code(&code_from_uri(&uri, now()));
+    s.enroll().activate(&id, &factor, &proof).await.expect("activated");
     User { id, factor, uri, challenge: Mutex::new(None) }
 }
 
 /// The login decision and a challenge for `user`: whether both succeeded.
 async fn login_and_challenge(s: &Stack, user: &User) -> bool {
-    let login = s.login(&user.id).await;
-    let Some(login_id) = login.body["login_id"].as_str() else { return false };
-    let answer = s.challenge(&user.id, login_id, &user.factor).await;
-    let challenge = answer.body["challenge_id"].as_str().map(str::to_owned);
+    let Ok(login) = s.verify().login(&user.id, &password()).await else { return false };
+    let ask = ChallengeRequest {
+        login_id: login.login_id,
+        factor_id: user.factor.clone(),
+        delivery: None,
+    };
+    let challenge = s.verify().challenge(&user.id, &ask).await.ok().map(|c| c.challenge_id);
     let ok = challenge.is_some();
     *user.challenge.lock().unwrap() = challenge;
     ok
@@ -71,8 +74,8 @@ async fn login_and_challenge(s: &Stack, user: &User) -> bool {
 /// than the step that activated the app, which the replay guard holds): whether it succeeded.
 async fn verify(s: &Stack, user: &User) -> bool {
     let Some(challenge) = user.challenge.lock().unwrap().clone() else { return false };
-    let code = code_from_uri(&user.uri, now() + 30);
-    s.verify(&user.id, &challenge, &code).await.status.is_success()
+    let next = code(&code_from_uri(&user.uri, now() + 30));
+    s.verify().verify(&user.id, &challenge, &next).await.is_ok()
 }
 
 /// What one phase measured.
