@@ -36,6 +36,7 @@ pub struct TokenVerifier {
     client: Client,
     issuer: String,
     audience: String,
+    refetch_after: Duration,
     keys: Mutex<Option<(JwkSet, Instant)>>,
 }
 
@@ -47,8 +48,16 @@ impl TokenVerifier {
             client,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            refetch_after: REFETCH_AFTER,
             keys: Mutex::new(None),
         }
+    }
+
+    /// The shortest time between two fetches of the JWKS for an unknown key id, instead of
+    /// [`REFETCH_AFTER`].
+    pub fn refetch_after(mut self, after: Duration) -> Self {
+        self.refetch_after = after;
+        self
     }
 
     /// The claims of `token` if it is a valid MFA token; see the module docs.
@@ -72,12 +81,12 @@ impl TokenVerifier {
     }
 
     /// The key `kid`: from the kept JWKS, or from a new fetch when it lacks `kid` and the last
-    /// fetch is [`REFETCH_AFTER`] old.
+    /// fetch is [`Self::refetch_after`] old.
     async fn key(&self, kid: &str) -> Result<DecodingKey, TokenError> {
         let mut keys = self.keys.lock().await;
         let stale = keys
             .as_ref()
-            .is_none_or(|(set, at)| set.find(kid).is_none() && at.elapsed() >= REFETCH_AFTER);
+            .is_none_or(|(set, at)| set.find(kid).is_none() && at.elapsed() >= self.refetch_after);
         if stale {
             *keys = Some((self.client.jwks().await?, Instant::now()));
         }
