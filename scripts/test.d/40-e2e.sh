@@ -78,6 +78,10 @@ print(f"/metrics: {len(counts)} series, each expected one counted")'
 echo "-- against the Lambda functions under cargo lambda watch, over moto"
 ensure_cargo_lambda
 endpoint="$(scripts/moto.sh)"
+# A moto server kept from earlier runs holds every text and email they sent, and the tests read
+# them all from /moto-api/data.json at each look (seconds each, once it holds a few thousand):
+# start from an empty one.
+curl -fsS -X POST -o /dev/null "$endpoint/moto-api/reset"
 table="mfa-e2e-$(date +%s)"
 python3 - "$endpoint" "$table" <<'PY'
 import sys, boto3
