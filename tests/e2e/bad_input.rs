@@ -170,15 +170,7 @@ async fn values_and_fields_the_api_does_not_have_are_refused_and_change_nothing(
 
     // Nothing the caller sends names an org: a login naming one is refused.
     let (outsider, org) = (unique_user("outsider"), unique_user("acme"));
-    let strict = PolicyBody {
-        require_mfa: true,
-        grace_logins: 0,
-        allowed_factors: None,
-        max_factors: None,
-        sso_exempt: true,
-        token_ttl_seconds: None,
-        notices: true,
-    };
+    let strict = PolicyBody { require_mfa: true, ..PolicyBody::default() };
     s.admin().admin_set_policy(&org, &strict).await.unwrap();
     let with_org = json!({"auth_method": "password", "org_id": org});
     let named = post(&s, Verify, &format!("/v1/users/{outsider}/login"), with_org).await;

@@ -11,15 +11,7 @@ use crate::stack;
 
 /// A policy with the service's defaults but `require_mfa`.
 fn policy(require_mfa: bool) -> PolicyBody {
-    PolicyBody {
-        require_mfa,
-        grace_logins: 0,
-        allowed_factors: None,
-        max_factors: None,
-        sso_exempt: true,
-        token_ttl_seconds: None,
-        notices: true,
-    }
+    PolicyBody { require_mfa, ..PolicyBody::default() }
 }
 
 /// Puts `org`'s policy; the stored policy as answered.

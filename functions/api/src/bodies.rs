@@ -381,6 +381,23 @@ fn yes() -> bool {
     true
 }
 
+impl Default for PolicyBody {
+    /// What a body that leaves every optional field out means: MFA not required, no grace
+    /// sign-ins, every factor kind, no limit, SSO exempt, the service's token lifetime, notices
+    /// on.
+    fn default() -> Self {
+        Self {
+            require_mfa: false,
+            grace_logins: 0,
+            allowed_factors: None,
+            max_factors: None,
+            sso_exempt: yes(),
+            token_ttl_seconds: None,
+            notices: yes(),
+        }
+    }
+}
+
 /// `PUT /v1/admin/users/{user}/orgs` body and answer: the orgs the user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -455,4 +472,15 @@ pub struct AuditEvent {
     /// for what no app asked for (an SMS reply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_is_a_body_that_leaves_every_optional_field_out() {
+        let left_out: PolicyBody = serde_json::from_str(r#"{"require_mfa":false}"#).unwrap();
+        assert_eq!(left_out, PolicyBody::default());
+    }
 }
