@@ -1,5 +1,5 @@
 //! What the domain-level tests share: a clock the test moves, a sender that keeps what it sends,
-//! and a configuration of test keys.
+//! a configuration of test keys, and the stores to run on (embedded, or DynamoDB on moto).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use mfa_service::config::Config;
@@ -15,7 +16,10 @@ use mfa_service::ids::UserId;
 use mfa_service::ports::{
     Clock, Email, EmailSender, SendError, SmsSender, Store, VoiceCall, VoiceSender,
 };
+use mfa_service::store::dynamo::DynamoStore;
+use mfa_service::store::embedded::EmbeddedStore;
 use rand_core::{OsRng, RngCore};
+use tempfile::TempDir;
 
 /// A clock that stands still until the test moves it.
 pub struct TestClock(AtomicU64);
@@ -123,4 +127,28 @@ pub fn ports(store: Arc<dyn Store>, now: u64) -> (Ports, Arc<TestClock>, Arc<Out
         email: outbox.clone(),
     };
     (ports, clock, outbox)
+}
+
+/// A fresh embedded store, in a temporary directory that must live as long as it.
+pub fn embedded_store() -> (Arc<EmbeddedStore>, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path().join("store.redb")).unwrap();
+    (Arc::new(store), dir)
+}
+
+/// A DynamoDB store on the server at `MFA_TEST_DYNAMODB_ENDPOINT` (moto; `scripts/moto.sh`
+/// starts one), with dummy credentials, over `table`, which is created if missing.
+pub async fn dynamodb_store(table: &str) -> Arc<DynamoStore> {
+    let endpoint = std::env::var("MFA_TEST_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MFA_TEST_DYNAMODB_ENDPOINT must name a DynamoDB-compatible server (scripts/moto.sh starts one)")
+    });
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
+    store.create_table_if_missing().await.unwrap();
+    Arc::new(store)
 }

@@ -1,0 +1,60 @@
+//! The life of a code: how long it is accepted after it was sent (or, for the app, after its
+//! challenge began), and how many attempts it takes.
+//!
+//! Each lifetime `L` is taken as the README states it and checked at its edge: answered `L - 1`
+//! seconds after it began, the code passes; answered `L` seconds after, it is refused as expired
+//! (a code "valid 5 minutes" is no longer valid once 5 minutes have passed, as a JWT's `exp`).
+
+use mfa_service::domain::Error;
+
+use crate::harness::{assert_rejected, Channel, Harness};
+use crate::lockout::FIRST_LOCK;
+
+/// How long a challenge's code lives, as the README says.
+fn lifetime(channel: Channel) -> u64 {
+    match channel {
+        // README, "The SMS program": "Codes: 6 digits, valid 5 minutes by text or call and 10 by
+        // email, at most 5 attempts each".
+        Channel::Text | Channel::Call => 5 * 60,
+        Channel::Email => 10 * 60,
+        // README, "Configuration": "`MFA_CHALLENGE_TTL_SECONDS` | `300` | TOTP challenge
+        // lifetime (SMS codes live 5 minutes, email codes 10)".
+        Channel::App => 300,
+    }
+}
+
+/// README, "The SMS program": "at most 5 attempts each".
+const ATTEMPTS: u32 = 5;
+
+/// A sign-in's code of `channel` passes one second before its lifetime ends and is refused once
+/// it has.
+pub async fn a_code_lives_as_long_as_the_readme_says(h: &Harness, channel: Channel) {
+    let member = h.member().await;
+    let lifetime = lifetime(channel);
+    let inside = h.challenge(&member, channel).await;
+    h.advance(lifetime - 1);
+    h.answer(&member, &inside).await.unwrap();
+    let outside = h.challenge(&member, channel).await;
+    h.advance(lifetime);
+    let late = h.answer(&member, &outside).await;
+    assert!(matches!(late, Err(Error::Expired(_))), "{late:?}");
+}
+
+/// A sent code takes 5 attempts: the right code as the 5th passes; after 5 wrong ones, the right
+/// code is refused on that challenge even once the lock those 5 failures brought is over (so it
+/// is the code's attempts, not the account's lock, that refuse it).
+pub async fn a_code_takes_at_most_5_attempts(h: &Harness, channel: Channel) {
+    let member = h.member().await;
+    let challenge = h.challenge(&member, channel).await;
+    for _ in 1..ATTEMPTS {
+        assert_rejected(h.answer_wrong(&member, &challenge).await);
+    }
+    h.answer(&member, &challenge).await.unwrap();
+    let challenge = h.challenge(&member, channel).await;
+    for _ in 0..ATTEMPTS {
+        assert_rejected(h.answer_wrong(&member, &challenge).await);
+    }
+    h.advance(FIRST_LOCK);
+    let sixth = h.answer(&member, &challenge).await;
+    assert!(matches!(sixth, Err(Error::Conflict(_))), "{sixth:?}");
+}

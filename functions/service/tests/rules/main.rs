@@ -1,0 +1,86 @@
+//! The README's sign-in and step-up rules, each at its boundary (just inside passes, just
+//! outside is refused), through the real `Mfa` with a clock the test moves: step-up tokens
+//! (`step_up`), the lifetime and attempts of codes (`codes`), the lockout and its budgets
+//! (`lockout`), and codes accepted once under concurrent requests (`concurrency`). Expected
+//! numbers are the README's, quoted where they are used.
+//!
+//! Every rule is an `async fn` over a [`Harness`]; the `rules!` macro makes a test of it per
+//! store: over the embedded store (run by a plain `cargo test`), and over DynamoDB as moto serves
+//! it at `MFA_TEST_DYNAMODB_ENDPOINT`, in a table of its own per run (ignored by a plain `cargo
+//! test`; `scripts/test.d/30-dynamodb.sh` starts moto and runs them).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod codes;
+mod concurrency;
+mod harness;
+mod lockout;
+mod step_up;
+
+use harness::{Channel, Harness};
+use lockout::Failing;
+
+/// Expands to a test per rule and store: `name: rule, extra arguments;`.
+macro_rules! rules {
+    ($($name:ident: $rule:path $(, $arg:expr)*;)*) => {
+        mod embedded_store {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    $rule(&Harness::embedded().await $(, $arg)*).await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
+                async fn $name() {
+                    $rule(&Harness::dynamodb().await $(, $arg)*).await;
+                }
+            )*
+        }
+    };
+}
+
+rules! {
+    step_up_token_good_for_5_minutes: step_up::a_step_up_token_is_good_for_5_minutes;
+    step_up_token_of_another_user_refused: step_up::a_step_up_token_is_good_for_its_user_alone;
+    step_up_token_good_once: step_up::a_step_up_token_is_good_once;
+
+    text_code_lives_5_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Text;
+    called_code_lives_5_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Call;
+    email_code_lives_10_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Email;
+    app_challenge_lives_300_s: codes::a_code_lives_as_long_as_the_readme_says, Channel::App;
+    text_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Text;
+    called_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Call;
+    email_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Email;
+
+    failed_text_codes_lock: lockout::failures_count_towards_the_lockout,
+        Failing::SignIn(Channel::Text);
+    failed_email_codes_lock: lockout::failures_count_towards_the_lockout,
+        Failing::SignIn(Channel::Email);
+    failed_app_codes_lock: lockout::failures_count_towards_the_lockout,
+        Failing::SignIn(Channel::App);
+    failed_text_activation_codes_lock: lockout::failures_count_towards_the_lockout,
+        Failing::Activation(Channel::Text);
+    failed_email_activation_codes_lock: lockout::failures_count_towards_the_lockout,
+        Failing::Activation(Channel::Email);
+    failed_app_activation_codes_lock: lockout::failures_count_towards_the_lockout,
+        Failing::Activation(Channel::App);
+    success_resets_the_count: lockout::a_success_resets_the_count_and_a_new_challenge_does_not;
+    lock_lasts_30_s_then_60: lockout::the_lock_lasts_30_s_and_doubles_with_the_next_failure;
+    hundred_failures_block_until_unlock: lockout::a_hundred_failures_block_until_an_admin_unlocks;
+    recovery_codes_lock_alone: lockout::failed_recovery_codes_lock_the_recovery_codes_alone;
+    second_factor_lock_spares_recovery_codes:
+        lockout::failed_second_factor_codes_leave_the_recovery_codes_open;
+
+    sent_code_accepted_once_concurrently:
+        concurrency::a_sent_code_is_accepted_once_under_concurrent_requests;
+    app_code_accepted_once_concurrently:
+        concurrency::an_app_code_is_accepted_once_under_concurrent_requests;
+}
