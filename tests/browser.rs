@@ -8,6 +8,13 @@ use webauthn_authenticator_rs::prelude::{
 };
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
+/// Records the challenge of a ceremony's `options` ([`crate::seen`]).
+fn seen_challenge(options: &Value) {
+    if let Some(challenge) = options["publicKey"]["challenge"].as_str() {
+        crate::seen(crate::Secret::WebauthnChallenge, challenge);
+    }
+}
+
 fn url(origin: &str) -> Url {
     Url::parse(origin).unwrap_or_else(|e| panic!("{origin:?} is not an origin: {e}"))
 }
@@ -34,6 +41,7 @@ pub fn passkey() -> Authenticator {
 /// authenticator can't keep resident keys: the passkey options' `residentKey: required` (which no
 /// server can check at registration) is relaxed for it, as a roaming key would ignore it.
 pub fn register(authenticator: &mut Authenticator, origin: &str, options: &Value) -> Value {
+    seen_challenge(options);
     let mut options = options.clone();
     if let Some(selection) = options["publicKey"].get_mut("authenticatorSelection") {
         selection["residentKey"] = "discouraged".into();
@@ -52,6 +60,7 @@ pub fn register(authenticator: &mut Authenticator, origin: &str, options: &Value
 /// with whichever allowed credential it holds (the software one fails on ids it doesn't know, so
 /// each is offered alone), and one that can verify its user does so when that is preferred.
 pub fn assert(authenticator: &mut Authenticator, origin: &str, options: &Value) -> Value {
+    seen_challenge(options);
     let mut options = options.clone();
     if authenticator.verifies_user {
         options["publicKey"]["userVerification"] = "required".into();

@@ -4,7 +4,10 @@
 # `cargo lambda invoke` with the API Gateway events in functions/verify/events/. The e2e target is
 # picked from the whole workspace (no `-p`), to reuse what `cargo test` compiled. Calls go to
 # the outbox of mfa-local, and to tests/voice_endpoint.py for the Lambda functions. The operator's
-# CLI (functions/cli/tests) runs against mfa-local too.
+# CLI (functions/cli/tests) runs against mfa-local too. Each stack logs its own crates at trace
+# level, and after each run tests/no_secret_logged.py looks in its log for every secret the tests
+# saw (they record them in MFA_E2E_SECRETS_FILE). Tokens are checked by tests/token_oracle.py too
+# (PyJWT).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/env.sh
@@ -42,16 +45,25 @@ wait_for() { # url, what, log, pid
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 api_key="mfa_e2e_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# A configured key of the `service` scopes next to the admin one, which admin routes refuse.
+service_key="mfa_e2e_service_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+api_keys="admin:$(sha "$api_key"),service:$(sha "$service_key")"
+# The service's own crates at their most verbose, the rest as deployed (info).
+log_level="info$(printf ',%s=trace' mfa_service mfa_core mfa_local mfa_enroll mfa_verify mfa_manage mfa_admin)"
+# The independent JWT library that checks the service's tokens (tests/token_oracle.py).
+ensure_pip_packages "pyjwt[crypto]==2.15.1" "cryptography==50.0.2"
 
 echo "-- against mfa-local"
 cargo build --locked -q -p mfa-local
 local_port="$(free_port)"
 setsid env MFA_LOCAL_ADDR="127.0.0.1:$local_port" MFA_LOCAL_DATA_DIR="$work/local" \
-  MFA_LOCAL_API_KEY="$api_key" MFA_ISSUER_NAME="Acme" \
+  MFA_LOCAL_API_KEY="$api_key" MFA_API_KEYS="$api_keys" MFA_ISSUER_NAME="Acme" RUST_LOG="$log_level" \
   "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
+  MFA_E2E_SERVICE_KEY="$service_key" MFA_E2E_SECRETS_FILE="$work/local-secrets.txt" \
   MFA_E2E_OUTBOX="$work/local/outbox.jsonl" cargo test --locked -q --test e2e -- --include-ignored
 # The operator's CLI (mfa) against the same mfa-local, and its `secret init` against moto.
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
@@ -74,6 +86,7 @@ for name in ["mfa_cold_starts_total",
              "mfa_messages_sent_total{channel=\"email\"}"]:
     assert counts.get(name, 0) > 0, f"{name} not counted in /metrics:\n{text}"
 print(f"/metrics: {len(counts)} series, each expected one counted")'
+python3 tests/no_secret_logged.py --delivered "outbox: " "$work/local-secrets.txt" "$work/local.log"
 
 echo "-- against the Lambda functions under cargo lambda watch, over moto"
 ensure_cargo_lambda
@@ -97,9 +110,8 @@ db.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                                       {"AttributeName": "sk", "AttributeType": "S"}])
 PY
 key32() { head -c 32 /dev/urandom | base64; }
-hash="$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)"
 cat >"$work/lambda.env" <<ENV
-MFA_API_KEYS="admin:$hash"
+MFA_API_KEYS="$api_keys"
 MFA_DATA_KEYS="e2e-data:$(key32)"
 MFA_SIGNING_KEYS="e2e-sig:$(key32)"
 MFA_CODE_KEY="e2e-code:$(key32)"
@@ -112,7 +124,7 @@ AWS_ENDPOINT_URL="$endpoint"
 AWS_REGION="us-east-1"
 AWS_ACCESS_KEY_ID="test"
 AWS_SECRET_ACCESS_KEY="test"
-RUST_LOG="warn"
+RUST_LOG="$log_level"
 ENV
 # moto does not serve End User Messaging's voice API: calls (and carrier lookups) go to a
 # recording endpoint that speaks its JSON protocol and checks each request.
@@ -127,7 +139,8 @@ AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2="http://127.0.0.1:$voice_port"
 ENV
 lambda_port="$(free_port)"
 cargo build --locked -q -p mfa-enroll -p mfa-verify -p mfa-manage -p mfa-admin
-setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --ignore-changes \
+# Several instances of a function, as Lambda runs them: concurrent verifies race in the store.
+setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --ignore-changes --concurrency 4 \
   --env-file "$work/lambda.env" >"$work/lambda.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$lambda_port/lambda-url/mfa-verify/.well-known/jwks.json" "cargo lambda watch" "$work/lambda.log" "${pids[-1]}"
@@ -147,7 +160,9 @@ for function in mfa-enroll mfa-manage mfa-admin; do
   fi
 done
 MFA_E2E_BASE_URL="http://127.0.0.1:$lambda_port" MFA_E2E_MODE=lambda MFA_E2E_API_KEY="$api_key" \
+  MFA_E2E_SERVICE_KEY="$service_key" MFA_E2E_SECRETS_FILE="$work/lambda-secrets.txt" \
   MFA_E2E_MOTO_URL="$endpoint" MFA_E2E_VOICE_URL="http://127.0.0.1:$voice_port" MFA_E2E_WEBAUTHN_ORIGIN="https://login.localhost" cargo test --locked -q --test e2e -- --include-ignored
+python3 tests/no_secret_logged.py "$work/lambda-secrets.txt" "$work/lambda.log"
 
 # The functions' metrics are CloudWatch Embedded Metric Format lines in their output.
 python3 - "$work/lambda.log" <<'PY'

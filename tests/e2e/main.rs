@@ -5,6 +5,7 @@
 
 mod api_keys;
 mod bad_input;
+mod concurrent;
 mod messaging;
 mod orgs;
 mod sms_email;

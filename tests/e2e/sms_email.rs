@@ -2,9 +2,13 @@
 
 use mfa_client::api::{
     ChallengeRequest, CodeRequest, Decision, EnrollRequest, FactorKind, FactorStatus,
-    MembershipsBody, Operation, PhoneChangeRequest, PhoneChangeStep, PolicyBody, StepUpRequest,
+    MembershipsBody, Operation, PhoneChangeRequest, PhoneChangeStep, PolicyBody,
+    RecoveryVerifyRequest, StepUpRequest,
 };
-use mfa_e2e::{code, password, refused, unique_phone, unique_user, Stack};
+use mfa_e2e::{
+    code, code_from_uri, now, password, refused, seen_recovery_codes, unique_phone, unique_user,
+    Stack,
+};
 
 use crate::stack;
 
@@ -14,8 +18,20 @@ fn sms(phone: &str) -> EnrollRequest {
 
 /// Enrolls and activates an SMS or email factor with the code that arrives; returns its id.
 async fn enroll_with_code(s: &Stack, user: &str, factor: &EnrollRequest, to: &str) -> String {
+    enroll_next_to(s, user, factor, to, None).await.0
+}
+
+/// [`enroll_with_code`] with a step-up token for adding a factor next to an active one; the id
+/// and the recovery codes the factor came with (only the first factor brings them).
+async fn enroll_next_to(
+    s: &Stack,
+    user: &str,
+    factor: &EnrollRequest,
+    to: &str,
+    step_up: Option<&str>,
+) -> (String, Vec<String>) {
     // 201 Created.
-    let enrolled = s.enroll().enroll(user, factor, None).await.unwrap();
+    let enrolled = s.enroll().enroll(user, factor, step_up).await.unwrap();
     assert_eq!(enrolled.factor.status, FactorStatus::Pending);
     assert!(enrolled.secret.is_none(), "no secret for SMS/email factors");
     assert!(enrolled.otpauth_uri.is_none() && enrolled.qr_svg.is_none(), "{enrolled:?}");
@@ -24,7 +40,20 @@ async fn enroll_with_code(s: &Stack, user: &str, factor: &EnrollRequest, to: &st
     let sent = s.last_code_to(to).await;
     let activated = s.enroll().activate(user, &id, &code(&sent)).await.unwrap();
     assert_eq!(activated.factor.status, FactorStatus::Active);
-    id
+    (id, seen_recovery_codes(&activated.recovery_codes.unwrap_or_default()).to_vec())
+}
+
+/// A step-up token for adding a factor, proved by the recovery code `code`.
+async fn adding_with(s: &Stack, user: &str, code: &str) -> String {
+    let asked = RecoveryVerifyRequest {
+        code: code.to_owned(),
+        login_id: None,
+        step_up: Some(Operation::AddFactor),
+    };
+    let answer = s.verify().verify_recovery(user, &asked).await.unwrap();
+    let token = answer.step_up_token.unwrap();
+    s.check_step_up_token(&token, user, (Operation::AddFactor, None), "recovery_code", &["otp"]);
+    token
 }
 
 async fn login_id(s: &Stack, user: &str) -> String {
@@ -52,9 +81,23 @@ async fn sms_codes_sign_in_and_a_login_gets_one_text() {
     let s = stack();
     let user = unique_user("sms");
     let phone = unique_phone();
-    let factor = enroll_with_code(&s, &user, &sms(&phone), &phone).await;
+    let (factor, codes) = enroll_next_to(&s, &user, &sms(&phone), &phone, None).await;
     let first = &s.messages_to(&phone).await[0];
     assert!(first.starts_with("Acme: your verification code is "), "{first}");
+    // The user's other ways in: an app and an email address, added with recovery codes; and a
+    // factor left pending, which is none.
+    let app = EnrollRequest::Totp { label: None, account_name: None };
+    let step_up = adding_with(&s, &user, &codes[0]).await;
+    let enrolled = s.enroll().enroll(&user, &app, Some(&step_up)).await.unwrap();
+    let (totp, uri) = (enrolled.factor.id, enrolled.otpauth_uri.unwrap());
+    s.enroll().activate(&user, &totp, &code(&code_from_uri(&uri, now()))).await.unwrap();
+    let address = format!("{user}@example.com");
+    let email = EnrollRequest::Email { email: address.clone(), label: None };
+    let step_up = adding_with(&s, &user, &codes[1]).await;
+    let (email, _) = enroll_next_to(&s, &user, &email, &address, Some(&step_up)).await;
+    let step_up = adding_with(&s, &user, &codes[2]).await;
+    let pending = s.enroll().enroll(&user, &app, Some(&step_up)).await.unwrap().factor;
+    assert_eq!(pending.status, FactorStatus::Pending);
 
     let login = login_id(&s, &user).await;
     // 201 Created.
@@ -67,11 +110,18 @@ async fn sms_codes_sign_in_and_a_login_gets_one_text() {
     let again = s.verify().verify(&user, id, &code(&sent)).await;
     refused(again, 409, "conflict"); // a code works once
 
-    // A second text in the same login is refused, naming the user's other factors.
+    // A second text in the same login is refused, naming the user's other factors (README: "409
+    // `use-another-factor` with the user's other factors"): the active ones, not the text's.
     let sent = s.messages_to(&phone).await.len();
     let second = s.verify().challenge(&user, &ask(&login, &factor)).await;
     let problem = refused(second, 409, "use-another-factor");
-    assert!(problem.other_factors.is_some(), "{problem:?}");
+    let offered = problem.other_factors.unwrap_or_default();
+    let mut offered: Vec<(String, FactorKind)> =
+        offered.into_iter().map(|f| (f.id, f.kind)).collect();
+    offered.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut others = vec![(totp, FactorKind::Totp), (email, FactorKind::Email)];
+    others.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(offered, others, "the user's other active factors");
     assert_eq!(s.messages_to(&phone).await.len(), sent, "no text was sent");
 }
 
@@ -133,6 +183,7 @@ async fn a_phone_change_needs_the_old_number_then_the_new() {
     let proved =
         s.verify().finish_step_up(&user, &started.challenge_id, &code(&old_code)).await.unwrap();
     let token = proved.step_up_token.as_str();
+    s.check_step_up_token(token, &user, (Operation::ChangePhone, Some(&factor)), &factor, &["sms"]);
     // 202 Accepted.
     let middle = s.manage().start_phone_change(&user, &factor, &change, Some(token)).await.unwrap();
     assert_eq!(middle.step, PhoneChangeStep::VerifyNewNumber, "{middle:?}");

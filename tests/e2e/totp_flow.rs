@@ -5,7 +5,10 @@ use mfa_client::api::{
     LoginRequest, LoginResponse, Operation, RecoveryVerifyRequest, RecoveryVerifyResponse,
     StepUpRequest,
 };
-use mfa_e2e::{code, code_from_uri, now, password, refused, unique_user, Stack};
+use mfa_e2e::{
+    code, code_from_uri, now, password, refused, seen, seen_recovery_codes, unique_user, Secret,
+    Stack,
+};
 
 use crate::stack;
 
@@ -37,6 +40,7 @@ async fn enroll_active(s: &Stack, user: &str) -> (String, String, Vec<String>) {
     assert_eq!(activated.factor.status, FactorStatus::Active);
     assert_eq!(activated.factor.id, factor);
     let codes = activated.recovery_codes.expect("the first factor comes with recovery codes");
+    seen_recovery_codes(&codes);
     (factor, uri, codes)
 }
 
@@ -88,8 +92,7 @@ async fn enroll_login_challenge_verify_and_replay() {
     let first = challenge(&s, &user, login_id, &factor).await;
     let ok = s.verify().verify(&user, &first, &code(&next)).await.unwrap();
     let token = ok.mfa_token.as_str();
-    assert_eq!(token.split('.').count(), 3);
-    // An app checks it against the JWKS, claim by claim.
+    // An app checks it against the JWKS; so does an oracle, claim by claim.
     let claims = s.check_token(token, &user, &factor, &["otp"]).await;
     assert_eq!(claims.exp, ok.expires_at);
 
@@ -116,6 +119,13 @@ async fn enroll_login_challenge_verify_and_replay() {
     assert_ne!(eve_claims.sub, user, "another user's token is not this user's");
     let borrowed = s.verify().login(&user, &held(&eves)).await.unwrap();
     assert_eq!(borrowed.decision, Decision::Challenge, "another user's token lets no one in");
+    // Nor does another user's step-up token change anything.
+    let eve_step_up = recover(&s, &eve, &eve_codes[1], Some(Operation::AddFactor)).await.unwrap();
+    let eve_step_up = eve_step_up.step_up_token.unwrap();
+    let adding = (Operation::AddFactor, None);
+    s.check_step_up_token(&eve_step_up, &eve, adding, "recovery_code", &["otp"]);
+    let refusal = s.enroll().enroll(&user, &totp("Eve's"), Some(&eve_step_up)).await;
+    refused(refusal, 403, "step-up-required");
     // A token with a changed signature is nobody's.
     let forged = s.verify().login(&user, &held(&mfa_e2e::tampered(token))).await.unwrap();
     assert_eq!(forged.decision, Decision::Challenge);
@@ -174,7 +184,7 @@ async fn a_recovery_code_works_once_and_new_codes_need_step_up() {
     let token = totp_step_up(&s, &user, Operation::NewRecoveryCodes, None, &factor, &uri).await;
     // 201 Created.
     let fresh = s.manage().new_recovery_codes(&user, Some(&token)).await.unwrap();
-    assert_eq!(fresh.recovery_codes.len(), 10);
+    assert_eq!(seen_recovery_codes(&fresh.recovery_codes).len(), 10);
     // The token is used up.
     refused(s.manage().new_recovery_codes(&user, Some(&token)).await, 403, "step-up-required");
     // The old set stops working.
@@ -197,8 +207,10 @@ async fn adding_a_factor_next_to_an_active_one_needs_a_fresh_token() {
     // With the first factor lost, a recovery code is the way to add another.
     let recovery = recover(&s, &user, &codes[0], Some(Operation::AddFactor)).await.unwrap();
     let sign_in = recovery.mfa_token.as_str();
+    s.check_token(sign_in, &user, "recovery_code", &["otp"]).await;
     refused(s.enroll().enroll(&user, &tablet, Some(sign_in)).await, 403, "step-up-required");
     let token = recovery.step_up_token.as_deref().unwrap();
+    s.check_step_up_token(token, &user, (Operation::AddFactor, None), "recovery_code", &["otp"]);
     // 201 Created.
     let added = s.enroll().enroll(&user, &tablet, Some(token)).await.unwrap();
     assert_eq!(added.factor.status, FactorStatus::Pending);
@@ -316,7 +328,9 @@ async fn totp_step_up(
     assert_eq!(started.delivery, "totp");
     let proof = code(&code_from_uri(uri, now() + STEP));
     let ok = s.verify().finish_step_up(user, &started.challenge_id, &proof).await.unwrap();
-    assert!(ok.expires_at > now(), "{ok:?}");
+    let claims =
+        s.check_step_up_token(&ok.step_up_token, user, (operation, target), factor, &["otp"]);
+    assert_eq!(claims["exp"], ok.expires_at, "{ok:?}");
     ok.step_up_token
 }
 
@@ -333,6 +347,7 @@ async fn deleting_a_factor_needs_a_token_from_that_factor() {
     refused(refusal, 400, "invalid-request");
     let recovery = recover(&s, &user, &codes[0], Some(Operation::AddFactor)).await.unwrap();
     let for_adding = recovery.step_up_token.unwrap();
+    seen(Secret::StepUpToken, &for_adding);
     let wrong = s.manage().delete_factor(&user, &factor, Some(&for_adding)).await;
     refused(wrong, 403, "step-up-required"); // another change
                                              // Only this factor proves its own deletion.
@@ -362,6 +377,7 @@ async fn a_step_up_token_dies_with_the_factor_that_earned_it() {
     // A second factor, added with a recovery code's step-up.
     let recovery = recover(&s, &user, &codes[0], Some(Operation::AddFactor)).await.unwrap();
     let token = recovery.step_up_token.unwrap();
+    seen(Secret::StepUpToken, &token);
     let tablet = totp("Tablet");
     let added = s.enroll().enroll(&user, &tablet, Some(&token)).await.unwrap();
     let uri = added.otpauth_uri.as_deref().unwrap();

@@ -85,6 +85,8 @@ async fn security_key_and_passkey_enroll_and_sign_in() {
         .await
         .unwrap();
     let step_up = proved.step_up_token;
+    let adding = (Operation::AddFactor, None);
+    s.check_step_up_token(&step_up, &user, adding, &key_factor, &["hwk"]);
     let (passkey_factor, _) =
         enroll_key(&s, &user, WebauthnKind::Passkey, &mut phone, Some(&step_up)).await;
     let (challenge_id, options) = challenge(&s, &user, &passkey_factor).await;
