@@ -56,6 +56,8 @@ NOT_LAMBDA_CRATES = {"service", "local", "api", "client", "cli"}
 NOT_IN_TEMPLATE = {
     "MFA_SNS_TRUST_ANCHOR_PEM": "a pin for the SNS signing certificate, made for tests; in AWS the "
     "certificate is trusted for coming over TLS from the SNS host (functions/service/src/sns.rs)",
+    "MFA_SNS_CERTIFICATE_DIR": "certificates read from a directory instead of fetched, only with "
+    "the trust anchor above (the e2e run); in AWS they are fetched from the SNS host",
 }
 METHODS = ("get", "post", "put", "delete", "patch")
 

@@ -132,6 +132,10 @@ pub struct SmsSettings {
     /// (`MFA_SNS_TRUST_ANCHOR_PEM`); unset: a certificate is trusted for having been fetched over
     /// TLS from an SNS host (see `crate::sns_verify`).
     pub sns_trust_anchor_pem: Option<String>,
+    /// A directory that SNS signing certificates are read from, by file name, instead of fetched
+    /// (`MFA_SNS_CERTIFICATE_DIR`), for a webhook that can't reach SNS's hosts; only with
+    /// [`Self::sns_trust_anchor_pem`], which is then what makes them trusted.
+    pub sns_certificate_dir: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -191,6 +195,15 @@ impl Config {
                 support_contact: text("MFA_SUPPORT_CONTACT", "your administrator"),
                 inbound_topic_arn: optional("MFA_INBOUND_TOPIC_ARN"),
                 sns_trust_anchor_pem: optional("MFA_SNS_TRUST_ANCHOR_PEM"),
+                sns_certificate_dir: match optional("MFA_SNS_CERTIFICATE_DIR") {
+                    Some(_) if optional("MFA_SNS_TRUST_ANCHOR_PEM").is_none() => {
+                        return Err(error(
+                            "MFA_SNS_CERTIFICATE_DIR",
+                            "is set without MFA_SNS_TRUST_ANCHOR_PEM: certificates read from a directory are trusted only through a trust anchor",
+                        ))
+                    }
+                    dir => dir.map(std::path::PathBuf::from),
+                },
             },
             voice: match optional("MFA_VOICE_ORIGINATION_IDENTITY") {
                 None => None,
@@ -448,6 +461,35 @@ mod tests {
         }
         let err = base(&[("MFA_WEBAUTHN_ORIGINS", "https://example.com")]).unwrap_err();
         assert_eq!(err.name, "MFA_WEBAUTHN_RP_ID");
+    }
+
+    #[test]
+    fn a_certificate_directory_needs_a_trust_anchor() {
+        let hash = "a".repeat(64);
+        let (api, data, signing, code) = (
+            format!("admin:{hash}"),
+            format!("d1:{KEY}"),
+            format!("s1:{KEY}"),
+            format!("c1:{KEY}"),
+        );
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = vec![
+                ("MFA_API_KEYS", api.as_str()),
+                ("MFA_DATA_KEYS", data.as_str()),
+                ("MFA_SIGNING_KEYS", signing.as_str()),
+                ("MFA_CODE_KEY", code.as_str()),
+            ];
+            vars.extend_from_slice(extra);
+            Config::from_lookup(lookup(&vars))
+        };
+        assert_eq!(with(&[]).unwrap().sms.sns_certificate_dir, None);
+        let err = with(&[("MFA_SNS_CERTIFICATE_DIR", "/certs")]).unwrap_err();
+        assert_eq!(err.name, "MFA_SNS_CERTIFICATE_DIR");
+        assert!(err.problem.contains("MFA_SNS_TRUST_ANCHOR_PEM"), "{}", err.problem);
+        let pinned =
+            with(&[("MFA_SNS_CERTIFICATE_DIR", "/certs"), ("MFA_SNS_TRUST_ANCHOR_PEM", "PEM")]);
+        let dir = pinned.unwrap().sms.sns_certificate_dir;
+        assert_eq!(dir, Some(std::path::PathBuf::from("/certs")));
     }
 
     #[test]

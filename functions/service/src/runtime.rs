@@ -14,7 +14,7 @@ use crate::http::{router, serve, AppState, Function, Group};
 use crate::ports::{EmailSender, NumberLookup, SmsSender, Store, SystemClock, VoiceSender};
 use crate::secret::Secret;
 use crate::senders::{email::SesSender, outbox::Outbox, sms::SnsSender, voice::EndUserMessaging};
-use crate::sns_verify::{HttpsFetcher, SnsVerifier};
+use crate::sns_verify::{CertFetcher, CertificateDir, HttpsFetcher, SnsVerifier};
 use crate::store::{dynamo::DynamoStore, embedded::EmbeddedStore};
 use crate::telemetry;
 use mfa_core::keys::{api_key, api_key_entry, key_entry};
@@ -74,13 +74,18 @@ pub fn state(
     Ok(AppState { mfa, api_keys: config.api_keys.clone(), sms_webhook: None })
 }
 
-/// The SMS webhook's verifier (fetching certificates over HTTPS), when `MFA_INBOUND_TOPIC_ARN`
-/// is set.
+/// The SMS webhook's verifier (fetching certificates over HTTPS, or reading them from
+/// `MFA_SNS_CERTIFICATE_DIR`), when `MFA_INBOUND_TOPIC_ARN` is set.
 pub fn sms_webhook_verifier(config: &Config) -> Result<Option<SnsVerifier>, StartError> {
     let Some(topic) = &config.sms.inbound_topic_arn else { return Ok(None) };
-    let fetcher = HttpsFetcher::new().map_err(|e| format!("HTTPS client: {e}"))?;
+    let https: Arc<dyn CertFetcher> =
+        Arc::new(HttpsFetcher::new().map_err(|e| format!("HTTPS client: {e}"))?);
+    let fetcher = match &config.sms.sns_certificate_dir {
+        Some(dir) => Arc::new(CertificateDir::new(dir.clone(), https)),
+        None => https,
+    };
     let anchor = config.sms.sns_trust_anchor_pem.as_deref();
-    Ok(Some(SnsVerifier::new(topic.clone(), anchor, Arc::new(fetcher))?))
+    Ok(Some(SnsVerifier::new(topic.clone(), anchor, fetcher)?))
 }
 
 /// A function serving the SMS webhook needs `MFA_INBOUND_TOPIC_ARN`, the one topic it accepts

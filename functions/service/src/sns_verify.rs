@@ -14,7 +14,8 @@
 //! 5. the certificate, fetched through a [`CertFetcher`], is trusted: in production because it
 //!    came over TLS from that SNS host; with a trust anchor (`MFA_SNS_TRUST_ANCHOR_PEM`) only if it
 //!    is the anchor or is issued and signed by it (tests sign with a certificate they make; an
-//!    operator may pin too); and it is valid now;
+//!    operator may pin too; only then may certificates be read from a directory instead,
+//!    [`CertificateDir`]); and it is valid now;
 //! 6. the signature over the canonical string verifies with the certificate's RSA key.
 //!
 //! Only then does the caller get a [`VerifiedMessage`]: the type that the domain acts on, which
@@ -28,6 +29,7 @@
 //! `TopicArn`, `Type`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -321,6 +323,12 @@ impl SnsUrl {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    /// The last segment of the path, as written in the URL (percent-encoded, never `..`): a
+    /// signing certificate's file name.
+    pub fn file_name(&self) -> &str {
+        self.0.path_segments().and_then(|mut s| s.next_back()).unwrap_or_default()
+    }
 }
 
 /// `sns.<region>.amazonaws.com` or `sns.<region>.amazonaws.com.cn`, the region being three or
@@ -408,6 +416,42 @@ impl CertFetcher for HttpsFetcher {
 
     async fn confirm_subscription(&self, url: &SnsUrl) -> Result<(), FetchError> {
         self.get(url).await.map(|_| ())
+    }
+}
+
+/// The [`CertFetcher`] of a function that can't reach SNS's hosts (`MFA_SNS_CERTIFICATE_DIR`):
+/// signing certificates are read from a directory, by the file name of their `SigningCertURL`
+/// (`SimpleNotificationService-<id>.pem`), instead of fetched; subscriptions are still confirmed
+/// by `confirm`. It serves only with a trust anchor (the configuration requires
+/// `MFA_SNS_TRUST_ANCHOR_PEM` with it): a file in a directory proves nothing by where it came
+/// from, so the anchor is what makes its certificate trusted.
+pub struct CertificateDir {
+    dir: PathBuf,
+    confirm: Arc<dyn CertFetcher>,
+}
+
+impl CertificateDir {
+    /// Certificates from `dir`; `SubscribeURL`s GET through `confirm`.
+    pub fn new(dir: PathBuf, confirm: Arc<dyn CertFetcher>) -> Self {
+        Self { dir, confirm }
+    }
+}
+
+#[async_trait]
+impl CertFetcher for CertificateDir {
+    async fn certificate(&self, url: &SnsUrl) -> Result<Vec<u8>, FetchError> {
+        let path = self.dir.join(url.file_name());
+        let pem = tokio::fs::read(&path)
+            .await
+            .map_err(|e| FetchError(format!("{} (for {}): {e}", path.display(), url.as_str())))?;
+        if pem.len() > MAX_CERT_BYTES {
+            return Err(FetchError(format!("{}: the file is too large", path.display())));
+        }
+        Ok(pem)
+    }
+
+    async fn confirm_subscription(&self, url: &SnsUrl) -> Result<(), FetchError> {
+        self.confirm.confirm_subscription(url).await
     }
 }
 
