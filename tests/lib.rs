@@ -26,6 +26,7 @@
 #![allow(clippy::panic)]
 
 pub mod browser;
+pub mod sns;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt::Debug;

@@ -62,17 +62,46 @@ pub fn classify(message: &str) -> Keyword {
 mod tests {
     use super::*;
 
+    /// The README's keyword table ("The SMS program"), written out here rather than read from
+    /// [`OPT_OUT`], [`HELP`] and [`OPT_IN`]: a keyword dropped from those lists fails this.
+    const README_KEYWORDS: &[(Keyword, &[&str])] = &[
+        (
+            Keyword::OptOut,
+            &[
+                "STOP",
+                "STOPALL",
+                "UNSUBSCRIBE",
+                "CANCEL",
+                "END",
+                "QUIT",
+                "OPTOUT",
+                "OPT-OUT",
+                "REVOKE",
+                "REMOVE",
+                "ARRET",
+                "TD",
+            ],
+        ),
+        (Keyword::Help, &["HELP", "INFO"]),
+        (Keyword::OptIn, &["START", "YES", "UNSTOP"]),
+    ];
+
     #[test]
-    fn every_listed_keyword_is_classified() {
-        for w in OPT_OUT {
-            assert_eq!(classify(w), Keyword::OptOut, "{w}");
+    fn every_keyword_of_the_readme_is_classified_in_any_case_and_spacing() {
+        for (kind, words) in README_KEYWORDS {
+            for word in *words {
+                let lower = word.to_lowercase();
+                for message in [word.to_string(), lower.clone(), format!(" \t{lower}\r\n ")] {
+                    assert_eq!(classify(&message), *kind, "{message:?}");
+                }
+            }
         }
-        for w in HELP {
-            assert_eq!(classify(w), Keyword::Help, "{w}");
-        }
-        for w in OPT_IN {
-            assert_eq!(classify(w), Keyword::OptIn, "{w}");
-        }
+        let listed: usize = README_KEYWORDS.iter().map(|(_, words)| words.len()).sum();
+        assert_eq!(
+            OPT_OUT.len() + HELP.len() + OPT_IN.len(),
+            listed,
+            "no keyword beyond the README's"
+        );
     }
 
     #[test]

@@ -1,127 +1,64 @@
 //! The inbound SMS webhook, end to end below HTTP and through it: SNS messages signed in the
-//! test (SignatureVersion 1 and 2) with the fixture keys of `fixtures/sns/` (see its README),
-//! checked by `mfa_service::sns_verify`, then acted on by the real `Mfa` over the embedded store with a
-//! recording SMS sender; and, on that same world, the SMS program's sending rules.
+//! test (SignatureVersion 1 and 2, `mfa_e2e::sns`) with the fixture keys of `fixtures/sns/` (see
+//! its README), checked by `mfa_service::sns_verify`, then acted on by the real `Mfa` with a
+//! recording SMS sender and a clock the test moves; and, on that same world, the SMS program's
+//! rules as the README states them: its keyword table and reply texts (written out here and in
+//! `mfa_e2e::sns`), the replies using none of a number's hourly texts, a STOP whose reply the
+//! provider refused still opting the number out, and 502 while SNS can't be reached. Those rules
+//! run over the embedded store and over DynamoDB (moto, at `MFA_TEST_DYNAMODB_ENDPOINT`; ignored
+//! by a plain `cargo test`, run by `scripts/test.d/30-dynamodb.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
+use axum::Router;
+use common::{new_user, TestClock};
+use mfa_e2e::sns::{
+    rfc3339, sign, sms_notification, CERT_URL, HELP_REPLY, SIGNER_KEY, START_REPLY, STOP_REPLY,
+    TOPIC,
+};
 use mfa_service::config::Config;
-use mfa_service::domain::{messages, Error, InboundOutcome, Mfa, Ports};
-use mfa_service::domain::{NewFactor, Proof};
+use mfa_service::domain::{Error, InboundOutcome, Mfa, NewFactor, Ports, Proof};
 use mfa_service::http::{router, AppState, Group};
 use mfa_service::ids::{FactorId, LoginId, UserId};
 use mfa_service::model::AuthMethod;
 use mfa_service::ports::{
-    Clock, Email, EmailSender, PhoneStore, SendError, SmsSender, VoiceCall, VoiceSender,
+    Clock, Email, EmailSender, SendError, SmsSender, Store, VoiceCall, VoiceSender,
 };
-use mfa_service::sns_verify::{CertFetcher, FetchError, SnsError, SnsUrl, SnsVerifier};
-use mfa_service::store::embedded::EmbeddedStore;
-use rsa::signature::{SignatureEncoding, Signer};
+use mfa_service::sns_verify::{
+    CertFetcher, CertificateDir, FetchError, SnsError, SnsUrl, SnsVerifier,
+};
+use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tower::ServiceExt;
 
 const CA: &str = include_str!("fixtures/sns/ca.pem");
 const SIGNER: &str = include_str!("fixtures/sns/signer.pem");
-const SIGNER_KEY: &str = include_str!("fixtures/sns/signer.key");
 const ROGUE: &str = include_str!("fixtures/sns/rogue.pem");
 const ROGUE_KEY: &str = include_str!("fixtures/sns/rogue.key");
 
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:mfa-inbound-sms";
-const CERT_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem";
-const ROGUE_URL: &str = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9999.pem";
+/// Where the rogue certificate is said to be: on an SNS host, under its file name in
+/// `fixtures/sns/`.
+const ROGUE_URL: &str = "https://sns.us-east-1.amazonaws.com/rogue.pem";
 /// 2100-01-01T00:00:00Z: inside the fixtures' 100 years of validity.
 const NOW: u64 = 4_102_444_800;
 const PHONE: &str = "+12015550123";
-const OUR_NUMBER: &str = "+12125550101";
 
 // ---------------------------------------------------------------------------------------------
-// Signed SNS messages, made the way SNS makes them.
+// Signed SNS messages, made the way SNS makes them (`mfa_e2e::sns`).
 
-/// The string to sign, from AWS's "Verifying the signatures of Amazon SNS messages".
-fn aws_string_to_sign(message: &Value) -> String {
-    let keys: &[&str] = if message["Type"] == "Notification" {
-        &["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
-    } else {
-        &["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
-    };
-    keys.iter()
-        .filter_map(|k| message.get(*k).and_then(Value::as_str).map(|v| format!("{k}\n{v}\n")))
-        .collect()
-}
-
-/// Signs `message` as SNS would with `key_pem` (PKCS#8), for `SignatureVersion` `version`.
-fn sign(mut message: Value, key_pem: &str, version: u8) -> Value {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem.as_bytes()).unwrap();
-    let key = <rsa::RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(&pem.contents)
-        .unwrap();
-    let text = aws_string_to_sign(&message);
-    let signature = match version {
-        1 => rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new(key).sign(text.as_bytes()).to_vec(),
-        _ => {
-            rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key).sign(text.as_bytes()).to_vec()
-        }
-    };
-    message["SignatureVersion"] = json!(version.to_string());
-    message["Signature"] = json!(B64.encode(signature));
-    message
-}
-
-/// `2100-01-01T00:00:00.000Z`, as SNS writes times.
-fn rfc3339(unix: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(unix as i64).unwrap();
-    let (date, clock) = (t.date(), t.time());
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.000Z",
-        date.year(),
-        u8::from(date.month()),
-        date.day(),
-        clock.hour(),
-        clock.minute(),
-        clock.second()
-    )
-}
-
-/// A fresh SNS `MessageId`: each notification made here is a new delivery.
-fn message_id() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("22b80b92-fdea-4c2c-8f9d-{:012x}", NEXT.fetch_add(1, Ordering::SeqCst))
-}
-
-/// A notification carrying a two-way SMS from `from` saying `text`, unsigned.
-fn sms_notification(from: &str, text: &str) -> Value {
-    sms_notification_at(from, text, NOW)
-}
-
-/// [`sms_notification`], sent by SNS at `now`.
-fn sms_notification_at(from: &str, text: &str, now: u64) -> Value {
-    let sms = json!({
-        "originationNumber": from,
-        "destinationNumber": OUR_NUMBER,
-        "messageKeyword": "KEYWORD_123456789012",
-        "messageBody": text,
-        "inboundMessageId": "cae173d2-66b9-564c-8309-21f858e9fb84",
-        "previousPublishedMessageId": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    });
-    json!({
-        "Type": "Notification",
-        "MessageId": message_id(),
-        "TopicArn": TOPIC,
-        "Message": sms.to_string(),
-        "Timestamp": rfc3339(now - 5),
-        "SignatureVersion": "1",
-        "Signature": "",
-        "SigningCertURL": CERT_URL,
-        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x",
-    })
+/// A notification carrying a two-way SMS from `from` saying `text`, sent at [`NOW`], unsigned.
+fn notification(from: &str, text: &str) -> Value {
+    sms_notification(from, text, NOW)
 }
 
 fn subscribe_url() -> String {
@@ -150,18 +87,20 @@ fn body(message: &Value) -> Vec<u8> {
 
 /// A signed notification of the text `text` from [`PHONE`].
 fn signed_sms(text: &str) -> Vec<u8> {
-    body(&sign(sms_notification(PHONE, text), SIGNER_KEY, 2))
+    body(&sign(notification(PHONE, text), SIGNER_KEY, 2))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Fakes: SNS's certificate host, the SMS provider, the clock.
 
-/// Serves the fixture certificates and records every GET.
+/// Serves the fixture certificates and records every GET; while `unreachable`, every GET fails
+/// as a connection would.
 #[derive(Default)]
 struct FakeSns {
     certificates: HashMap<String, String>,
     fetched: AtomicUsize,
     confirmed: Mutex<Vec<String>>,
+    unreachable: AtomicBool,
 }
 
 impl FakeSns {
@@ -174,23 +113,32 @@ impl FakeSns {
     fn fetches(&self) -> usize {
         self.fetched.load(Ordering::SeqCst)
     }
+
+    fn reach(&self, url: &SnsUrl) -> Result<(), FetchError> {
+        if self.unreachable.load(Ordering::SeqCst) {
+            return Err(FetchError(format!("GET {}: connection refused", url.as_str())));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl CertFetcher for FakeSns {
     async fn certificate(&self, url: &SnsUrl) -> Result<Vec<u8>, FetchError> {
         self.fetched.fetch_add(1, Ordering::SeqCst);
+        self.reach(url)?;
         let pem = self.certificates.get(url.as_str()).ok_or(FetchError("404".into()))?;
         Ok(pem.clone().into_bytes())
     }
 
     async fn confirm_subscription(&self, url: &SnsUrl) -> Result<(), FetchError> {
+        self.reach(url)?;
         self.confirmed.lock().unwrap().push(url.as_str().to_owned());
         Ok(())
     }
 }
 
-/// Records texts, provider opt-ins and emails; refuses the next `refusals` texts.
+/// Records texts, provider opt-ins and emails; refuses the next `refusals` texts or opt-ins.
 #[derive(Default)]
 struct Phone {
     texts: Mutex<Vec<(String, String)>>,
@@ -214,19 +162,28 @@ impl Phone {
     }
 }
 
+impl Phone {
+    /// Takes one of the `refusals`, if any is left.
+    fn refuses(&self) -> Result<(), SendError> {
+        let refuse =
+            self.refusals.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        match refuse {
+            Ok(_) => Err(SendError("provider unavailable".into())),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
 #[async_trait]
 impl SmsSender for Phone {
     async fn send_sms(&self, to: &str, body: &str) -> Result<(), SendError> {
-        let refuse =
-            self.refusals.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-        if refuse.is_ok() {
-            return Err(SendError("provider unavailable".into()));
-        }
+        self.refuses()?;
         self.texts.lock().unwrap().push((to.to_owned(), body.to_owned()));
         Ok(())
     }
 
     async fn opt_in(&self, to: &str) -> Result<(), SendError> {
+        self.refuses()?;
         self.opt_ins.lock().unwrap().push(to.to_owned());
         Ok(())
     }
@@ -247,14 +204,6 @@ impl EmailSender for Phone {
     }
 }
 
-struct TestClock(AtomicU64);
-
-impl Clock for TestClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
 fn verifier(anchor: Option<&str>, sns: &Arc<FakeSns>) -> SnsVerifier {
     SnsVerifier::new(TOPIC.into(), anchor, sns.clone()).unwrap()
 }
@@ -270,12 +219,12 @@ async fn verify(message: &Value) -> Result<(), SnsError> {
 async fn notifications_signed_with_either_version_verify() {
     let sns = FakeSns::new();
     for version in [1, 2] {
-        let message = sign(sms_notification(PHONE, "STOP"), SIGNER_KEY, version);
+        let message = sign(notification(PHONE, "STOP"), SIGNER_KEY, version);
         let verified = verifier(Some(CA), &sns).verify(&body(&message), NOW).await.unwrap();
         assert_eq!(verified.topic_arn, TOPIC);
         assert!(verified.message.contains("\"messageBody\":\"STOP\""));
     }
-    let mut with_subject = sms_notification(PHONE, "HELP");
+    let mut with_subject = notification(PHONE, "HELP");
     with_subject["Subject"] = json!("inbound");
     assert_eq!(verify(&sign(with_subject, SIGNER_KEY, 2)).await, Ok(()));
 }
@@ -291,11 +240,11 @@ async fn confirmations_verify() {
 
 #[tokio::test]
 async fn an_altered_message_or_version_does_not_verify() {
-    let mut forged = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
-    forged["Message"] = json!(sms_notification(PHONE, "STOP")["Message"]);
+    let mut forged = sign(notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    forged["Message"] = json!(notification(PHONE, "STOP")["Message"]);
     assert_eq!(verify(&forged).await, Err(SnsError::BadSignature));
 
-    let mut subject_added = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    let mut subject_added = sign(notification(PHONE, "HELP"), SIGNER_KEY, 2);
     subject_added["Subject"] = json!("hi");
     assert_eq!(verify(&subject_added).await, Err(SnsError::BadSignature));
 
@@ -303,17 +252,17 @@ async fn an_altered_message_or_version_does_not_verify() {
     token_changed["Token"] = json!("other");
     assert_eq!(verify(&token_changed).await, Err(SnsError::BadSignature));
 
-    let mut downgraded = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    let mut downgraded = sign(notification(PHONE, "HELP"), SIGNER_KEY, 2);
     downgraded["SignatureVersion"] = json!("1");
     assert_eq!(verify(&downgraded).await, Err(SnsError::BadSignature));
 
-    let mut unsigned = sms_notification(PHONE, "HELP");
+    let mut unsigned = notification(PHONE, "HELP");
     unsigned["Signature"] = json!("");
     assert_eq!(verify(&unsigned).await, Err(SnsError::BadSignature));
 
     // Signed by a key that is not the certificate's.
     assert_eq!(
-        verify(&sign(sms_notification(PHONE, "HELP"), ROGUE_KEY, 2)).await,
+        verify(&sign(notification(PHONE, "HELP"), ROGUE_KEY, 2)).await,
         Err(SnsError::BadSignature)
     );
 }
@@ -321,7 +270,7 @@ async fn an_altered_message_or_version_does_not_verify() {
 #[tokio::test]
 async fn another_topic_is_refused_before_anything_is_fetched() {
     let sns = FakeSns::new();
-    let mut message = sms_notification(PHONE, "STOP");
+    let mut message = notification(PHONE, "STOP");
     message["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:attacker");
     let message = sign(message, SIGNER_KEY, 2);
     let err = verifier(Some(CA), &sns).verify(&body(&message), NOW).await.unwrap_err();
@@ -339,7 +288,7 @@ async fn certificates_come_only_from_sns_hosts_over_https() {
         "https://sns.us-east-1.amazonaws.com:8443/SimpleNotificationService-0000.pem",
     ] {
         let sns = FakeSns::new();
-        let mut message = sms_notification(PHONE, "STOP");
+        let mut message = notification(PHONE, "STOP");
         message["SigningCertURL"] = json!(url);
         let message = sign(message, SIGNER_KEY, 2);
         let err = verifier(Some(CA), &sns).verify(&body(&message), NOW).await.unwrap_err();
@@ -351,7 +300,7 @@ async fn certificates_come_only_from_sns_hosts_over_https() {
 #[tokio::test]
 async fn with_a_trust_anchor_only_its_certificates_are_trusted() {
     let sns = FakeSns::new();
-    let mut rogue = sms_notification(PHONE, "STOP");
+    let mut rogue = notification(PHONE, "STOP");
     rogue["SigningCertURL"] = json!(ROGUE_URL);
     let rogue = body(&sign(rogue, ROGUE_KEY, 2));
     // The rogue certificate names the anchor as its issuer, but the anchor did not sign it.
@@ -365,6 +314,41 @@ async fn with_a_trust_anchor_only_its_certificates_are_trusted() {
     assert!(verifier(None, &sns).verify(&rogue, NOW).await.is_ok());
 }
 
+/// `MFA_SNS_CERTIFICATE_DIR`: with a trust anchor, signing certificates are read from a
+/// directory by their URL's file name (here `fixtures/sns/`, as in the e2e run) and still checked
+/// against the anchor; nothing is fetched; a file that is not there is a fetch failure (502); a
+/// subscription is still confirmed at its SubscribeURL.
+#[tokio::test]
+async fn certificates_can_be_read_from_a_directory_under_the_trust_anchor() {
+    let sns = FakeSns::new();
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sns");
+    let files = Arc::new(CertificateDir::new(dir, sns.clone()));
+    let verifier = SnsVerifier::new(TOPIC.into(), Some(CA), files).unwrap();
+    let verified = verifier.verify(&signed_sms("STOP"), NOW).await.unwrap();
+    assert!(verified.message.contains("\"messageBody\":\"STOP\""));
+
+    let mut rogue = notification(PHONE, "STOP");
+    rogue["SigningCertURL"] = json!(ROGUE_URL);
+    let rogue = body(&sign(rogue, ROGUE_KEY, 2));
+    assert_eq!(verifier.verify(&rogue, NOW).await.unwrap_err(), SnsError::Untrusted);
+
+    for missing in [
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+        "https://sns.us-east-1.amazonaws.com/%2E%2E%2Fsns%2Fsigner.pem",
+    ] {
+        let mut message = notification(PHONE, "STOP");
+        message["SigningCertURL"] = json!(missing);
+        let result = verifier.verify(&body(&sign(message, SIGNER_KEY, 2)), NOW).await;
+        assert!(matches!(result, Err(SnsError::CertificateFetch(_))), "{missing}: {result:?}");
+    }
+    assert_eq!(sns.fetches(), 0, "nothing was fetched");
+
+    let confirmation = sign(confirmation("SubscriptionConfirmation"), SIGNER_KEY, 2);
+    let verified = verifier.verify(&body(&confirmation), NOW).await.unwrap();
+    verifier.confirm_subscription(&verified).await.unwrap();
+    assert_eq!(*sns.confirmed.lock().unwrap(), [subscribe_url()]);
+}
+
 #[tokio::test]
 async fn a_bad_trust_anchor_stops_the_start() {
     let err =
@@ -375,7 +359,7 @@ async fn a_bad_trust_anchor_stops_the_start() {
 #[tokio::test]
 async fn messages_more_than_an_hour_away_are_refused() {
     for (at, ok) in [(NOW - 3600, true), (NOW - 3601, false), (NOW + 3601, false), (0, false)] {
-        let mut message = sms_notification(PHONE, "STOP");
+        let mut message = notification(PHONE, "STOP");
         message["Timestamp"] = json!(rfc3339(at));
         let result = verify(&sign(message, SIGNER_KEY, 2)).await;
         assert_eq!(result.is_ok(), ok, "{at}: {result:?}");
@@ -388,7 +372,7 @@ async fn messages_more_than_an_hour_away_are_refused() {
 #[tokio::test]
 async fn an_expired_certificate_is_refused() {
     let later = NOW + 30 * 365 * 24 * 3600; // past the fixtures' 100 years
-    let mut message = sms_notification(PHONE, "STOP");
+    let mut message = notification(PHONE, "STOP");
     message["Timestamp"] = json!(rfc3339(later));
     let message = sign(message, SIGNER_KEY, 2);
     let err = verifier(Some(CA), &FakeSns::new()).verify(&body(&message), later).await;
@@ -397,22 +381,22 @@ async fn an_expired_certificate_is_refused() {
 
 #[tokio::test]
 async fn unknown_and_malformed_messages_are_refused() {
-    let mut unknown = sms_notification(PHONE, "STOP");
+    let mut unknown = notification(PHONE, "STOP");
     unknown["Type"] = json!("Invitation");
     assert_eq!(
         verify(&sign(unknown, SIGNER_KEY, 2)).await,
         Err(SnsError::UnknownType("Invitation".into()))
     );
-    let mut version = sms_notification(PHONE, "STOP");
+    let mut version = notification(PHONE, "STOP");
     version["SignatureVersion"] = json!("3");
     assert_eq!(verify(&version).await, Err(SnsError::UnsupportedSignatureVersion("3".into())));
-    let mut no_signature = sign(sms_notification(PHONE, "STOP"), SIGNER_KEY, 2);
+    let mut no_signature = sign(notification(PHONE, "STOP"), SIGNER_KEY, 2);
     no_signature.as_object_mut().unwrap().remove("Signature");
     assert!(matches!(verify(&no_signature).await, Err(SnsError::Malformed(_))));
     let mut no_token = confirmation("SubscriptionConfirmation");
     no_token.as_object_mut().unwrap().remove("Token");
     assert!(matches!(verify(&sign(no_token, SIGNER_KEY, 2)).await, Err(SnsError::Malformed(_))));
-    let mut bad_time = sms_notification(PHONE, "STOP");
+    let mut bad_time = notification(PHONE, "STOP");
     bad_time["Timestamp"] = json!("yesterday");
     assert_eq!(verify(&bad_time).await, Err(SnsError::BadTimestamp("yesterday".into())));
     for junk in [&b"{not json"[..], b"", b"[]", b"{\"Type\":\"Notification\"}"] {
@@ -424,50 +408,58 @@ async fn unknown_and_malformed_messages_are_refused() {
 // ---------------------------------------------------------------------------------------------
 // The SMS program, on the real domain over the embedded store.
 
+/// The real domain over one store, with the webhook's verifier over [`FakeSns`], a recording
+/// [`Phone`] and a clock the test moves.
 struct World {
     mfa: Mfa,
     clock: Arc<TestClock>,
     phone: Arc<Phone>,
     sns: Arc<FakeSns>,
-    store: Arc<EmbeddedStore>,
+    store: Arc<dyn Store>,
     verifier: SnsVerifier,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
-fn config(topic: Option<&str>) -> Config {
-    let key = |kid: &str, byte: u8| format!("{kid}:{}", B64.encode([byte; 32]));
-    let vars: HashMap<&str, String> = [
-        ("MFA_API_KEYS", format!("admin:{}", "a".repeat(64))),
-        ("MFA_DATA_KEYS", key("d1", 1)),
-        ("MFA_SIGNING_KEYS", key("s1", 2)),
-        ("MFA_CODE_KEY", key("c1", 3)),
+/// The README's example program: `MFA_ISSUER_NAME=Acme`, `MFA_SUPPORT_CONTACT=support@acme.test`,
+/// and the inbound topic.
+fn config() -> Config {
+    common::config(&[
         ("MFA_ISSUER_NAME", "Acme".into()),
         ("MFA_SUPPORT_CONTACT", "support@acme.test".into()),
-    ]
-    .into_iter()
-    .chain(topic.map(|t| ("MFA_INBOUND_TOPIC_ARN", t.to_owned())))
-    .collect();
-    Config::from_lookup(|name| vars.get(name).cloned()).unwrap()
+        ("MFA_INBOUND_TOPIC_ARN", TOPIC.into()),
+    ])
 }
 
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
+/// A world over `store`, at [`NOW`].
+fn world_over(store: Arc<dyn Store>, dir: Option<TempDir>) -> World {
     let phone = Arc::new(Phone::default());
-    let clock = Arc::new(TestClock(AtomicU64::new(NOW)));
+    let clock = Arc::new(TestClock::at(NOW));
     let ports = Ports {
         store: store.clone(),
         clock: clock.clone(),
-        rng: Box::new(rand_core::OsRng),
+        rng: Box::new(OsRng),
         sms: phone.clone(),
         voice: phone.clone(),
         lookup: None,
         email: phone.clone(),
     };
-    let mfa = Mfa::new(&config(Some(TOPIC)), ports).unwrap();
+    let mfa = Mfa::new(&config(), ports).unwrap();
     let sns = FakeSns::new();
     let verifier = verifier(Some(CA), &sns);
     World { mfa, clock, phone, sns, store, verifier, _dir: dir }
+}
+
+/// A world over a fresh embedded store.
+fn world() -> World {
+    let (store, dir) = common::embedded_store();
+    world_over(store, Some(dir))
+}
+
+/// A world over a fresh table of the DynamoDB server at `MFA_TEST_DYNAMODB_ENDPOINT` (each
+/// world its own: the rules use one number, its sends and opt-out, at one time).
+async fn dynamodb_world() -> World {
+    let table = format!("mfa-webhook-{:016x}", OsRng.next_u64());
+    world_over(common::dynamodb_store(&table).await, None)
 }
 
 impl World {
@@ -481,14 +473,13 @@ impl World {
 
     /// A signed notification of the text `text` from [`PHONE`], sent now.
     fn signed_sms(&self, text: &str) -> Vec<u8> {
-        let now = self.clock.now();
-        body(&sign(sms_notification_at(PHONE, text, now), SIGNER_KEY, 2))
+        mfa_e2e::sns::signed_sms(PHONE, text, self.clock.now())
     }
 
-    /// Moves the clock to the start of the next hour: a number may have a reply again.
+    /// Moves the clock to the start of the next hour: a number may have a reply again, and its
+    /// hourly texts start again.
     fn next_hour(&self) {
-        let now = self.clock.now();
-        self.clock.0.store(now - now % 3600 + 3600, Ordering::SeqCst);
+        self.clock.advance(3600 - self.clock.now() % 3600);
     }
 
     async fn opted_out(&self, phone: &str) -> bool {
@@ -510,6 +501,16 @@ impl World {
         login.login_id
     }
 
+    /// Checks that no code goes to [`PHONE`]: a sign-in with `user`'s `factor` and an enrollment
+    /// of it by another user are refused, 409 `use-another-factor`.
+    async fn assert_no_code_goes(&self, user: &UserId, factor: &FactorId) {
+        let refused = self.sms_challenge(user, factor).await.unwrap_err();
+        assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+        let sms = NewFactor::Sms { phone: PHONE.into(), label: None, delivery: None };
+        let refused = self.mfa.enroll(&new_user(), sms, None).await.unwrap_err();
+        assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+    }
+
     /// Asks for a code of `factor_id` in a new sign-in.
     async fn sms_challenge(&self, user: &UserId, factor_id: &FactorId) -> Result<(), Error> {
         let login_id = self.login(user).await;
@@ -521,46 +522,210 @@ fn user(id: &str) -> UserId {
     UserId::parse(id).unwrap()
 }
 
-#[tokio::test]
-async fn stop_help_start_round_trip() {
-    let w = world();
+// ---------------------------------------------------------------------------------------------
+// The SMS program's rules, as the README states them, over each store.
+
+/// The README's keyword table ("The SMS program"), written out: the keywords of each reply, what
+/// the webhook does (its outcome, and whether the number is then opted out: `None` leaves it as
+/// it was) and the reply it sends (`mfa_e2e::sns`, the README's texts for Acme).
+const README_KEYWORDS: &[(&[&str], InboundOutcome, Option<bool>, &str)] = &[
+    (
+        &[
+            "STOP",
+            "STOPALL",
+            "UNSUBSCRIBE",
+            "CANCEL",
+            "END",
+            "QUIT",
+            "OPTOUT",
+            "OPT-OUT",
+            "REVOKE",
+            "REMOVE",
+            "ARRET",
+            "TD",
+        ],
+        InboundOutcome::OptedOut,
+        Some(true),
+        STOP_REPLY,
+    ),
+    (&["HELP", "INFO"], InboundOutcome::HelpSent, None, HELP_REPLY),
+    (&["START", "YES", "UNSTOP"], InboundOutcome::OptedIn, Some(false), START_REPLY),
+];
+
+/// Each keyword of the README, as sent and in lower case with spaces around it ("the whole
+/// message, ignoring case and surrounding spaces"), does what the table says and gets its reply,
+/// word for word.
+async fn every_readme_keyword_acts_and_gets_the_readme_reply(w: World) {
+    let mut opted_out = false;
+    for (words, outcome, opts, reply) in README_KEYWORDS {
+        for word in *words {
+            for message in [word.to_string(), format!(" {} \n", word.to_lowercase())] {
+                w.next_hour(); // a number gets one reply an hour
+                assert_eq!(w.text(&message).await, *outcome, "{message:?}");
+                let last = w.phone.last_text();
+                assert_eq!(last, (PHONE.to_owned(), (*reply).to_owned()), "{message:?}");
+                opted_out = opts.unwrap_or(opted_out);
+                assert_eq!(w.opted_out(PHONE).await, opted_out, "{message:?}");
+            }
+        }
+    }
+    let starts = README_KEYWORDS[2].0.len() * 2;
+    assert_eq!(w.phone.opt_ins.lock().unwrap().len(), starts, "each START reached the provider");
+}
+
+/// STOP, HELP and START in one user's life: no code goes to an opted-out number, by sign-in or
+/// enrollment (409 `use-another-factor`); HELP doesn't opt back in; START does, here and at the
+/// provider.
+async fn stop_help_start_round_trip(w: World) {
     let ada = user("ada");
     let factor = w.sms_factor(&ada).await;
     assert!(!w.opted_out(PHONE).await);
 
     assert_eq!(w.text("Stop").await, InboundOutcome::OptedOut);
     assert!(w.opted_out(PHONE).await);
-    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), messages::stop_reply("Acme")));
+    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), STOP_REPLY.to_owned()));
 
     let sent = w.phone.texts().len();
-    let refused = w.sms_challenge(&ada, &factor).await.unwrap_err();
-    assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
-    let sms = NewFactor::Sms { phone: PHONE.into(), label: None, delivery: None };
-    let refused = w.mfa.enroll(&user("bob"), sms, None).await.unwrap_err();
-    assert!(matches!(refused, Error::UseAnotherFactor { .. }), "{refused:?}");
+    w.assert_no_code_goes(&ada, &factor).await;
     assert_eq!(w.phone.texts().len(), sent, "no code goes to a number that replied STOP");
 
     w.next_hour(); // a number gets one reply an hour
     assert_eq!(w.text("HELP").await, InboundOutcome::HelpSent);
-    let (to, help) = w.phone.last_text();
-    assert_eq!(to, PHONE);
-    for part in ["Acme", "support@acme.test", "Msg & data rates may apply", "Reply STOP to opt out"]
-    {
-        assert!(help.contains(part), "{part}: {help}");
-    }
+    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), HELP_REPLY.to_owned()));
     assert!(w.opted_out(PHONE).await, "HELP does not opt back in");
 
     w.next_hour();
     assert_eq!(w.text(" start ").await, InboundOutcome::OptedIn);
     assert!(!w.opted_out(PHONE).await);
     assert_eq!(*w.phone.opt_ins.lock().unwrap(), [PHONE]);
-    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), messages::start_reply("Acme")));
+    assert_eq!(w.phone.last_text(), (PHONE.to_owned(), START_REPLY.to_owned()));
 
     w.sms_challenge(&ada, &factor).await.unwrap();
     let (to, code) = w.phone.last_text();
     assert_eq!(to, PHONE);
     assert!(code.starts_with("Acme: your verification code is "), "{code}");
 }
+
+/// README: "texts to one number, per hour | 5" counts codes, not the replies to HELP, STOP and
+/// START (their own budget is one an hour). In each hour one reply goes out amid the codes, and
+/// still 5 codes go: counted with the reply, the 5th would be refused. A 6th code is refused:
+/// the cap holds.
+async fn replies_use_none_of_the_numbers_hourly_texts(w: World) {
+    let ada = user("ada");
+    let factor = w.sms_factor(&ada).await; // in the hour before
+    for keywords in [&["HELP"][..], &["STOP", "START"], &["START"]] {
+        w.next_hour();
+        let sent = w.phone.texts().len();
+        for n in 1..=5 {
+            if n == 3 {
+                for keyword in keywords {
+                    assert_ne!(w.text(keyword).await, InboundOutcome::Ignored);
+                }
+                assert_eq!(w.phone.texts().len(), sent + 3, "{keywords:?}: one reply went");
+            }
+            let asked = w.sms_challenge(&ada, &factor).await;
+            asked.unwrap_or_else(|e| panic!("code {n} of the hour, {keywords:?} answered: {e:?}"));
+        }
+        assert_eq!(w.phone.texts().len(), sent + 6, "{keywords:?}: five codes and a reply");
+        let capped = w.sms_challenge(&ada, &factor).await.unwrap_err();
+        assert!(matches!(capped, Error::UseAnotherFactor { .. }), "a 6th code: {capped:?}");
+        assert_eq!(w.phone.texts().len(), sent + 6, "{keywords:?}");
+    }
+}
+
+/// README: "A reply that is not sent (refused by the provider ...) is logged; the keyword's
+/// action holds." A STOP whose reply the provider refused leaves the number opted out: no code
+/// goes to it (409) until it replies START.
+async fn a_refused_stop_reply_still_opts_the_number_out(w: World) {
+    let ada = user("ada");
+    let factor = w.sms_factor(&ada).await;
+    w.next_hour();
+    let sent = w.phone.texts().len();
+    w.phone.refusals.store(1, Ordering::SeqCst);
+    assert_eq!(w.text("STOP").await, InboundOutcome::OptedOut);
+    assert_eq!(w.phone.refusals.load(Ordering::SeqCst), 0, "the reply was tried, and refused");
+    assert_eq!(w.phone.texts().len(), sent, "no reply went");
+    assert!(w.opted_out(PHONE).await);
+    w.assert_no_code_goes(&ada, &factor).await;
+    assert_eq!(w.phone.texts().len(), sent, "no code went");
+    // Until START: then codes go again.
+    w.next_hour();
+    assert_eq!(w.text("START").await, InboundOutcome::OptedIn);
+    w.sms_challenge(&ada, &factor).await.unwrap();
+    assert!(w.phone.last_code().len() == 6, "{:?}", w.phone.last_text());
+}
+
+/// README: the webhook answers "502 SNS unreachable" and changes nothing when SNS can't be
+/// reached: the signing certificate can't be fetched, or a subscription confirmed. The same
+/// deliveries are acted on once SNS answers again (SNS retries them). The SMS provider failing
+/// (a reply, `OptInPhoneNumber`) is not SNS unreachable: 200, and the keyword's action holds.
+async fn the_webhook_answers_502_while_sns_is_unreachable(w: World) {
+    let (sns, phone, store, clock) =
+        (w.sns.clone(), w.phone.clone(), w.store.clone(), w.clock.clone());
+    let stop = w.signed_sms("STOP");
+    let subscribe = body(&sign(confirmation("SubscriptionConfirmation"), SIGNER_KEY, 2));
+    let app = app(w, true);
+    sns.unreachable.store(true, Ordering::SeqCst);
+    for request in [&stop, &subscribe] {
+        let (status, content_type, problem) = post(&app, request.clone()).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (StatusCode::BAD_GATEWAY, "application/problem+json")
+        );
+        assert_eq!(problem["type"], "urn:mfa:problem:sns-unreachable", "{problem}");
+    }
+    assert!(!store.is_opted_out(PHONE).await.unwrap(), "nothing changed");
+    assert!(phone.texts().is_empty() && sns.confirmed.lock().unwrap().is_empty());
+
+    sns.unreachable.store(false, Ordering::SeqCst);
+    let (status, _, answer) = post(&app, stop).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"outcome": "opted_out"})));
+    let (status, _, answer) = post(&app, subscribe).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"outcome": "subscription_confirmed"})));
+    assert!(store.is_opted_out(PHONE).await.unwrap());
+
+    // The provider refuses both the opt-in and the reply of a START.
+    clock.advance(3600);
+    phone.refusals.store(2, Ordering::SeqCst);
+    let start = mfa_e2e::sns::signed_sms(PHONE, "START", clock.now());
+    let (status, _, answer) = post(&app, start).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({"outcome": "opted_in"})));
+    assert_eq!(phone.refusals.load(Ordering::SeqCst), 0, "both were tried, and refused");
+    assert!(!store.is_opted_out(PHONE).await.unwrap());
+}
+
+macro_rules! rules {
+    ($($case:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::world()).await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test]
+                #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
+                async fn $case() {
+                    super::$case(super::dynamodb_world().await).await;
+                }
+            )*
+        }
+    };
+}
+
+rules!(
+    every_readme_keyword_acts_and_gets_the_readme_reply,
+    stop_help_start_round_trip,
+    replies_use_none_of_the_numbers_hourly_texts,
+    a_refused_stop_reply_still_opts_the_number_out,
+    the_webhook_answers_502_while_sns_is_unreachable,
+);
+
+// ---------------------------------------------------------------------------------------------
+// More of the SMS program, on the embedded store.
 
 #[tokio::test]
 async fn a_repeated_delivery_is_acted_on_once() {
@@ -588,7 +753,7 @@ async fn a_repeated_delivery_is_acted_on_once() {
 async fn a_delivery_that_failed_is_acted_on_when_retried() {
     let w = world();
     // A notification that can't be handled gives its claim up, so SNS's retry is handled.
-    let mut unreadable = sms_notification(PHONE, "HELP");
+    let mut unreadable = notification(PHONE, "HELP");
     unreadable["Message"] = json!("{\"not\": \"an inbound text\"}");
     let unreadable = body(&sign(unreadable, SIGNER_KEY, 2));
     for _ in 0..2 {
@@ -612,7 +777,7 @@ async fn replies_go_once_an_hour_and_only_where_codes_may_go() {
     assert!(w.opted_out(PHONE).await, "the action holds without its reply");
     assert_eq!(w.phone.texts().len(), 1, "one reply to a number an hour");
     // A number outside the calling codes the service texts (+1 by default) gets no reply.
-    let message = sign(sms_notification("+44 7400 123456", "HELP"), SIGNER_KEY, 1);
+    let message = sign(notification("+44 7400 123456", "HELP"), SIGNER_KEY, 1);
     assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::HelpSent);
     assert_eq!(w.phone.texts().len(), 1);
 }
@@ -666,7 +831,7 @@ async fn other_texts_do_nothing() {
 #[tokio::test]
 async fn any_country_and_format_is_kept_as_e164() {
     let w = world();
-    let message = sign(sms_notification("+44 7400 123456", "UNSUBSCRIBE"), SIGNER_KEY, 1);
+    let message = sign(notification("+44 7400 123456", "UNSUBSCRIBE"), SIGNER_KEY, 1);
     assert_eq!(w.inbound(&body(&message)).await.unwrap(), InboundOutcome::OptedOut);
     assert!(w.opted_out("+447400123456").await);
 }
@@ -674,11 +839,11 @@ async fn any_country_and_format_is_kept_as_e164() {
 #[tokio::test]
 async fn refused_messages_change_nothing() {
     let w = world();
-    let mut forged = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
-    forged["Message"] = json!(sms_notification(PHONE, "STOP")["Message"]);
+    let mut forged = sign(notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    forged["Message"] = json!(notification(PHONE, "STOP")["Message"]);
     let err = w.inbound(&body(&forged)).await.unwrap_err();
     assert!(matches!(err, Error::Webhook(SnsError::BadSignature)), "{err:?}");
-    let mut other_topic = sms_notification(PHONE, "STOP");
+    let mut other_topic = notification(PHONE, "STOP");
     other_topic["TopicArn"] = json!("arn:aws:sns:us-east-1:999999999999:attacker");
     let err = w.inbound(&body(&sign(other_topic, SIGNER_KEY, 2))).await.unwrap_err();
     assert!(matches!(err, Error::Webhook(SnsError::WrongTopic(_))), "{err:?}");
@@ -690,12 +855,12 @@ async fn refused_messages_change_nothing() {
 async fn a_notification_that_is_not_a_text_is_refused() {
     let w = world();
     for payload in ["hello", r#"{"default":"hi"}"#] {
-        let mut message = sms_notification(PHONE, "STOP");
+        let mut message = notification(PHONE, "STOP");
         message["Message"] = json!(payload);
         let err = w.inbound(&body(&sign(message, SIGNER_KEY, 2))).await.unwrap_err();
         assert!(matches!(err, Error::Webhook(SnsError::NotAnInboundSms(_))), "{err:?}");
     }
-    let message = sign(sms_notification("not a number", "STOP"), SIGNER_KEY, 2);
+    let message = sign(notification("not a number", "STOP"), SIGNER_KEY, 2);
     let err = w.inbound(&body(&message)).await.unwrap_err();
     assert!(matches!(err, Error::Webhook(SnsError::NotAnInboundSms(_))), "{err:?}");
 }
@@ -722,14 +887,14 @@ async fn a_subscription_is_confirmed_at_its_subscribe_url_only() {
 // ---------------------------------------------------------------------------------------------
 // Over HTTP.
 
-async fn post(state: AppState, body: Vec<u8>) -> (StatusCode, String, Value) {
-    let app = router(&[Group::SmsWebhook], Arc::new(state));
+/// Posts `body` to the webhook's route of `app` as SNS does; the status, content type and JSON.
+async fn post(app: &Router, body: Vec<u8>) -> (StatusCode, String, Value) {
     let request = Request::post("/v1/webhooks/sms")
         .header("content-type", "text/plain; charset=UTF-8")
         .header("x-amz-sns-message-type", "Notification")
         .body(Body::from(body))
         .unwrap();
-    let response = app.oneshot(request).await.unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let kind = response
         .headers()
@@ -740,16 +905,18 @@ async fn post(state: AppState, body: Vec<u8>) -> (StatusCode, String, Value) {
     (status, kind, serde_json::from_slice(&bytes).unwrap())
 }
 
-fn app_state(w: World, webhook: bool) -> AppState {
+/// The webhook's router over `w` (without its verifier unless `webhook`: not configured).
+fn app(w: World, webhook: bool) -> Router {
     let verifier = webhook.then_some(w.verifier);
-    AppState { mfa: w.mfa, api_keys: config(None).api_keys, sms_webhook: verifier }
+    let state = AppState { mfa: w.mfa, api_keys: config().api_keys, sms_webhook: verifier };
+    router(&[Group::SmsWebhook], Arc::new(state))
 }
 
 #[tokio::test]
 async fn the_route_takes_signed_text_plain_without_an_api_key() {
     let w = world();
     let phone = w.phone.clone();
-    let (status, _, answer) = post(app_state(w, true), signed_sms("HELP")).await;
+    let (status, _, answer) = post(&app(w, true), signed_sms("HELP")).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer, json!({"outcome": "help_sent"}));
     assert_eq!(phone.texts().len(), 1);
@@ -757,8 +924,8 @@ async fn the_route_takes_signed_text_plain_without_an_api_key() {
 
 #[tokio::test]
 async fn the_route_answers_problems() {
-    let mut forged = sign(sms_notification(PHONE, "HELP"), SIGNER_KEY, 2);
-    forged["Message"] = json!(sms_notification(PHONE, "STOP")["Message"]);
+    let mut forged = sign(notification(PHONE, "HELP"), SIGNER_KEY, 2);
+    forged["Message"] = json!(notification(PHONE, "STOP")["Message"]);
     let cases = [
         (body(&forged), true, StatusCode::FORBIDDEN, "sns-message-refused"),
         (b"{oops".to_vec(), true, StatusCode::BAD_REQUEST, "invalid-sns-message"),
@@ -767,7 +934,7 @@ async fn the_route_answers_problems() {
     for (request, webhook, status, kind) in cases {
         let w = world();
         let phone = w.phone.clone();
-        let (got, content_type, problem) = post(app_state(w, webhook), request).await;
+        let (got, content_type, problem) = post(&app(w, webhook), request).await;
         assert_eq!((got, content_type.as_str()), (status, "application/problem+json"));
         assert_eq!(problem["type"], format!("urn:mfa:problem:{kind}"), "{problem}");
         assert!(phone.texts().is_empty());
