@@ -54,12 +54,19 @@ log_level="info$(printf ',%s=trace' mfa_service mfa_core mfa_local mfa_enroll mf
 # The independent JWT library that checks the service's tokens (tests/token_oracle.py).
 ensure_pip_packages "pyjwt[crypto]==2.15.1" "cryptography==50.0.2"
 
+# The SMS webhook takes the SNS messages that tests/e2e/webhook.rs signs with the fixture signer
+# (tests/sns.rs, the same topic): trusted through the fixture CA, the signing certificate read from
+# the fixture directory (this machine can't reach SNS).
+sns_fixtures="$PWD/functions/service/tests/fixtures/sns"
+inbound_topic="arn:aws:sns:us-east-1:123456789012:mfa-inbound-sms"
+
 echo "-- against mfa-local"
 cargo build --locked -q -p mfa-local
 local_port="$(free_port)"
 setsid env MFA_LOCAL_ADDR="127.0.0.1:$local_port" MFA_LOCAL_DATA_DIR="$work/local" \
   MFA_LOCAL_API_KEY="$api_key" MFA_API_KEYS="$api_keys" MFA_ISSUER_NAME="Acme" RUST_LOG="$log_level" \
-  "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
+  MFA_INBOUND_TOPIC_ARN="$inbound_topic" MFA_SNS_TRUST_ANCHOR_PEM="$(cat "$sns_fixtures/ca.pem")" \
+  MFA_SNS_CERTIFICATE_DIR="$sns_fixtures" "$CARGO_TARGET_DIR/debug/mfa-local" >"$work/local.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$local_port/.well-known/jwks.json" mfa-local "$work/local.log" "${pids[-1]}"
 MFA_E2E_BASE_URL="http://127.0.0.1:$local_port" MFA_E2E_API_KEY="$api_key" \
@@ -120,6 +127,9 @@ MFA_ISSUER_NAME="Acme"
 MFA_TABLE="$table"
 MFA_WEBAUTHN_RP_ID="localhost"
 MFA_WEBAUTHN_ORIGINS="https://login.localhost"
+MFA_INBOUND_TOPIC_ARN="$inbound_topic"
+MFA_SNS_TRUST_ANCHOR_PEM="$(cat "$sns_fixtures/ca.pem")"
+MFA_SNS_CERTIFICATE_DIR="$sns_fixtures"
 AWS_ENDPOINT_URL="$endpoint"
 AWS_REGION="us-east-1"
 AWS_ACCESS_KEY_ID="test"
@@ -138,7 +148,7 @@ MFA_VOICE_ORIGINATION_IDENTITY="$voice_identity"
 AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2="http://127.0.0.1:$voice_port"
 ENV
 lambda_port="$(free_port)"
-cargo build --locked -q -p mfa-enroll -p mfa-verify -p mfa-manage -p mfa-admin
+cargo build --locked -q -p mfa-enroll -p mfa-verify -p mfa-manage -p mfa-admin -p mfa-sms-webhook
 # Several instances of a function, as Lambda runs them: concurrent verifies race in the store.
 setsid cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" --ignore-changes --concurrency 4 \
   --env-file "$work/lambda.env" >"$work/lambda.log" 2>&1 &
@@ -146,7 +156,7 @@ pids+=($!)
 wait_for "http://127.0.0.1:$lambda_port/lambda-url/mfa-verify/.well-known/jwks.json" "cargo lambda watch" "$work/lambda.log" "${pids[-1]}"
 # cargo lambda watch starts a function's process on its first request. Start each one now, one at
 # a time, so that the tests' concurrent first requests don't race those cold starts.
-for function in mfa-enroll mfa-manage mfa-admin; do
+for function in mfa-enroll mfa-manage mfa-admin mfa-sms-webhook; do
   answered=""
   for _ in $(seq 1 120); do
     type="$(curl -sS -o /dev/null -w '%{content_type}' --max-time 30 \

@@ -11,6 +11,7 @@ mod orgs;
 mod sms_email;
 mod totp_flow;
 mod webauthn;
+mod webhook;
 mod wire;
 
 use mfa_e2e::Stack;
