@@ -192,7 +192,7 @@ mod tests {
     }
 
     #[pg_test]
-    fn totp_defaults_are_now_six_digits_thirty_seconds_window_one() {
+    fn totp_defaults_are_now_six_digits_thirty_seconds() {
         is_true("mfa.totp_verify('JBSWY3DPEHPK3PXP', mfa.totp_code('JBSWY3DPEHPK3PXP'))");
         is_true("length(mfa.totp_code('JBSWY3DPEHPK3PXP')) = 6");
         is_true(
@@ -203,6 +203,43 @@ mod tests {
         is_true(&format!(
             "mfa.totp_code('{RFC_SHA1_SECRET}', to_timestamp(59.999), 8) = '94287082'"
         ));
+    }
+
+    /// The README's default window 1, "the previous, current and next step", with no window
+    /// argument: RFC 6238's vectors at 1111111109 and 1111111111 are in steps 0x23523EC and
+    /// 0x23523ED (its table's T), so each one's code is accepted at the other's time, and
+    /// refused two steps (60 s) away from its own step.
+    #[pg_test]
+    fn totp_default_window_is_one_step_each_way() {
+        let [(early, early_code, ..), (late, late_code, ..)] = [RFC6238[1], RFC6238[2]];
+        let verify = |code: &str, at: u64| {
+            one::<bool>(
+                &format!(
+                    "SELECT mfa.totp_verify('{RFC_SHA1_SECRET}', '{code}', to_timestamp({at}), \
+                     digits => 8)"
+                ),
+                &[],
+            )
+        };
+        let step = |code: &str, at: u64| {
+            one::<i64>(
+                &format!(
+                    "SELECT mfa.totp_match_step('{RFC_SHA1_SECRET}', '{code}', NULL, \
+                     to_timestamp({at}), digits => 8)"
+                ),
+                &[],
+            )
+        };
+        // The code of the step before, and of the step after.
+        assert_eq!(verify(early_code, late), Some(true));
+        assert_eq!(verify(late_code, early), Some(true));
+        assert_eq!(step(early_code, late), Some(0x0235_23EC));
+        assert_eq!(step(late_code, early), Some(0x0235_23ED));
+        // Two steps away: refused.
+        assert_eq!(verify(early_code, early + 60), Some(false));
+        assert_eq!(verify(late_code, late - 60), Some(false));
+        assert_eq!(step(early_code, early + 60), None);
+        assert_eq!(step(late_code, late - 60), None);
     }
 
     #[pg_test]
