@@ -36,3 +36,46 @@ pub mod secret;
 pub mod sms_keyword;
 pub mod throttle;
 pub mod totp;
+
+/// An RNG for tests that hands out the bytes it was given, in order, and panics when they run
+/// out: the test decides exactly what "random" is, so it can check what a function makes of it.
+#[cfg(test)]
+pub(crate) struct ScriptedRng(std::collections::VecDeque<u8>);
+
+#[cfg(test)]
+impl ScriptedRng {
+    /// Hands out `bytes`.
+    pub(crate) fn bytes(bytes: impl IntoIterator<Item = u8>) -> Self {
+        Self(bytes.into_iter().collect())
+    }
+
+    /// Hands out `values` from `next_u32`, one each (little-endian, as `rand_core` reads them).
+    pub(crate) fn u32s(values: &[u32]) -> Self {
+        Self::bytes(values.iter().flat_map(|v| v.to_le_bytes()))
+    }
+}
+
+#[cfg(test)]
+impl rand_core::RngCore for ScriptedRng {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for byte in dest {
+            *byte = self.0.pop_front().expect("the scripted RNG ran out");
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl rand_core::CryptoRng for ScriptedRng {}

@@ -117,6 +117,29 @@ mod tests {
         assert!(distinct.len() > 190);
     }
 
+    /// Uniform, no modulo bias: a u32 below 4,294,000,000 (4294 × 10^6, the largest multiple of
+    /// 10^6 that fits) gives its last 6 decimal digits, zero-padded; one at or above it is drawn
+    /// again, since those 967,296 values would make codes below 967296 more likely.
+    #[test]
+    fn codes_are_the_last_six_digits_of_a_draw_below_4294_million() {
+        let code = |draws: &[u32]| generate(&mut crate::ScriptedRng::u32s(draws));
+        assert_eq!(code(&[0]), "000000");
+        assert_eq!(code(&[7]), "000007");
+        assert_eq!(code(&[1_234_567]), "234567");
+        assert_eq!(code(&[4_293_999_999]), "999999");
+        assert_eq!(code(&[4_294_000_000, 4_293_999_998]), "999998");
+        assert_eq!(code(&[u32::MAX, 4_294_000_001, 42]), "000042");
+    }
+
+    #[test]
+    fn typed_codes_are_six_digits_spaces_ignored() {
+        assert_eq!(normalize(" 123 456 ").as_deref(), Some("123456"));
+        assert_eq!(normalize("012345").as_deref(), Some("012345"));
+        for wrong in ["12345", "1234567", "12345x", "１２３４５６", "", "      "] {
+            assert_eq!(normalize(wrong), None, "{wrong:?}");
+        }
+    }
+
     #[test]
     fn hash_is_bound_to_key_challenge_and_code() {
         let (k1, k2) = (CodeKey::new(&[1; 32]).unwrap(), CodeKey::new(&[2; 32]).unwrap());

@@ -311,6 +311,71 @@ mod tests {
     #[test]
     fn debug_hides_the_code() {
         let c = IssuedCode { code: "AAAA-BBBB-CCCC-DDDD".into(), hash: "h".into() };
-        assert!(!format!("{c:?}").contains("AAAA"));
+        assert_eq!(format!("{c:?}"), r#"IssuedCode { code: "<redacted>", hash: "h" }"#);
+    }
+
+    /// A code is 10 random bytes (80 bits) in Crockford's base32, most significant bit first, as
+    /// `data-encoding` writes it with Crockford's alphabet, grouped by 4. A code drawn twice for
+    /// one set is drawn again. (The salt takes the RNG's first 16 bytes.)
+    #[test]
+    fn codes_are_their_80_random_bits_in_crockford_base32() {
+        let mut crockford = data_encoding::Specification::new();
+        crockford.symbols.push_str("0123456789ABCDEFGHJKMNPQRSTVWXYZ");
+        let crockford = crockford.encoding().unwrap();
+        let grouped = |bytes: &[u8]| {
+            let text = crockford.encode(bytes);
+            format!("{}-{}-{}-{}", &text[..4], &text[4..8], &text[8..12], &text[12..])
+        };
+        let first = [0x00, 0x44, 0x32, 0x14, 0xc7, 0x42, 0x54, 0xb6, 0x35, 0xcf];
+        let second = [0xff, 0x01, 0x80, 0x7f, 0x10, 0x08, 0x04, 0x02, 0x01, 0xfe];
+        let script = [[7; 16].as_slice(), &first, &first, &second].concat();
+        let set = generate_set(&mut crate::ScriptedRng::bytes(script), 2, &cheap()).unwrap();
+        let codes: Vec<&str> = set.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(codes, [grouped(&first), grouped(&second)]);
+        assert_eq!(grouped(&[0xff; 10]), "ZZZZ-ZZZZ-ZZZZ-ZZZZ");
+    }
+
+    /// Only Crockford's 32 symbols (and O, I, L read as 0, 1, 1): not U, and not a non-ASCII
+    /// letter whose low byte is one of them (U+0150 is 0x150).
+    #[test]
+    fn other_letters_are_not_codes() {
+        assert_eq!(normalize("ABCD-EFGH-JKMN-PQRS").as_deref(), Some("ABCDEFGHJKMNPQRS"));
+        assert_eq!(normalize("ABCD-EFGH-JKMN-PQRU"), None);
+        assert_eq!(normalize("ABCD-EFGH-JKMN-PQR\u{150}"), None);
+    }
+
+    /// A stored hash's cost is capped at m=262144 (256 MiB), t=10, p=8, so that a crafted hash
+    /// can't exhaust memory or CPU; the caps themselves are accepted.
+    #[test]
+    fn costs_up_to_the_caps_are_accepted_and_beyond_them_refused() {
+        for (m, t, p) in [(256 * 1024, 1, 1), (64, 10, 1), (64, 1, 8)] {
+            assert!(HashCost::new(m, t, p).is_ok(), "m={m},t={t},p={p}");
+        }
+        for (m, t, p) in [(256 * 1024 + 1, 1, 1), (64, 11, 1), (64, 1, 9)] {
+            assert!(
+                matches!(HashCost::new(m, t, p), Err(RecoveryError::Cost(_))),
+                "m={m},t={t},p={p}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hash_without_its_hash_part_is_malformed() {
+        let no_hash = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ";
+        assert!(matches!(
+            verify("0000-0000-0000-0000", no_hash),
+            Err(RecoveryError::MalformedHash(_))
+        ));
+    }
+
+    /// Hashes of two sets (two salts) in one list: each is checked with its own salt.
+    #[test]
+    fn hashes_of_two_sets_are_each_checked_with_their_own_salt() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let a = generate_set(&mut rng, 1, &cheap()).unwrap();
+        let b = generate_set(&mut rng, 1, &cheap()).unwrap();
+        let hashes = [&a[0].hash, &b[0].hash];
+        assert_eq!(find_match(&a[0].code, &hashes).unwrap(), Some(0));
+        assert_eq!(find_match(&b[0].code, &hashes).unwrap(), Some(1));
     }
 }

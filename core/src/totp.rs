@@ -377,3 +377,113 @@ pub fn verify(
 ) -> Option<u64> {
     match_step(secret, code, unix_time, window, params, None)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Names, parameters, ranges and typed input, each against the README's SQL API section or
+    //! RFC 6238; the codes themselves are checked against the RFC vectors in `tests/it`.
+    use super::*;
+
+    /// `SHA1`, `SHA256` or `SHA512`, ignoring case, dashes and surrounding space; nothing else.
+    #[test]
+    fn algorithm_names_parse_and_print() {
+        for (algorithm, name, typed) in [
+            (Algorithm::Sha1, "SHA1", ["SHA1", "sha1", "sha-1", " Sha-1\n"]),
+            (Algorithm::Sha256, "SHA256", ["SHA256", "sha256", "SHA-256", "-sha-256-"]),
+            (Algorithm::Sha512, "SHA512", ["SHA512", "sha512", "SHA-512", " sha512 "]),
+        ] {
+            assert_eq!((algorithm.as_str(), algorithm.to_string()), (name, name.to_owned()));
+            for text in typed {
+                assert_eq!(text.parse::<Algorithm>(), Ok(algorithm), "{text:?}");
+            }
+        }
+        for wrong in
+            ["", "SHA", "SHA3", "SHA-3", "SHA224", "MD5", "SHA1024", "SHA-512/256", "SHA 1"]
+        {
+            let want = Err(TotpError::UnknownAlgorithm(wrong.to_owned()));
+            assert_eq!(wrong.parse::<Algorithm>(), want, "{wrong:?}");
+        }
+    }
+
+    /// The defaults: 6 digits, a 30-second period, SHA1.
+    #[test]
+    fn params_keep_what_they_were_given() {
+        let params = TotpParams::new(Algorithm::Sha512, 8, 60).unwrap();
+        assert_eq!(
+            (params.algorithm(), params.digits(), params.period()),
+            (Algorithm::Sha512, 8, 60)
+        );
+        let default = TotpParams::default();
+        assert_eq!(
+            (default.algorithm(), default.digits(), default.period()),
+            (Algorithm::Sha1, 6, 30)
+        );
+    }
+
+    /// RFC 6238 section 4: T = floor(time / X); its appendix B gives T for each test time.
+    #[test]
+    fn the_step_is_the_time_over_the_period_rounded_down() {
+        let params = TotpParams::default();
+        for (time, step) in [
+            (0, 0),
+            (29, 0),
+            (59, 0x1),
+            (1_111_111_109, 0x0235_23EC),
+            (1_111_111_111, 0x0235_23ED),
+            (1_234_567_890, 0x0273_EF07),
+            (2_000_000_000, 0x03F9_40AA),
+            (20_000_000_000, 0x27BC_86AA),
+        ] {
+            assert_eq!(params.step_at(time), step, "{time}");
+        }
+        assert_eq!(TotpParams::new(Algorithm::Sha1, 6, 1).unwrap().step_at(59), 59);
+    }
+
+    /// 6 to 10 digits, a period of at least 1 second, a window of 0 to 10 steps, no time
+    /// before 1970.
+    #[test]
+    fn digits_periods_windows_and_times_outside_their_ranges_are_refused() {
+        for digits in [6, 8, 10] {
+            assert_eq!(check_digits(digits).map(i64::from), Ok(digits));
+        }
+        for digits in [-6, 0, 5, 11, 1 << 32 | 6] {
+            assert_eq!(check_digits(digits), Err(TotpError::Digits(digits)));
+        }
+        for period in [1, 30, i64::MAX] {
+            let params = TotpParams::new(Algorithm::Sha1, 6, period).unwrap();
+            assert_eq!(i64::try_from(params.period()), Ok(period));
+        }
+        for period in [0, -30] {
+            assert_eq!(TotpParams::new(Algorithm::Sha1, 6, period), Err(TotpError::Period(period)));
+        }
+        for window in [0, 1, 10] {
+            assert_eq!(check_window(window).map(i64::from), Ok(window));
+        }
+        for window in [-1, 11, 1 << 32] {
+            assert_eq!(check_window(window), Err(TotpError::Window(window)));
+        }
+        assert_eq!(check_unix_time(0), Ok(0));
+        assert_eq!(check_unix_time(1_700_000_000), Ok(1_700_000_000));
+        assert_eq!(check_unix_time(-1), Err(TotpError::BeforeEpoch));
+    }
+
+    /// A typed code is its digits, with the spaces apps show (`123 456`) ignored.
+    #[test]
+    fn typed_codes_are_their_digits_with_spaces_ignored() {
+        assert_eq!(parse_code("123456", 6), Some(123_456));
+        assert_eq!(parse_code(" 123 456\t", 6), Some(123_456));
+        assert_eq!(parse_code("000042", 6), Some(42));
+        assert_eq!(parse_code("9876 5432", 8), Some(98_765_432));
+        for (code, digits) in [
+            ("12345", 6),
+            ("1234567", 6),
+            ("12345a", 6),
+            ("123-456", 6),
+            ("", 6),
+            ("\u{ff11}23456", 6),
+            ("123456", 8),
+        ] {
+            assert_eq!(parse_code(code, digits), None, "{code:?}");
+        }
+    }
+}
