@@ -240,6 +240,12 @@ impl Stack {
         }
     }
 
+    /// Whether `e` is `cargo lambda watch` losing a function's answer on its way back (its own
+    /// 500; never against mfa-local): what the function did is then unknown.
+    pub fn lost(&self, e: &Error) -> bool {
+        self.lambda && is_emulator_failure(e)
+    }
+
     /// The claims of `token` if it is a valid MFA token of this stack: its signature checked
     /// against the JWKS, fetched over HTTP from mfa-verify (again, when `cargo lambda watch` lost
     /// that GET's answer), its issuer, audience and expiry.

@@ -48,7 +48,9 @@ async fn at_once(
 }
 
 /// Panics unless exactly one of `answers` passed, and the others are refusals of one of the
-/// `refusals` kinds; checks its token and that the audit log holds one `verified`.
+/// `refusals` kinds; checks its token and that the audit log holds one `verified`. An answer that
+/// `cargo lambda watch` lost ([`Stack::lost`]) may have been the one that passed: the audit log
+/// tells.
 async fn one_passed(
     s: &Stack,
     user: &str,
@@ -58,12 +60,15 @@ async fn one_passed(
     refusals: &[&str],
 ) {
     let (passed, failed): (Vec<_>, Vec<_>) = answers.into_iter().partition(Result::is_ok);
-    let kinds: Vec<Option<&str>> =
-        failed.iter().map(|f| f.as_ref().err().and_then(Error::kind)).collect();
-    assert_eq!(passed.len(), 1, "exactly one passes: {kinds:?}");
-    assert!(kinds.iter().all(|k| k.is_some_and(|k| refusals.contains(&k))), "{kinds:?}");
-    let Some(Ok(token)) = passed.into_iter().next() else { unreachable!() };
-    s.check_token(&token.mfa_token, user, factor, &[amr]).await;
+    let (lost, failed): (Vec<_>, Vec<_>) =
+        failed.into_iter().filter_map(Result::err).partition(|e| s.lost(e));
+    let kinds: Vec<Option<&str>> = failed.iter().map(Error::kind).collect();
+    let seen = format!("{kinds:?}, {} answers lost", lost.len());
+    assert!(passed.len() == 1 || passed.is_empty() && !lost.is_empty(), "one passes: {seen}");
+    assert!(kinds.iter().all(|k| k.is_some_and(|k| refusals.contains(&k))), "{seen}");
+    if let Some(Ok(token)) = passed.into_iter().next() {
+        s.check_token(&token.mfa_token, user, factor, &[amr]).await;
+    }
     let audit = s.get(|| s.admin().admin_audit(user)).await.unwrap();
     let verified = audit.events.iter().filter(|e| e.action == AuditAction::Verified).count();
     assert_eq!(verified, 1, "{:?}", audit.events);
