@@ -23,12 +23,19 @@ pub async fn a_step_up_token_is_good_for_5_minutes(h: &Harness) {
     assert_step_up_required(h.add_app(&member, &outside).await);
 }
 
-/// Another user's token is refused; its own user can still use it.
+/// Another user's token is refused, whether a factor or a recovery code earned it (a token
+/// earned with a recovery code names no factor that only its user holds); its own user can still
+/// use it.
 pub async fn a_step_up_token_is_good_for_its_user_alone(h: &Harness) {
     let (ada, bob) = (h.member().await, h.member().await);
-    let bobs = h.step_up(&bob, Operation::AddFactor).await;
-    assert_step_up_required(h.add_app(&ada, &bobs).await);
-    h.add_app(&bob, &bobs).await.unwrap();
+    let by_factor = h.step_up(&bob, Operation::AddFactor).await;
+    let used =
+        h.mfa.verify_recovery(&bob.user, &bob.recovery_codes[0], None, Some(Operation::AddFactor));
+    let by_recovery_code = used.await.unwrap().step_up.unwrap().token;
+    for token in [by_factor, by_recovery_code] {
+        assert_step_up_required(h.add_app(&ada, &token).await);
+        h.add_app(&bob, &token).await.unwrap();
+    }
 }
 
 /// A token works once.
