@@ -93,14 +93,16 @@ fn signed_sms(text: &str) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Fakes: SNS's certificate host, the SMS provider, the clock.
 
-/// Serves the fixture certificates and records every GET; while `unreachable`, every GET fails
-/// as a connection would.
+/// Serves the fixture certificates and records every GET; while `certificates_down` (or
+/// `subscriptions_down`), every certificate GET (or `SubscribeURL` GET) fails as a connection
+/// would.
 #[derive(Default)]
 struct FakeSns {
     certificates: HashMap<String, String>,
     fetched: AtomicUsize,
     confirmed: Mutex<Vec<String>>,
-    unreachable: AtomicBool,
+    certificates_down: AtomicBool,
+    subscriptions_down: AtomicBool,
 }
 
 impl FakeSns {
@@ -114,8 +116,8 @@ impl FakeSns {
         self.fetched.load(Ordering::SeqCst)
     }
 
-    fn reach(&self, url: &SnsUrl) -> Result<(), FetchError> {
-        if self.unreachable.load(Ordering::SeqCst) {
+    fn reach(down: &AtomicBool, url: &SnsUrl) -> Result<(), FetchError> {
+        if down.load(Ordering::SeqCst) {
             return Err(FetchError(format!("GET {}: connection refused", url.as_str())));
         }
         Ok(())
@@ -126,13 +128,13 @@ impl FakeSns {
 impl CertFetcher for FakeSns {
     async fn certificate(&self, url: &SnsUrl) -> Result<Vec<u8>, FetchError> {
         self.fetched.fetch_add(1, Ordering::SeqCst);
-        self.reach(url)?;
+        Self::reach(&self.certificates_down, url)?;
         let pem = self.certificates.get(url.as_str()).ok_or(FetchError("404".into()))?;
         Ok(pem.clone().into_bytes())
     }
 
     async fn confirm_subscription(&self, url: &SnsUrl) -> Result<(), FetchError> {
-        self.reach(url)?;
+        Self::reach(&self.subscriptions_down, url)?;
         self.confirmed.lock().unwrap().push(url.as_str().to_owned());
         Ok(())
     }
@@ -665,24 +667,31 @@ async fn the_webhook_answers_502_while_sns_is_unreachable(w: World) {
     let stop = w.signed_sms("STOP");
     let subscribe = body(&sign(confirmation("SubscriptionConfirmation"), SIGNER_KEY, 2));
     let app = app(w, true);
-    sns.unreachable.store(true, Ordering::SeqCst);
-    for request in [&stop, &subscribe] {
-        let (status, content_type, problem) = post(&app, request.clone()).await;
-        assert_eq!(
-            (status, content_type.as_str()),
-            (StatusCode::BAD_GATEWAY, "application/problem+json")
-        );
+    let unreachable = |answer: (StatusCode, String, Value)| {
+        let (status, content_type, problem) = answer;
+        let problem_json = (StatusCode::BAD_GATEWAY, "application/problem+json");
+        assert_eq!((status, content_type.as_str()), problem_json, "{problem}");
         assert_eq!(problem["type"], "urn:mfa:problem:sns-unreachable", "{problem}");
-    }
+    };
+    // SNS down: no signing certificate.
+    sns.certificates_down.store(true, Ordering::SeqCst);
+    sns.subscriptions_down.store(true, Ordering::SeqCst);
+    unreachable(post(&app, stop.clone()).await);
+    unreachable(post(&app, subscribe.clone()).await);
     assert!(!store.is_opted_out(PHONE).await.unwrap(), "nothing changed");
     assert!(phone.texts().is_empty() && sns.confirmed.lock().unwrap().is_empty());
 
-    sns.unreachable.store(false, Ordering::SeqCst);
+    // The certificate comes, the SubscribeURL doesn't answer.
+    sns.certificates_down.store(false, Ordering::SeqCst);
+    unreachable(post(&app, subscribe.clone()).await);
     let (status, _, answer) = post(&app, stop).await;
     assert_eq!((status, answer), (StatusCode::OK, json!({"outcome": "opted_out"})));
+    assert!(store.is_opted_out(PHONE).await.unwrap());
+
+    sns.subscriptions_down.store(false, Ordering::SeqCst);
     let (status, _, answer) = post(&app, subscribe).await;
     assert_eq!((status, answer), (StatusCode::OK, json!({"outcome": "subscription_confirmed"})));
-    assert!(store.is_opted_out(PHONE).await.unwrap());
+    assert_eq!(*sns.confirmed.lock().unwrap(), [subscribe_url()]);
 
     // The provider refuses both the opt-in and the reply of a START.
     clock.advance(3600);
