@@ -120,6 +120,7 @@ fn has_n11_code(national: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use phonenumber::metadata::{Descriptor, Descriptors};
 
     fn parse(s: &str) -> Result<E164, PhoneError> {
         parse_sms_number(s, &PhonePolicy::default())
@@ -152,6 +153,51 @@ mod tests {
             parse_sms_number("+33 884 01 23 45", &france),
             Err(PhoneError::CannotReceiveSms("shared cost"))
         );
+    }
+
+    /// The refused kinds, each with libphonenumber's own example number of that kind in the
+    /// regions that have one, under a policy allowing the region's calling code.
+    #[test]
+    fn example_numbers_of_each_refused_kind_are_refused() {
+        type Kind = fn(&Descriptors) -> Option<&Descriptor>;
+        let kinds: [(&str, Kind); 5] = [
+            ("premium rate", |m| m.premium_rate()),
+            ("shared cost", |m| m.shared_cost()),
+            ("pager", |m| m.pager()),
+            ("voicemail", |m| m.voicemail()),
+            ("universal access number", |m| m.uan()),
+        ];
+        for (kind, descriptor) in kinds {
+            let mut checked = 0;
+            for region in ["US", "CA", "GB", "FR", "DE", "IT", "ES", "NL", "BE", "AT", "CH", "SE"] {
+                let metadata = DATABASE.by_id(region).unwrap();
+                let Some(example) = descriptor(metadata.descriptors()).and_then(|d| d.example())
+                else {
+                    continue;
+                };
+                let code = metadata.country_code();
+                let number = format!("+{code}{example}");
+                let policy = PhonePolicy::new(vec![code]);
+                assert_eq!(
+                    parse_sms_number(&number, &policy),
+                    Err(PhoneError::CannotReceiveSms(kind)),
+                    "{number}"
+                );
+                checked += 1;
+            }
+            assert!(checked > 0, "no example of {kind}");
+        }
+    }
+
+    /// Without +1 in the policy a number needs its `+`; the policy's codes are what it was given.
+    #[test]
+    fn a_policy_without_plus_one_reads_no_number_as_nanp() {
+        let uk = PhonePolicy::new(vec![44, 33]);
+        assert_eq!(uk.allowed(), [44, 33]);
+        assert_eq!(PhonePolicy::default().allowed(), [1]);
+        assert_eq!(parse_sms_number("(201) 555-0123", &uk), Err(PhoneError::Unparseable));
+        assert_eq!(parse_sms_number("+1 201 555 0123", &uk), Err(PhoneError::CountryNotAllowed(1)));
+        assert_eq!(parse("2015550123").unwrap().to_string(), "+12015550123");
     }
 
     #[test]
