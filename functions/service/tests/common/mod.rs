@@ -136,9 +136,9 @@ pub fn embedded_store() -> (Arc<EmbeddedStore>, TempDir) {
     (Arc::new(store), dir)
 }
 
-/// A DynamoDB store on the server at `MFA_TEST_DYNAMODB_ENDPOINT` (moto; `scripts/moto.sh`
-/// starts one), with dummy credentials, over `table`, which is created if missing.
-pub async fn dynamodb_store(table: &str) -> Arc<DynamoStore> {
+/// A client of the DynamoDB server at `MFA_TEST_DYNAMODB_ENDPOINT` (moto; `scripts/moto.sh`
+/// starts one), with dummy credentials.
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     let endpoint = std::env::var("MFA_TEST_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
         panic!("MFA_TEST_DYNAMODB_ENDPOINT must name a DynamoDB-compatible server (scripts/moto.sh starts one)")
     });
@@ -148,7 +148,12 @@ pub async fn dynamodb_store(table: &str) -> Arc<DynamoStore> {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB store on that server over `table`, which is created if missing.
+pub async fn dynamodb_store(table: &str) -> Arc<DynamoStore> {
+    let store = DynamoStore::new(dynamodb_client(), table);
     store.create_table_if_missing().await.unwrap();
     Arc::new(store)
 }

@@ -1,12 +1,13 @@
 //! Codes accepted once under concurrent requests, through the domain: 20 tasks of a
 //! multi-threaded runtime send one right code at once, and exactly one gets in.
 //!
-//! README: "A code works once: the same code again is refused" ("Getting started"), and "a TOTP
+//! README: "A code works once: the same code again is refused" ("Quick start"), and "a TOTP
 //! time step is accepted at most once per factor, also under concurrent requests" ("HTTP API v1").
 
 use std::sync::Arc;
 
-use mfa_service::ids::ChallengeId;
+use mfa_service::domain::Proof;
+use mfa_service::ids::{ChallengeId, UserId};
 use tokio::sync::Barrier;
 
 use crate::harness::{Channel, Harness};
@@ -15,12 +16,7 @@ use crate::harness::{Channel, Harness};
 const RACERS: usize = 20;
 
 /// Verifies `proof` on each of `challenges` at once, one task each; how many passed.
-async fn race(
-    h: &Harness,
-    user: &mfa_service::ids::UserId,
-    challenges: Vec<ChallengeId>,
-    proof: mfa_service::domain::Proof,
-) -> usize {
+async fn race(h: &Harness, user: &UserId, challenges: Vec<ChallengeId>, proof: Proof) -> usize {
     let start = Arc::new(Barrier::new(challenges.len()));
     let tasks: Vec<_> = challenges
         .into_iter()

@@ -4,10 +4,10 @@
 //! made of (sign in, fail, step up, recover).
 
 use std::fmt::Debug;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use mfa_service::config::Config;
-use mfa_service::domain::answers::{Challenged, IssuedToken, RecoveryUsed};
+use mfa_service::domain::answers::{Activated, Challenged, IssuedToken, RecoveryUsed};
 use mfa_service::domain::{Error, Mfa, NewFactor, Proof, StepUpFor};
 use mfa_service::ids::{ChallengeId, FactorId, UserId};
 use mfa_service::model::{AuthMethod, Delivery, Operation};
@@ -122,9 +122,6 @@ pub struct Pending {
     answer: Answer,
 }
 
-/// A fresh DynamoDB table for this run of the tests, made by the first test that needs it.
-static TABLE: LazyLock<String> = LazyLock::new(|| format!("mfa-rules-{:016x}", OsRng.next_u64()));
-
 /// The configuration: email factors and calls on, and two things out of the way.
 fn config() -> Config {
     let plenty = || "100000".to_owned();
@@ -151,25 +148,49 @@ pub struct Harness {
     pub mfa: Arc<Mfa>,
     clock: Arc<TestClock>,
     outbox: Arc<Outbox>,
-    _dir: Option<TempDir>,
+    place: Place,
+}
+
+/// Where a harness's store keeps its records.
+enum Place {
+    /// The embedded store's temporary directory.
+    Dir(TempDir),
+    /// A DynamoDB table and the client that made it.
+    Table(aws_sdk_dynamodb::Client, String),
 }
 
 impl Harness {
     /// Over a fresh embedded store.
     pub async fn embedded() -> Self {
         let (store, dir) = common::embedded_store();
-        Self::over(store, Some(dir))
+        Self::over(store, Place::Dir(dir))
     }
 
-    /// Over DynamoDB at `MFA_TEST_DYNAMODB_ENDPOINT`, in this run's table.
+    /// Over DynamoDB at `MFA_TEST_DYNAMODB_ENDPOINT`, in a new table of its own (moto copies
+    /// the whole table for each item a transaction writes to it, so a small table keeps every
+    /// transaction quick), which [`Harness::close`] deletes.
     pub async fn dynamodb() -> Self {
-        Self::over(common::dynamodb_store(&TABLE).await, None)
+        let table = format!("mfa-rules-{:016x}", OsRng.next_u64());
+        let store = common::dynamodb_store(&table).await;
+        Self::over(store, Place::Table(common::dynamodb_client(), table))
     }
 
-    fn over(store: Arc<dyn Store>, dir: Option<TempDir>) -> Self {
+    fn over(store: Arc<dyn Store>, place: Place) -> Self {
         let (ports, clock, outbox) = common::ports(store, NOW);
         let mfa = Arc::new(Mfa::new(&config(), ports).unwrap());
-        Self { mfa, clock, outbox, _dir: dir }
+        Self { mfa, clock, outbox, place }
+    }
+
+    /// Removes the store: its directory, or its table (a test that fails leaves it behind).
+    pub async fn close(self) {
+        let Self { mfa, place, .. } = self;
+        drop(mfa);
+        match place {
+            Place::Dir(dir) => dir.close().unwrap(),
+            Place::Table(client, table) => {
+                client.delete_table().table_name(table).send().await.unwrap();
+            }
+        }
     }
 
     /// The harness's time.
@@ -245,7 +266,7 @@ impl Harness {
         user: &UserId,
         pending: &Pending,
         right: bool,
-    ) -> Result<mfa_service::domain::answers::Activated, Error> {
+    ) -> Result<Activated, Error> {
         let code = self.code(&pending.answer, right);
         self.mfa.activate(user, &pending.id, &code).await
     }

@@ -10,6 +10,9 @@
 //! code. A lock of `L` seconds after a failure at `t` refuses at `t + L - 1` and lets through at
 //! `t + L`.
 
+use mfa_service::domain::Error;
+use mfa_service::model::Operation;
+
 use crate::harness::{assert_locked_until, assert_rejected, Channel, Harness, Member};
 
 /// Failures that cost nothing; the next one locks.
@@ -49,7 +52,7 @@ pub async fn fail(h: &Harness, member: &Member, failing: Failing, n: u32) {
                 Channel::Email => format!("new.{}@acme.test", member.user),
                 _ => mfa_e2e::unique_phone(),
             };
-            let token = h.step_up(member, mfa_service::model::Operation::AddFactor).await;
+            let token = h.step_up(member, Operation::AddFactor).await;
             let pending = h.enroll(&member.user, channel, &to, Some(&token)).await.unwrap();
             for _ in 0..n {
                 assert_rejected(h.activate(&member.user, &pending, false).await);
@@ -59,7 +62,7 @@ pub async fn fail(h: &Harness, member: &Member, failing: Failing, n: u32) {
 }
 
 /// Whether the member's second factor is open: a sign-in by email with the right code.
-async fn sign_in(h: &Harness, member: &Member) -> Result<(), mfa_service::domain::Error> {
+async fn sign_in(h: &Harness, member: &Member) -> Result<(), Error> {
     h.sign_in(member, Channel::Email).await.map(drop)
 }
 

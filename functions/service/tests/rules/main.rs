@@ -6,8 +6,8 @@
 //!
 //! Every rule is an `async fn` over a [`Harness`]; the `rules!` macro makes a test of it per
 //! store: over the embedded store (run by a plain `cargo test`), and over DynamoDB as moto serves
-//! it at `MFA_TEST_DYNAMODB_ENDPOINT`, in a table of its own per run (ignored by a plain `cargo
-//! test`; `scripts/test.d/30-dynamodb.sh` starts moto and runs them).
+//! it at `MFA_TEST_DYNAMODB_ENDPOINT`, in a table of its own per test (ignored by a plain
+//! `cargo test`; `scripts/test.d/30-dynamodb.sh` starts moto and runs them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../common/mod.rs"]
@@ -30,7 +30,9 @@ macro_rules! rules {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    $rule(&Harness::embedded().await $(, $arg)*).await;
+                    let harness = Harness::embedded().await;
+                    $rule(&harness $(, $arg)*).await;
+                    harness.close().await;
                 }
             )*
         }
@@ -40,7 +42,9 @@ macro_rules! rules {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
                 async fn $name() {
-                    $rule(&Harness::dynamodb().await $(, $arg)*).await;
+                    let harness = Harness::dynamodb().await;
+                    $rule(&harness $(, $arg)*).await;
+                    harness.close().await;
                 }
             )*
         }
