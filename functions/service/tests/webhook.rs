@@ -12,6 +12,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -457,11 +458,15 @@ fn world() -> World {
     world_over(store, Some(dir))
 }
 
-/// A world over a fresh table of the DynamoDB server at `MFA_TEST_DYNAMODB_ENDPOINT` (each
-/// world its own: the rules use one number, its sends and opt-out, at one time).
-async fn dynamodb_world() -> World {
+/// Runs `rule` on a world over a new table of the DynamoDB server at
+/// `MFA_TEST_DYNAMODB_ENDPOINT`: each its own (the rules use one number, its sends and opt-out, at
+/// one time; and moto copies the whole table for each item a transaction writes, so a small table
+/// keeps that quick), deleted when the rule passed.
+async fn on_dynamodb<F: Future<Output = ()>>(rule: impl FnOnce(World) -> F) {
     let table = format!("mfa-webhook-{:016x}", OsRng.next_u64());
-    world_over(common::dynamodb_store(&table).await, None)
+    rule(world_over(common::dynamodb_store(&table).await, None)).await;
+    let client = common::dynamodb_client();
+    client.delete_table().table_name(table).send().await.unwrap();
 }
 
 impl World {
@@ -718,7 +723,7 @@ macro_rules! rules {
                 #[tokio::test]
                 #[ignore = "needs a DynamoDB-compatible server: scripts/test-all.sh starts moto"]
                 async fn $case() {
-                    super::$case(super::dynamodb_world().await).await;
+                    super::on_dynamodb(super::$case).await;
                 }
             )*
         }
