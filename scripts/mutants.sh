@@ -62,6 +62,7 @@ run() {
   local status=0
   CARGO_TARGET_DIR="$out/$name/target" nice -n 19 cargo mutants --dir . --output "$out/$name" \
     --jobs 1 --minimum-test-timeout 120 --cargo-arg=--locked "$@" || status=$?
+  case " $* " in *" --list "* | *" --list-files "*) return "$status" ;; esac
   local file
   for file in caught missed unviable timeout; do
     printf '%s: %s\n' "$file" "$(wc -l <"$out/$name/mutants.out/$file.txt" 2>/dev/null || echo 0)"
