@@ -38,9 +38,26 @@ mkdir -p "$out"
 # its unit tests (--lib): together about a minute. On the 2-core development machine, shared with
 # other builds, a domain mutant took about 2 minutes (build and tests): the 376 of the whole domain
 # about 12 hours at -j 1, so run it in parts (-F, --shard) or on a bigger machine (--jobs). The
-# first run builds the dependencies into its target dir (26 minutes there). Left out: faults (every flow failed at every
-# store call, 70 s alone), requests (needs moto) and the e2e crate (the whole deployment), which a
-# run per mutant can't afford.
+# first run builds the dependencies into its target dir (26 minutes there). Left out: faults
+# (every flow failed at every store call, 70 s alone), requests (needs moto) and the e2e crate
+# (the whole deployment), which a run per mutant can't afford.
+#
+# The domain so far (`-F 'domain/(step_up|oob)\.rs'`, 41 of 376 mutants run): 25 caught, 11
+# missed, 5 unviable. The missed ones, and what became of each:
+# - oob.rs check_code -> Ok(()) (a phone change's new-number code unchecked): killed by
+#   rules::new_number_needs_its_code.
+# - oob.rs other_factors -> Ok(vec![]), and its filter's `&&`, `==`, `!=` flipped (4): killed by
+#   rules::second_text_names_the_other_factors (the e2e sms_email test holds it over HTTP too).
+# - enrollment.rs activate's answer without `status` or `activated_at` (2): killed by
+#   rules::activation_answers_the_active_factor.
+# - phone_change.rs the answer's factor without its new `method`: killed by
+#   rules::new_number_needs_its_code.
+# - oob.rs send_code's `ttl / 60` made `% 60` or `* 60` (2): the minutes an email's text says the
+#   code lasts. Wording, not a rule the README states; the lifetime itself is held by
+#   rules::email_code_lives_10_minutes. Left.
+# - notices.rs try_notify without `not_opted_out` (the phone-changed notice to an opted-out old
+#   number): not yet held by an in-process test. Open.
+# Not yet run: the other 28 step_up.rs mutants and the 307 of the other domain files.
 DOMAIN_TESTS=(conformance messaging metrics webauthn webhook)
 # The clock-driven rules of the domain (functions/service/tests/rules/), once they exist.
 [ -d functions/service/tests/rules ] && DOMAIN_TESTS+=(rules)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use mfa_service::config::Config;
 use mfa_service::domain::answers::{Activated, Challenged, IssuedToken, RecoveryUsed};
 use mfa_service::domain::{Error, Mfa, NewFactor, Proof, StepUpFor};
-use mfa_service::ids::{ChallengeId, FactorId, UserId};
+use mfa_service::ids::{ChallengeId, FactorId, LoginId, UserId};
 use mfa_service::model::{AuthMethod, Delivery, Operation};
 use mfa_service::ports::{Clock, Store};
 use rand_core::{OsRng, RngCore};
@@ -55,7 +55,7 @@ pub struct Member {
 
 impl Member {
     /// The factor that `channel` belongs to.
-    fn factor(&self, channel: Channel) -> &FactorId {
+    pub fn factor(&self, channel: Channel) -> &FactorId {
         match channel {
             Channel::Text | Channel::Call => &self.sms.0,
             Channel::Email => &self.email.0,
@@ -111,6 +111,8 @@ impl Answer {
 pub struct Challenge {
     /// The challenge.
     pub id: ChallengeId,
+    /// The sign-in it belongs to.
+    pub login: LoginId,
     answer: Answer,
 }
 
@@ -296,15 +298,26 @@ impl Harness {
     /// A new sign-in's challenge of the member's factor of `channel` (a code is sent for all
     /// but the app).
     pub async fn challenge(&self, member: &Member, channel: Channel) -> Challenge {
-        let Challenged { challenge_id, .. } = self.try_challenge(member, channel).await.unwrap();
-        Challenge { id: challenge_id, answer: member.answer(channel, &self.outbox) }
+        let login = self.login(member).await.unwrap();
+        let challenged = self.try_challenge_in(member, &login, channel).await.unwrap();
+        let Challenged { challenge_id, .. } = challenged;
+        Challenge { id: challenge_id, login, answer: member.answer(channel, &self.outbox) }
     }
 
-    async fn try_challenge(&self, member: &Member, channel: Channel) -> Result<Challenged, Error> {
-        let user = &member.user;
-        let login = self.mfa.login(user, AuthMethod::Password, None).await?.login_id;
+    /// A new sign-in of the member, after the password.
+    async fn login(&self, member: &Member) -> Result<LoginId, Error> {
+        Ok(self.mfa.login(&member.user, AuthMethod::Password, None).await?.login_id)
+    }
+
+    /// A challenge of the member's factor of `channel` in the sign-in `login`.
+    pub async fn try_challenge_in(
+        &self,
+        member: &Member,
+        login: &LoginId,
+        channel: Channel,
+    ) -> Result<Challenged, Error> {
         let delivery = (channel == Channel::Call).then_some(Delivery::Voice);
-        self.mfa.challenge(user, &login, member.factor(channel), delivery).await
+        self.mfa.challenge(&member.user, login, member.factor(channel), delivery).await
     }
 
     /// The right code for `challenge` (the app's: as of now).
@@ -339,6 +352,22 @@ impl Harness {
     /// A sign-in with the recovery code `code`.
     pub async fn recover(&self, member: &Member, code: &str) -> Result<RecoveryUsed, Error> {
         self.mfa.verify_recovery(&member.user, code, None, None).await
+    }
+
+    /// A step-up token for changing the number of the member's SMS factor, proved by that factor
+    /// (a code texted to its current number), and that number.
+    pub async fn step_up_for_phone_change(&self, member: &Member) -> (String, String) {
+        let (factor, phone) = &member.sms;
+        let wanted = StepUpFor { operation: Operation::ChangePhone, target: Some(factor.clone()) };
+        let started = self.mfa.start_step_up(&member.user, wanted, factor, None).await.unwrap();
+        let code = Proof::Code(self.outbox.last_code_to(phone));
+        let token = self.mfa.finish_step_up(&member.user, &started.challenge_id, &code).await;
+        (token.unwrap().token, phone.clone())
+    }
+
+    /// The last code sent to `to`.
+    pub fn last_code_to(&self, to: &str) -> String {
+        self.outbox.last_code_to(to)
     }
 
     /// Enrolls an app next to the member's factors with the step-up token `token`.

@@ -1,7 +1,8 @@
 //! The README's sign-in and step-up rules, each at its boundary (just inside passes, just
 //! outside is refused), through the real `Mfa` with a clock the test moves: step-up tokens
 //! (`step_up`), the lifetime and attempts of codes (`codes`), the lockout and its budgets
-//! (`lockout`), and codes accepted once under concurrent requests (`concurrency`). Expected
+//! (`lockout`), what the domain answers (`answers`), a phone change's code to the new number
+//! (`phone_change`), and codes accepted once under concurrent requests (`concurrency`). Expected
 //! numbers are the README's, quoted where they are used.
 //!
 //! Every rule is an `async fn` over a [`Harness`]; the `rules!` macro makes a test of it per
@@ -13,10 +14,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod answers;
 mod codes;
 mod concurrency;
 mod harness;
 mod lockout;
+mod phone_change;
 mod step_up;
 
 use harness::{Channel, Harness};
@@ -82,6 +85,10 @@ rules! {
     recovery_codes_lock_alone: lockout::failed_recovery_codes_lock_the_recovery_codes_alone;
     second_factor_lock_spares_recovery_codes:
         lockout::failed_second_factor_codes_leave_the_recovery_codes_open;
+
+    activation_answers_the_active_factor: answers::an_activation_answers_the_active_factor;
+    second_text_names_the_other_factors: answers::a_second_text_names_the_other_active_factors;
+    new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
 
     sent_code_accepted_once_concurrently:
         concurrency::a_sent_code_is_accepted_once_under_concurrent_requests;
