@@ -55,8 +55,8 @@ mkdir -p "$out"
 # - oob.rs send_code's `ttl / 60` made `% 60` or `* 60` (2): the minutes an email's text says the
 #   code lasts. Wording, not a rule the README states; the lifetime itself is held by
 #   rules::email_code_lives_10_minutes. Left.
-# - notices.rs try_notify without `not_opted_out` (the phone-changed notice to an opted-out old
-#   number): not yet held by an in-process test. Open.
+# - notices.rs try_notify without `not_opted_out` (the phone-changed notice texted to an old
+#   number that replied STOP): killed by rules::old_number_told_unless_opted_out.
 # Not yet run: the other 28 step_up.rs mutants and the 307 of the other domain files.
 DOMAIN_TESTS=(conformance messaging metrics webauthn webhook)
 # The clock-driven rules of the domain (functions/service/tests/rules/), once they exist.

@@ -148,6 +148,8 @@ fn config() -> Config {
 pub struct Harness {
     /// The domain, shared with the tasks of the concurrency rules.
     pub mfa: Arc<Mfa>,
+    /// The store under it, for what arrives from outside the domain's calls (a STOP reply).
+    pub store: Arc<dyn Store>,
     clock: Arc<TestClock>,
     outbox: Arc<Outbox>,
     place: Place,
@@ -178,15 +180,15 @@ impl Harness {
     }
 
     fn over(store: Arc<dyn Store>, place: Place) -> Self {
-        let (ports, clock, outbox) = common::ports(store, NOW);
+        let (ports, clock, outbox) = common::ports(store.clone(), NOW);
         let mfa = Arc::new(Mfa::new(&config(), ports).unwrap());
-        Self { mfa, clock, outbox, place }
+        Self { mfa, store, clock, outbox, place }
     }
 
     /// Removes the store: its directory, or its table (a test that fails leaves it behind).
     pub async fn close(self) {
-        let Self { mfa, place, .. } = self;
-        drop(mfa);
+        let Self { mfa, store, place, .. } = self;
+        drop((mfa, store));
         match place {
             Place::Dir(dir) => dir.close().unwrap(),
             Place::Table(client, table) => {
@@ -355,14 +357,25 @@ impl Harness {
     }
 
     /// A step-up token for changing the number of the member's SMS factor, proved by that factor
-    /// (a code texted to its current number), and that number.
-    pub async fn step_up_for_phone_change(&self, member: &Member) -> (String, String) {
+    /// (a code to its current number, by `channel`: a text or a call), and that number.
+    pub async fn step_up_for_phone_change(
+        &self,
+        member: &Member,
+        channel: Channel,
+    ) -> (String, String) {
         let (factor, phone) = &member.sms;
         let wanted = StepUpFor { operation: Operation::ChangePhone, target: Some(factor.clone()) };
-        let started = self.mfa.start_step_up(&member.user, wanted, factor, None).await.unwrap();
+        let delivery = (channel == Channel::Call).then_some(Delivery::Voice);
+        let started = self.mfa.start_step_up(&member.user, wanted, factor, delivery).await;
+        let started = started.unwrap();
         let code = Proof::Code(self.outbox.last_code_to(phone));
         let token = self.mfa.finish_step_up(&member.user, &started.challenge_id, &code).await;
         (token.unwrap().token, phone.clone())
+    }
+
+    /// Everything sent to `to` (texts, the words of calls, emails), oldest first.
+    pub fn sent_to(&self, to: &str) -> Vec<String> {
+        self.outbox.sent_to(to)
     }
 
     /// The last code sent to `to`.

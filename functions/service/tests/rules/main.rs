@@ -89,6 +89,7 @@ rules! {
     activation_answers_the_active_factor: answers::an_activation_answers_the_active_factor;
     second_text_names_the_other_factors: answers::a_second_text_names_the_other_active_factors;
     new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
+    old_number_told_unless_opted_out: phone_change::the_old_number_is_told_unless_it_opted_out;
 
     sent_code_accepted_once_concurrently:
         concurrency::a_sent_code_is_accepted_once_under_concurrent_requests;

@@ -2,7 +2,9 @@
 //! /v1/users/{user}/factors/{id}/phone-change` takes a step-up token "`change_phone` of this
 //! factor, proved by a code to the OLD number", then "a code goes to the new number". The factor
 //! switches only for that code: a wrong one is refused and leaves the old number in place, and the
-//! right one moves the factor (and its sign-in texts) to the new number.
+//! right one moves the factor (and its sign-in texts) to the new number. The old number is told
+//! by text (README, "Notices": "a phone number changes (the old number gets a text too)"), unless
+//! it replied STOP ("no code goes to a number that replied STOP"; a notice neither).
 
 use mfa_service::domain::answers::PhoneChange;
 use mfa_service::domain::Error;
@@ -24,7 +26,7 @@ async fn number_of(h: &Harness, member: &Member) -> String {
 /// factor to the new number.
 pub async fn a_new_number_takes_effect_only_with_its_code(h: &Harness) {
     let member = h.member().await;
-    let (token, old) = h.step_up_for_phone_change(&member).await;
+    let (token, old) = h.step_up_for_phone_change(&member, Channel::Text).await;
     let new = mfa_e2e::unique_phone();
     let factor = member.factor(Channel::Text);
     let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(&token)).await;
@@ -44,4 +46,27 @@ pub async fn a_new_number_takes_effect_only_with_its_code(h: &Harness) {
     assert_eq!(number_of(h, &member).await, new);
     let again = h.mfa.continue_phone_change(&member.user, factor, &challenge_id, &sent).await;
     assert!(matches!(again, Err(Error::NotFound(_) | Error::Conflict(_))), "{again:?}");
+}
+
+/// An old number that replied STOP gets no notice text of the change (it proves the change by a
+/// call, which an opt-out from texts leaves open); one that did not gets it.
+pub async fn the_old_number_is_told_unless_it_opted_out(h: &Harness) {
+    for opted_out in [false, true] {
+        let member = h.member().await;
+        let factor = member.factor(Channel::Text);
+        let (token, old) = h.step_up_for_phone_change(&member, Channel::Call).await;
+        if opted_out {
+            h.store.opt_out(&old, h.now()).await.unwrap();
+        }
+        let new = mfa_e2e::unique_phone();
+        let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(&token)).await;
+        let PhoneChange::VerifyNewNumber { challenge_id, .. } = started.unwrap() else {
+            panic!("a code goes to the new number first")
+        };
+        let before = h.sent_to(&old).len();
+        let code = h.last_code_to(&new);
+        h.mfa.continue_phone_change(&member.user, factor, &challenge_id, &code).await.unwrap();
+        let told = h.sent_to(&old).len() - before;
+        assert_eq!(told, usize::from(!opted_out), "opted out: {opted_out}: {:?}", h.sent_to(&old));
+    }
 }
