@@ -9,7 +9,6 @@ mod common;
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{new_user, Outbox, TestClock};
@@ -20,8 +19,6 @@ use mfa_service::domain::{Error, Mfa, NewFactor, Ports, Proof, StepUpFor};
 use mfa_service::ids::{ChallengeId, FactorId, LoginId, UserId};
 use mfa_service::model::{AuditAction, AuthMethod, Budget, Method, Operation, WebauthnKind};
 use mfa_service::ports::Store;
-use mfa_service::store::dynamo::DynamoStore;
-use mfa_service::store::embedded::EmbeddedStore;
 use rand_core::OsRng;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -66,23 +63,12 @@ fn rig(store: Arc<dyn Store>, dir: Option<TempDir>) -> Rig {
 }
 
 async fn embedded() -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path().join("store.redb")).unwrap();
-    rig(Arc::new(store), Some(dir))
+    let (store, dir) = common::embedded_store();
+    rig(store, Some(dir))
 }
 
 async fn dynamodb() -> Rig {
-    let endpoint = std::env::var("MFA_TEST_DYNAMODB_ENDPOINT")
-        .expect("MFA_TEST_DYNAMODB_ENDPOINT must name a DynamoDB-compatible server");
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "webauthn"))
-        .build();
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), "mfa-webauthn");
-    store.create_table_if_missing().await.unwrap();
-    rig(Arc::new(store), None)
+    rig(common::dynamodb_store("mfa-webauthn").await, None)
 }
 
 /// The payload of a JWT, decoded by hand (not by the library that signed it).

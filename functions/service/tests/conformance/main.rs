@@ -8,6 +8,9 @@
 //! Every test uses its own random user ids, so tests share one table safely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod attempts;
 mod audit;
 mod factors;
@@ -22,7 +25,6 @@ mod throttle;
 
 use std::sync::{Arc, LazyLock};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use mfa_service::ports::Store;
 use mfa_service::store::dynamo::DynamoStore;
 use mfa_service::store::embedded::EmbeddedStore;
@@ -125,33 +127,16 @@ macro_rules! conformance_suite {
 
 /// A fresh embedded store in a temporary directory.
 async fn embedded_store() -> Fixture<EmbeddedStore> {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path().join("store.redb")).unwrap();
-    Fixture { store: Arc::new(store), _dir: Some(dir) }
+    let (store, dir) = common::embedded_store();
+    Fixture { store, _dir: Some(dir) }
 }
 
 /// One table per test run, made by the first test that needs it.
 static TABLE: LazyLock<String> = LazyLock::new(|| support::unique("mfa-conformance"));
 
-/// A client of the server at `MFA_TEST_DYNAMODB_ENDPOINT`, with dummy credentials.
-fn dynamo_client() -> aws_sdk_dynamodb::Client {
-    let endpoint = std::env::var("MFA_TEST_DYNAMODB_ENDPOINT").expect(
-        "MFA_TEST_DYNAMODB_ENDPOINT must name a DynamoDB-compatible server (scripts/moto.sh starts one)",
-    );
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "conformance"))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
-}
-
 /// A DynamoDB store on that server.
 async fn dynamo_store() -> Fixture<DynamoStore> {
-    let store = DynamoStore::new(dynamo_client(), TABLE.as_str());
-    store.create_table_if_missing().await.unwrap();
-    Fixture { store: Arc::new(store), _dir: None }
+    Fixture { store: common::dynamodb_store(TABLE.as_str()).await, _dir: None }
 }
 
 /// Items as the service wrote them before the typed model (attribute by attribute, put with the
@@ -166,7 +151,7 @@ async fn dynamodb_items_written_before_the_typed_model_load() {
     let (user, factor, challenge) =
         (support::unique_user(), support::unique_factor(), support::unique_challenge());
     let put = |attributes: Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>| {
-        dynamo_client()
+        common::dynamodb_client()
             .put_item()
             .table_name(TABLE.as_str())
             .set_item(Some(attributes.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))

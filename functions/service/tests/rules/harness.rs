@@ -373,6 +373,11 @@ impl Harness {
         (token.unwrap().token, phone.clone())
     }
 
+    /// The member's app's code as of now.
+    pub fn app_code(&self, member: &Member) -> Proof {
+        Proof::Code(mfa_e2e::code_from_uri(&member.app.1, self.now()))
+    }
+
     /// Everything sent to `to` (texts, the words of calls, emails), oldest first.
     pub fn sent_to(&self, to: &str) -> Vec<String> {
         self.outbox.sent_to(to)

@@ -58,6 +58,8 @@ rules! {
     step_up_token_good_for_5_minutes: step_up::a_step_up_token_is_good_for_5_minutes;
     step_up_token_of_another_user_refused: step_up::a_step_up_token_is_good_for_its_user_alone;
     step_up_token_good_once: step_up::a_step_up_token_is_good_once;
+    app_step_up_lives_300_s: step_up::an_app_step_up_lives_300_s;
+    refused_kind_proves_only_its_removal: step_up::a_refused_kind_proves_only_its_own_removal;
 
     text_code_lives_5_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Text;
     called_code_lives_5_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Call;

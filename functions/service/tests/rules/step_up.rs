@@ -5,9 +5,11 @@
 //! "For 5 minutes" is checked at its edge: used 299 s after it was issued the token works, used
 //! 300 s after it is refused (as a JWT whose `exp` has come).
 
-use mfa_service::model::Operation;
+use mfa_service::domain::{Error, StepUpFor};
+use mfa_service::ids::OrgId;
+use mfa_service::model::{FactorKind, Operation, OrgPolicy};
 
-use crate::harness::{assert_step_up_required, Harness};
+use crate::harness::{assert_step_up_required, Channel, Harness};
 
 /// "good for ... 5 minutes".
 const LIFETIME: u64 = 5 * 60;
@@ -44,4 +46,43 @@ pub async fn a_step_up_token_is_good_once(h: &Harness) {
     let token = h.step_up(&member, Operation::AddFactor).await;
     h.add_app(&member, &token).await.unwrap();
     assert_step_up_required(h.add_app(&member, &token).await);
+}
+
+/// A step-up by the app is a challenge that lives `MFA_CHALLENGE_TTL_SECONDS` (README,
+/// Configuration: "`300`"): answered at 299 s it earns its token, at 300 s it is refused.
+pub async fn an_app_step_up_lives_300_s(h: &Harness) {
+    let member = h.member().await;
+    let app = member.factor(Channel::App);
+    for (wait, earns) in [(LIFETIME - 1, true), (LIFETIME, false)] {
+        let add = StepUpFor { operation: Operation::AddFactor, target: None };
+        let started = h.mfa.start_step_up(&member.user, add, app, None).await.unwrap();
+        h.advance(wait);
+        let code = h.app_code(&member);
+        let answer = h.mfa.finish_step_up(&member.user, &started.challenge_id, &code);
+        match answer.await {
+            Ok(_) => assert!(earns, "answered after {wait} s"),
+            Err(e) => assert!(!earns && matches!(e, Error::Expired(_)), "after {wait} s: {e:?}"),
+        }
+        h.advance(30); // the next code for the next round
+    }
+}
+
+/// A factor of a kind the user's org does not allow proves no change but its own removal
+/// (README, Organisations, `allowed_factors`: "a step-up proved by one (but for removing that
+/// factor) ... 403 `policy-forbids`").
+pub async fn a_refused_kind_proves_only_its_own_removal(h: &Harness) {
+    let member = h.member().await;
+    let org = OrgId::parse(&format!("org-of-{}", member.user)).unwrap();
+    let allowed = Some(vec![FactorKind::Totp, FactorKind::Email]);
+    h.mfa
+        .admin_set_policy(&org, OrgPolicy { allowed_factors: allowed, ..OrgPolicy::default() })
+        .await
+        .unwrap();
+    h.mfa.admin_set_memberships(&member.user, vec![org]).await.unwrap();
+    let sms = member.factor(Channel::Text);
+    let add = StepUpFor { operation: Operation::AddFactor, target: None };
+    let refused = h.mfa.start_step_up(&member.user, add, sms, None).await;
+    assert!(matches!(refused, Err(Error::PolicyForbids(_))), "{refused:?}");
+    let delete = StepUpFor { operation: Operation::DeleteFactor, target: Some(sms.clone()) };
+    h.mfa.start_step_up(&member.user, delete, sms, None).await.unwrap();
 }
