@@ -67,8 +67,8 @@ mkdir -p "$out"
 # - grant_step_up's answered `expires_at: now + STEP_UP_TTL` made `-` or `*` (2): the token's own
 #   `exp` is right (rules::step_up_token_good_for_5_minutes), the answer's copy of it is not
 #   checked in-process (the e2e checks `exp - iat` by the oracle, not `expires_at`).
-# - redeem_step_up's prover `f.id == fid && active` made `||`: a token proved by a factor deleted
-#   since would need another active factor of the same user to pass; not yet held in-process.
+# - redeem_step_up's prover `f.id == fid && active` made `||` (a token outliving the factor that
+#   proved it): killed by rules::step_up_token_dies_with_its_factor.
 # Not yet run: the 307 mutants of the other domain files.
 DOMAIN_TESTS=(conformance messaging metrics webauthn webhook)
 # The clock-driven rules of the domain (functions/service/tests/rules/), once they exist.

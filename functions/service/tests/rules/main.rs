@@ -58,6 +58,7 @@ rules! {
     step_up_token_good_for_5_minutes: step_up::a_step_up_token_is_good_for_5_minutes;
     step_up_token_of_another_user_refused: step_up::a_step_up_token_is_good_for_its_user_alone;
     step_up_token_good_once: step_up::a_step_up_token_is_good_once;
+    step_up_token_dies_with_its_factor: step_up::a_step_up_token_dies_with_its_factor;
     app_step_up_lives_300_s: step_up::an_app_step_up_lives_300_s;
     refused_kind_proves_only_its_removal: step_up::a_refused_kind_proves_only_its_own_removal;
 

@@ -86,3 +86,13 @@ pub async fn a_refused_kind_proves_only_its_own_removal(h: &Harness) {
     let delete = StepUpFor { operation: Operation::DeleteFactor, target: Some(sms.clone()) };
     h.mfa.start_step_up(&member.user, delete, sms, None).await.unwrap();
 }
+
+/// A token is refused once the factor that proved it is gone (README, "Step-up": "It is refused
+/// once the factor that proved it is deleted or reset by an admin"), though the user has other
+/// active factors.
+pub async fn a_step_up_token_dies_with_its_factor(h: &Harness) {
+    let member = h.member().await;
+    let token = h.step_up(&member, Operation::AddFactor).await;
+    h.mfa.admin_reset_factor(&member.user, member.factor(Channel::Email)).await.unwrap();
+    assert_step_up_required(h.add_app(&member, &token).await);
+}
