@@ -231,7 +231,14 @@ impl Harness {
         channel: Channel,
         to: String,
     ) -> (FactorId, String) {
-        let token = self.step_up_by(user, email, Operation::AddFactor).await;
+        let token = self
+            .step_up_by(
+                user,
+                email,
+                StepUpFor { operation: Operation::AddFactor, target: None },
+                None,
+            )
+            .await;
         let pending = self.enroll(user, channel, &to, Some(&token)).await.unwrap();
         self.activate(user, &pending, true).await.unwrap();
         match pending.answer {
@@ -282,18 +289,21 @@ impl Harness {
 
     /// A step-up token for `operation` (to no one factor), proved by the member's email factor.
     pub async fn step_up(&self, member: &Member, operation: Operation) -> String {
-        self.step_up_by(&member.user, &member.email, operation).await
+        let wanted = StepUpFor { operation, target: None };
+        self.step_up_by(&member.user, &member.email, wanted, None).await
     }
 
+    /// A step-up token for `wanted`, proved by `prover` with a code sent to `to` (by call with
+    /// `Delivery::Voice`).
     async fn step_up_by(
         &self,
         user: &UserId,
-        (email, address): &(FactorId, String),
-        operation: Operation,
+        (prover, to): &(FactorId, String),
+        wanted: StepUpFor,
+        delivery: Option<Delivery>,
     ) -> String {
-        let wanted = StepUpFor { operation, target: None };
-        let started = self.mfa.start_step_up(user, wanted, email, None).await.unwrap();
-        let code = Proof::Code(self.outbox.last_code_to(address));
+        let started = self.mfa.start_step_up(user, wanted, prover, delivery).await.unwrap();
+        let code = Proof::Code(self.outbox.last_code_to(to));
         self.mfa.finish_step_up(user, &started.challenge_id, &code).await.unwrap().token
     }
 
@@ -363,14 +373,11 @@ impl Harness {
         member: &Member,
         channel: Channel,
     ) -> (String, String) {
-        let (factor, phone) = &member.sms;
-        let wanted = StepUpFor { operation: Operation::ChangePhone, target: Some(factor.clone()) };
+        let wanted =
+            StepUpFor { operation: Operation::ChangePhone, target: Some(member.sms.0.clone()) };
         let delivery = (channel == Channel::Call).then_some(Delivery::Voice);
-        let started = self.mfa.start_step_up(&member.user, wanted, factor, delivery).await;
-        let started = started.unwrap();
-        let code = Proof::Code(self.outbox.last_code_to(phone));
-        let token = self.mfa.finish_step_up(&member.user, &started.challenge_id, &code).await;
-        (token.unwrap().token, phone.clone())
+        let token = self.step_up_by(&member.user, &member.sms, wanted, delivery).await;
+        (token, member.sms.1.clone())
     }
 
     /// The member's app's code as of now.
