@@ -16,7 +16,8 @@ use crate::kinds::{
 pub enum EnrollRequest {
     /// An authenticator app.
     Totp {
-        /// A name for the factor ("Phone").
+        /// A name for the factor ("Phone"): 1 to 64 printable characters, spaces around it
+        /// trimmed (as are `account_name` and every other factor's `label`).
         #[serde(default)]
         label: Option<String>,
         /// The account name the app shows after the issuer (an email address, say); defaults to
@@ -37,7 +38,8 @@ pub enum EnrollRequest {
     },
     /// Codes by email; a code is sent at once to confirm the address.
     Email {
-        /// The email address.
+        /// The email address: one `@`, a dot in the domain, no spaces, at most 254
+        /// characters.
         email: String,
         /// A name for the factor.
         #[serde(default)]

@@ -466,3 +466,48 @@ pub(super) fn check_code_shape(code: &str, params: &TotpParams) -> Result<(), Er
         .map(|_| ())
         .ok_or_else(|| Error::BadRequest(format!("the code must be {} digits", params.digits())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API's documented limit of a label or account name: "1 to 64 printable characters".
+    const LABEL_LIMIT: usize = 64;
+
+    #[test]
+    fn a_label_is_1_to_64_printable_characters_trimmed() {
+        let ok = |v: &str| check_text(Some(v.to_owned()), "label");
+        // Characters, not bytes: 64 two-byte letters are a label.
+        assert_eq!(ok(&"é".repeat(LABEL_LIMIT)).unwrap(), Some("é".repeat(LABEL_LIMIT)));
+        assert_eq!(ok("  Phone \t").unwrap(), Some("Phone".to_owned()));
+        assert_eq!(check_text(None, "label").unwrap(), None);
+        for refused in ["", "   ", &"a".repeat(LABEL_LIMIT + 1), "Ph\u{7}one", "a\nb"] {
+            assert!(matches!(ok(refused), Err(Error::BadRequest(_))), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn an_email_address_has_one_at_a_dotted_domain_and_at_most_254_characters() {
+        // RFC 5321, 4.5.3.1.3: a path is at most 256 octets, two of them its angle brackets.
+        let longest = format!("{}@example.com", "a".repeat(254 - "@example.com".len()));
+        for ok in [longest.as_str(), "ada@example.com", " a.b+c@mail.example.co.uk "] {
+            assert_eq!(check_email(ok).unwrap(), ok.trim(), "{ok:?}");
+        }
+        let too_long = format!("a{longest}");
+        let refused = [
+            too_long.as_str(),
+            "ada.example.com",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada@exa@mple.com",
+            "ada@.example.com",
+            "a da@example.com",
+            "ada@example.com\u{0}",
+            "",
+        ];
+        for bad in refused {
+            assert!(matches!(check_email(bad), Err(Error::BadRequest(_))), "{bad:?}");
+        }
+    }
+}
