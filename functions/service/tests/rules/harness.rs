@@ -238,7 +238,8 @@ impl Harness {
                 StepUpFor { operation: Operation::AddFactor, target: None },
                 None,
             )
-            .await;
+            .await
+            .token;
         let pending = self.enroll(user, channel, &to, Some(&token)).await.unwrap();
         self.activate(user, &pending, true).await.unwrap();
         match pending.answer {
@@ -289,8 +290,30 @@ impl Harness {
 
     /// A step-up token for `operation` (to no one factor), proved by the member's email factor.
     pub async fn step_up(&self, member: &Member, operation: Operation) -> String {
+        self.step_up_issued(member, operation).await.token
+    }
+
+    /// A step-up token for `operation` of the member, with the `expires_at` answered with it.
+    pub async fn step_up_issued(&self, member: &Member, operation: Operation) -> IssuedToken {
         let wanted = StepUpFor { operation, target: None };
         self.step_up_by(&member.user, &member.email, wanted, None).await
+    }
+
+    /// A step-up token for `wanted`, proved by the member's factor of `prover` with a code sent
+    /// to it (not the app: [`crate::step_up::an_app_step_up_lives_300_s`] answers its code).
+    pub async fn step_up_with(
+        &self,
+        member: &Member,
+        wanted: StepUpFor,
+        prover: Channel,
+    ) -> String {
+        let (by, delivery) = match prover {
+            Channel::Text => (&member.sms, None),
+            Channel::Call => (&member.sms, Some(Delivery::Voice)),
+            Channel::Email => (&member.email, None),
+            Channel::App => panic!("an app's step-up is answered with its code, not one sent"),
+        };
+        self.step_up_by(&member.user, by, wanted, delivery).await.token
     }
 
     /// A step-up token for `wanted`, proved by `prover` with a code sent to `to` (by call with
@@ -301,10 +324,10 @@ impl Harness {
         (prover, to): &(FactorId, String),
         wanted: StepUpFor,
         delivery: Option<Delivery>,
-    ) -> String {
+    ) -> IssuedToken {
         let started = self.mfa.start_step_up(user, wanted, prover, delivery).await.unwrap();
         let code = Proof::Code(self.outbox.last_code_to(to));
-        self.mfa.finish_step_up(user, &started.challenge_id, &code).await.unwrap().token
+        self.mfa.finish_step_up(user, &started.challenge_id, &code).await.unwrap()
     }
 
     /// A new sign-in's challenge of the member's factor of `channel` (a code is sent for all
@@ -375,9 +398,7 @@ impl Harness {
     ) -> (String, String) {
         let wanted =
             StepUpFor { operation: Operation::ChangePhone, target: Some(member.sms.0.clone()) };
-        let delivery = (channel == Channel::Call).then_some(Delivery::Voice);
-        let token = self.step_up_by(&member.user, &member.sms, wanted, delivery).await;
-        (token, member.sms.1.clone())
+        (self.step_up_with(member, wanted, channel).await, member.sms.1.clone())
     }
 
     /// The member's app's code as of now.

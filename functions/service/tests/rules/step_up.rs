@@ -14,12 +14,14 @@ use crate::harness::{assert_step_up_required, Channel, Harness};
 /// "good for ... 5 minutes".
 const LIFETIME: u64 = 5 * 60;
 
-/// A token works 299 s after it was issued and is refused at 300 s.
+/// A token works 299 s after it was issued and is refused at 300 s; the `expires_at` answered
+/// with it says so (300 s after it was issued).
 pub async fn a_step_up_token_is_good_for_5_minutes(h: &Harness) {
     let member = h.member().await;
-    let inside = h.step_up(&member, Operation::AddFactor).await;
+    let inside = h.step_up_issued(&member, Operation::AddFactor).await;
+    assert_eq!(inside.expires_at, h.now() + LIFETIME);
     h.advance(LIFETIME - 1);
-    h.add_app(&member, &inside).await.unwrap();
+    h.add_app(&member, &inside.token).await.unwrap();
     let outside = h.step_up(&member, Operation::AddFactor).await;
     h.advance(LIFETIME);
     assert_step_up_required(h.add_app(&member, &outside).await);
