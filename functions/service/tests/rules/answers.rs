@@ -3,19 +3,20 @@
 //! "activate"); and a sign-in that already had its text is told which factors it can use instead
 //! (README, "The SMS program": "a login gets at most one SMS challenge; asking for another
 //! answers 409 `use-another-factor` with the user's other factors": the active ones, since a
-//! pending factor can't sign in).
+//! pending factor can't sign in). An activation also answers a new set of recovery codes when
+//! the last code was used, and refuses a factor that another's activation overtook.
 
 use std::collections::BTreeSet;
 
 use mfa_service::domain::Error;
-use mfa_service::model::FactorStatus;
+use mfa_service::model::{FactorStatus, Operation};
 
-use crate::harness::{Channel, Harness};
+use crate::harness::{Channel, Harness, Member, Pending};
 
 /// An activation answers the factor as active since the moment of its activation.
 pub async fn an_activation_answers_the_active_factor(h: &Harness) {
     let member = h.member().await;
-    let token = h.step_up(&member, mfa_service::model::Operation::AddFactor).await;
+    let token = h.step_up(&member, Operation::AddFactor).await;
     let pending = h.add_app(&member, &token).await.unwrap();
     let activated = h.activate(&member.user, &pending, true).await.unwrap();
     assert_eq!(activated.factor.id, pending.id);
@@ -36,4 +37,42 @@ pub async fn a_second_text_names_the_other_active_factors(h: &Harness) {
         member.factor(Channel::App).clone(),
     ]);
     assert_eq!(offered, others);
+}
+
+/// "The first factor comes with `recovery_codes` (so does any factor activated once every code
+/// of the set was used)" (README, route table): a factor activated while one code is left comes
+/// without; once the last is used, the next comes with a new set of 10.
+pub async fn an_activation_after_the_last_recovery_code_brings_a_new_set(h: &Harness) {
+    let member = h.member().await;
+    let (last, others) = member.recovery_codes.split_last().unwrap();
+    for code in others {
+        h.recover(&member, code).await.unwrap();
+    }
+    let with_one_left = h.activate(&member.user, &another_app(h, &member).await, true).await;
+    assert_eq!(with_one_left.unwrap().recovery_codes, None);
+    h.recover(&member, last).await.unwrap();
+    let with_none_left = h.activate(&member.user, &another_app(h, &member).await, true).await;
+    let new_set = with_none_left.unwrap().recovery_codes.unwrap();
+    assert_eq!(new_set.len(), 10);
+    h.recover(&member, &new_set[0]).await.unwrap();
+}
+
+/// "409 if another factor was activated after this one was enrolled: enroll it again" (README,
+/// route table): a factor enrolled without a step-up, while the user had none active, can't be
+/// activated once another is, whatever the code; a wrong code is not even tried.
+pub async fn a_factor_enrolled_before_another_was_activated_must_be_enrolled_again(h: &Harness) {
+    let user = crate::common::new_user();
+    let first = h.enroll(&user, Channel::App, "", None).await.unwrap();
+    let second = h.enroll(&user, Channel::App, "", None).await.unwrap();
+    h.activate(&user, &first, true).await.unwrap();
+    for right in [false, true] {
+        let refused = h.activate(&user, &second, right).await;
+        assert!(matches!(refused, Err(Error::Conflict(_))), "right code: {right}: {refused:?}");
+    }
+}
+
+/// Another app enrolled next to the member's factors, pending.
+async fn another_app(h: &Harness, member: &Member) -> Pending {
+    let token = h.step_up(member, Operation::AddFactor).await;
+    h.add_app(member, &token).await.unwrap()
 }

@@ -1,13 +1,15 @@
 //! The life of a code: how long it is accepted after it was sent (or, for the app, after its
-//! challenge began), and how many attempts it takes.
+//! challenge began), how many attempts it takes, and (for the app) that its secret serves its
+//! own factor alone.
 //!
 //! Each lifetime `L` is taken as the README states it and checked at its edge: answered `L - 1`
 //! seconds after it began, the code passes; answered `L` seconds after, it is refused as expired
 //! (a code "valid 5 minutes" is no longer valid once 5 minutes have passed, as a JWT's `exp`).
 
 use mfa_service::domain::Error;
+use mfa_service::model::{Factor, FactorStatus, Method};
 
-use crate::harness::{assert_rejected, Channel, Harness};
+use crate::harness::{assert_rejected, Channel, Harness, Member};
 use crate::lockout::FIRST_LOCK;
 
 /// How long a challenge's code lives, as the README says.
@@ -57,4 +59,30 @@ pub async fn a_code_takes_at_most_5_attempts(h: &Harness, channel: Channel) {
     h.advance(FIRST_LOCK);
     let sixth = h.answer(&member, &challenge).await;
     assert!(matches!(sixth, Err(Error::Conflict(_))), "{sixth:?}");
+}
+
+/// An app's sealed secret is bound to its user and factor (docs/architecture.md: "AAD = user and
+/// factor"): copied into another user's app factor, it opens for no one, and the code of the
+/// app it came from signs no one in there.
+pub async fn an_app_secret_is_bound_to_its_factor(h: &Harness) {
+    let (ada, bob) = (h.member().await, h.member().await);
+    let sealed_of = |factor: &Factor| match &factor.method {
+        Method::Totp { secret, .. } => secret.clone(),
+        other => panic!("not an app: {other:?}"),
+    };
+    let (adas, bobs) = (app_factor(h, &ada).await, app_factor(h, &bob).await);
+    let mut moved = bobs.clone();
+    if let Method::Totp { secret, .. } = &mut moved.method {
+        *secret = sealed_of(&adas);
+    }
+    assert!(h.store.delete_factor(&bob.user, &bobs.id, FactorStatus::Active).await.unwrap());
+    h.store.insert_factor(&moved).await.unwrap();
+    let challenge = h.challenge(&bob, Channel::App).await;
+    let answer = h.mfa.verify(&bob.user, &challenge.id, &h.app_code(&ada)).await;
+    assert!(matches!(answer, Err(Error::Internal(_))), "{answer:?}");
+}
+
+/// The member's app factor as stored.
+async fn app_factor(h: &Harness, member: &Member) -> Factor {
+    h.store.get_factor(&member.user, member.factor(Channel::App)).await.unwrap().unwrap()
 }

@@ -2,7 +2,9 @@
 //! outside is refused), through the real `Mfa` with a clock the test moves: step-up tokens
 //! (`step_up`), the lifetime and attempts of codes (`codes`), the lockout and its budgets
 //! (`lockout`), what the domain answers (`answers`), a phone change's code to the new number
-//! (`phone_change`), and codes accepted once under concurrent requests (`concurrency`). Expected
+//! (`phone_change`), removing factors, new recovery codes and an admin's reset and unlock
+//! (`manage`), organisations' policies and a sign-in's lifetime (`orgs`), and codes
+//! accepted once under concurrent requests (`concurrency`). Expected
 //! numbers are the README's, quoted where they are used.
 //!
 //! Every rule is an `async fn` over a [`Harness`]; the `rules!` macro makes a test of it per
@@ -19,6 +21,8 @@ mod codes;
 mod concurrency;
 mod harness;
 mod lockout;
+mod manage;
+mod orgs;
 mod phone_change;
 mod step_up;
 
@@ -66,6 +70,7 @@ rules! {
     called_code_lives_5_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Call;
     email_code_lives_10_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Email;
     app_challenge_lives_300_s: codes::a_code_lives_as_long_as_the_readme_says, Channel::App;
+    app_secret_bound_to_its_factor: codes::an_app_secret_is_bound_to_its_factor;
     text_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Text;
     called_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Call;
     email_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Email;
@@ -90,9 +95,30 @@ rules! {
         lockout::failed_second_factor_codes_leave_the_recovery_codes_open;
 
     activation_answers_the_active_factor: answers::an_activation_answers_the_active_factor;
+    activation_after_last_recovery_code_brings_a_set:
+        answers::an_activation_after_the_last_recovery_code_brings_a_new_set;
+    factor_enrolled_before_another_activated_enrolled_again:
+        answers::a_factor_enrolled_before_another_was_activated_must_be_enrolled_again;
     second_text_names_the_other_factors: answers::a_second_text_names_the_other_active_factors;
     new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
     old_number_told_unless_opted_out: phone_change::the_old_number_is_told_unless_it_opted_out;
+
+    factor_removed_only_with_its_own_step_up:
+        manage::an_active_factor_is_removed_only_with_its_own_step_up;
+    new_recovery_codes_need_a_factor: manage::new_recovery_codes_need_a_factor_and_end_the_old_set;
+    admin_reset_removes_and_clears_failures:
+        manage::an_admin_reset_removes_the_factor_and_clears_the_failures;
+    admin_unlock_clears_both_lockouts: manage::an_admin_unlock_clears_both_lockouts;
+
+    grace_logins_then_enrollment_required: orgs::an_org_requires_enrollment_after_its_grace_logins;
+    sso_exempt_unless_the_org_says_not: orgs::sso_skips_the_second_factor_unless_the_org_says_not;
+    mfa_token_counts_within_the_orgs_lifetime:
+        orgs::an_mfa_token_counts_while_younger_than_the_orgs_lifetime;
+    only_allowed_kinds_sign_in: orgs::only_the_allowed_kinds_sign_in;
+    org_caps_the_active_factors: orgs::an_org_caps_the_active_factors;
+    senseless_policy_refused: orgs::a_policy_that_makes_no_sense_is_refused;
+    at_most_50_orgs: orgs::a_user_belongs_to_at_most_50_orgs;
+    login_takes_challenges_until_it_expires: orgs::a_login_takes_challenges_until_it_expires;
 
     sent_code_accepted_once_concurrently:
         concurrency::a_sent_code_is_accepted_once_under_concurrent_requests;
