@@ -419,9 +419,10 @@ pub struct AuditList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
-    /// The app's name (1 to 64 characters), recorded in the audit events of its requests.
+    /// The app's name, recorded in the audit events of its requests: 1 to 64 printable
+    /// characters, spaces around it trimmed; not `configured` (the app of `MFA_API_KEYS`' keys).
     pub app: String,
-    /// What the key may call: `verify`, `enroll`, `manage`, `admin`.
+    /// What the key may call: `verify`, `enroll`, `manage`, `admin` (at least one).
     pub scopes: Vec<Scope>,
 }
 

@@ -76,3 +76,31 @@ async fn another_app(h: &Harness, member: &Member) -> Pending {
     let token = h.step_up(member, Operation::AddFactor).await;
     h.add_app(member, &token).await.unwrap()
 }
+
+/// "`amr` says how the factor was proved" (README, the MFA token): `sms` for a text, `tel` for
+/// a code read out in a call, `email`, `otp` for an app; `sub` is the user and `fid` the factor.
+pub async fn a_token_says_how_its_factor_was_proved(h: &Harness, channel: Channel) {
+    let member = h.member().await;
+    let amr = match channel {
+        Channel::Text => "sms",
+        Channel::Call => "tel",
+        Channel::Email => "email",
+        Channel::App => "otp",
+    };
+    let claims = mfa_e2e::jwt_claims(&h.sign_in(&member, channel).await.unwrap().token);
+    assert_eq!(claims["amr"], serde_json::json!([amr]), "{claims}");
+    assert_eq!(claims["fid"], member.factor(channel).as_str(), "{claims}");
+    assert_eq!(claims["sub"], member.user.as_str(), "{claims}");
+}
+
+/// A recovery code's token (README, the MFA token): `amr` `otp` ("an authenticator app or a
+/// recovery code") and `fid` `recovery_code`; the answer counts the codes left of the 10.
+pub async fn a_recovery_code_token_names_no_factor(h: &Harness) {
+    let member = h.member().await;
+    let used = h.recover(&member, &member.recovery_codes[0]).await.unwrap();
+    assert_eq!(used.remaining, 9);
+    let claims = mfa_e2e::jwt_claims(&used.token.token);
+    assert_eq!(claims["amr"], serde_json::json!(["otp"]), "{claims}");
+    assert_eq!(claims["fid"], "recovery_code", "{claims}");
+    assert_eq!(claims["sub"], member.user.as_str(), "{claims}");
+}

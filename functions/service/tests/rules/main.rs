@@ -3,7 +3,8 @@
 //! (`step_up`), the lifetime and attempts of codes (`codes`), the lockout and its budgets
 //! (`lockout`), what the domain answers (`answers`), a phone change's code to the new number
 //! (`phone_change`), removing factors, new recovery codes and an admin's reset and unlock
-//! (`manage`), organisations' policies and a sign-in's lifetime (`orgs`), and codes
+//! (`manage`), organisations' policies and a sign-in's lifetime (`orgs`), apps' API keys
+//! (`keys`), and codes
 //! accepted once under concurrent requests (`concurrency`). Expected
 //! numbers are the README's, quoted where they are used.
 //!
@@ -20,6 +21,7 @@ mod answers;
 mod codes;
 mod concurrency;
 mod harness;
+mod keys;
 mod lockout;
 mod manage;
 mod orgs;
@@ -100,6 +102,11 @@ rules! {
     factor_enrolled_before_another_activated_enrolled_again:
         answers::a_factor_enrolled_before_another_was_activated_must_be_enrolled_again;
     second_text_names_the_other_factors: answers::a_second_text_names_the_other_active_factors;
+    text_token_says_sms: answers::a_token_says_how_its_factor_was_proved, Channel::Text;
+    call_token_says_tel: answers::a_token_says_how_its_factor_was_proved, Channel::Call;
+    email_token_says_email: answers::a_token_says_how_its_factor_was_proved, Channel::Email;
+    app_token_says_otp: answers::a_token_says_how_its_factor_was_proved, Channel::App;
+    recovery_code_token_names_no_factor: answers::a_recovery_code_token_names_no_factor;
     new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
     old_number_told_unless_opted_out: phone_change::the_old_number_is_told_unless_it_opted_out;
 
@@ -119,6 +126,9 @@ rules! {
     senseless_policy_refused: orgs::a_policy_that_makes_no_sense_is_refused;
     at_most_50_orgs: orgs::a_user_belongs_to_at_most_50_orgs;
     login_takes_challenges_until_it_expires: orgs::a_login_takes_challenges_until_it_expires;
+
+    app_key_opens_until_revoked: keys::an_app_key_opens_with_its_scopes_until_revoked;
+    app_key_needs_a_name_and_a_scope: keys::an_app_key_needs_a_name_and_a_scope;
 
     sent_code_accepted_once_concurrently:
         concurrency::a_sent_code_is_accepted_once_under_concurrent_requests;
