@@ -104,3 +104,34 @@ pub async fn a_recovery_code_token_names_no_factor(h: &Harness) {
     assert_eq!(claims["fid"], "recovery_code", "{claims}");
     assert_eq!(claims["sub"], member.user.as_str(), "{claims}");
 }
+
+/// A token's signature verifies with the key of the JWKS its `kid` names (README: any app "can
+/// check [it] against `GET /.well-known/jwks.json`"), an Ed25519 public key as RFC 8037 writes
+/// one: `kty` `OKP`, `crv` `Ed25519`, `x` its 32 bytes, and no private part. The e2e runs check
+/// it again with PyJWT over HTTP.
+pub async fn a_token_verifies_with_the_jwks_key_it_names(h: &Harness) {
+    use aws_lc_rs::signature::{UnparsedPublicKey, ED25519};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let member = h.member().await;
+    let token = h.sign_in(&member, Channel::App).await.unwrap().token;
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(signed.split('.').next().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(header["alg"], "EdDSA", "{header}");
+    let jwks = h.mfa.jwks();
+    let keys = jwks["keys"].as_array().unwrap_or_else(|| panic!("no keys: {jwks}"));
+    let key = keys.iter().find(|k| k["kid"] == header["kid"]).expect("the kid's key");
+    assert_eq!((&key["kty"], &key["crv"]), (&"OKP".into(), &"Ed25519".into()), "{key}");
+    assert!(key.get("d").is_none(), "a private part: {key}");
+    let x = URL_SAFE_NO_PAD.decode(key["x"].as_str().unwrap()).unwrap();
+    assert_eq!(x.len(), 32, "{key}");
+    let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let public = UnparsedPublicKey::new(&ED25519, &x);
+    public.verify(signed.as_bytes(), &signature).expect("the signature verifies");
+    let mut altered = signature.clone();
+    altered[0] ^= 1;
+    assert!(public.verify(signed.as_bytes(), &altered).is_err());
+}

@@ -107,6 +107,7 @@ rules! {
     email_token_says_email: answers::a_token_says_how_its_factor_was_proved, Channel::Email;
     app_token_says_otp: answers::a_token_says_how_its_factor_was_proved, Channel::App;
     recovery_code_token_names_no_factor: answers::a_recovery_code_token_names_no_factor;
+    token_verifies_with_the_jwks_key: answers::a_token_verifies_with_the_jwks_key_it_names;
     new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
     old_number_told_unless_opted_out: phone_change::the_old_number_is_told_unless_it_opted_out;
 
