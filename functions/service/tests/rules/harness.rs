@@ -63,6 +63,11 @@ impl Member {
         }
     }
 
+    /// The address of the member's email factor.
+    pub fn email_address(&self) -> &str {
+        &self.email.1
+    }
+
     /// What answers a challenge of `channel`, once its code (if sent) is in `outbox`.
     fn answer(&self, channel: Channel, outbox: &Outbox) -> Answer {
         match channel {

@@ -10,6 +10,9 @@ use mfa_service::model::{AuditAction, Operation};
 use crate::harness::{assert_locked_until, assert_step_up_required, Channel, Harness, Member};
 use crate::lockout::{fail, Failing, FIRST_LOCK, LOCKING_FAILURES};
 
+/// The subject of a removal's notice (README, Notices).
+const REMOVED: &str = "was removed from your account's sign-in methods";
+
 /// A well-formed recovery code that is no one's.
 const WRONG_RECOVERY_CODE: &str = "0000-0000-0000-0000";
 
@@ -19,8 +22,9 @@ async fn to_remove(h: &Harness, member: &Member, channel: Channel) -> String {
     h.step_up_with(member, StepUpFor { operation: Operation::DeleteFactor, target }, channel).await
 }
 
-/// An active factor goes only with a token for its removal, which only it can prove; a pending
-/// one goes without a token.
+/// An active factor goes only with a token for its removal, which only it can prove, and the
+/// user is told (README, Notices: "the user deletes a factor (a removed email address is told
+/// too)"); a pending one goes without a token.
 pub async fn an_active_factor_is_removed_only_with_its_own_step_up(h: &Harness) {
     let member = h.member().await;
     let email = member.factor(Channel::Email).clone();
@@ -36,15 +40,21 @@ pub async fn an_active_factor_is_removed_only_with_its_own_step_up(h: &Harness) 
     let listed = |factors: Vec<mfa_service::model::Factor>| factors.into_iter().map(|f| f.id);
     assert!(listed(h.mfa.list(&member.user).await.unwrap()).any(|id| id == email));
 
-    let by_itself = to_remove(h, &member, Channel::Email).await;
-    h.mfa.delete(&member.user, &email, Some(&by_itself)).await.unwrap();
-    assert!(!listed(h.mfa.list(&member.user).await.unwrap()).any(|id| id == email));
-
+    // A pending factor goes without a token, and no one is told: it was no sign-in method.
+    let removed =
+        || h.sent_to(member.email_address()).into_iter().filter(|m| m.contains(REMOVED)).count();
     let add = StepUpFor { operation: Operation::AddFactor, target: None };
     let token = h.step_up_with(&member, add, Channel::Text).await;
     let pending = h.add_app(&member, &token).await.unwrap();
     h.mfa.delete(&member.user, &pending.id, None).await.unwrap();
     assert!(!listed(h.mfa.list(&member.user).await.unwrap()).any(|id| id == pending.id));
+    assert_eq!(removed(), 0);
+
+    let by_itself = to_remove(h, &member, Channel::Email).await;
+    h.mfa.delete(&member.user, &email, Some(&by_itself)).await.unwrap();
+    assert!(!listed(h.mfa.list(&member.user).await.unwrap()).any(|id| id == email));
+    // "a removed email address is told too".
+    assert_eq!(removed(), 1);
 }
 
 /// New recovery codes take a step-up proved by a factor, not by a recovery code; the new set
