@@ -127,6 +127,7 @@ rules! {
     senseless_policy_refused: orgs::a_policy_that_makes_no_sense_is_refused;
     at_most_50_orgs: orgs::a_user_belongs_to_at_most_50_orgs;
     login_takes_challenges_until_it_expires: orgs::a_login_takes_challenges_until_it_expires;
+    orgs_tokens_live_its_token_ttl: orgs::an_orgs_members_tokens_live_its_token_ttl;
 
     app_key_opens_until_revoked: keys::an_app_key_opens_with_its_scopes_until_revoked;
     app_key_needs_a_name_and_a_scope: keys::an_app_key_needs_a_name_and_a_scope;

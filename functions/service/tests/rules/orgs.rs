@@ -3,6 +3,7 @@
 //! A policy that makes no sense is refused ("`max_factors` 0, an empty `allowed_factors`, a
 //! lifetime out of range"), and a user belongs to at most 50 orgs (README, route table).
 
+use mfa_service::domain::answers::IssuedToken;
 use mfa_service::domain::Error;
 use mfa_service::ids::{OrgId, UserId};
 use mfa_service::model::{AuthMethod, Decision, FactorKind, OrgPolicy};
@@ -202,4 +203,34 @@ pub async fn a_login_takes_challenges_until_it_expires(h: &Harness) {
             assert!(matches!(started, Err(Error::Expired(_))), "{started:?}");
         }
     }
+}
+
+/// `token_ttl_seconds`: "how long members' MFA tokens live". A member's token lives the org's
+/// 120 s rather than the service's 600 (its `exp - iat`, and the `expires_at` answered with it),
+/// whether earned by a sign-in's challenge, or by a recovery code within a sign-in or without
+/// one. A sign-in of another user is not the member's: a recovery code given with it is refused,
+/// and stays unused.
+pub async fn an_orgs_members_tokens_live_its_token_ttl(h: &Harness) {
+    let member = h.member().await;
+    let ttl = 120;
+    join(h, &member.user, "short", OrgPolicy { token_ttl_seconds: Some(ttl), ..policy(true) })
+        .await;
+    let lives_ttl = |issued: &IssuedToken| {
+        assert_eq!(issued.expires_at, h.now() + ttl);
+        let claims = mfa_e2e::jwt_claims(&issued.token);
+        let (iat, exp) = (claims["iat"].as_u64().unwrap(), claims["exp"].as_u64().unwrap());
+        assert_eq!(exp - iat, ttl, "{claims}");
+    };
+    lives_ttl(&h.sign_in(&member, Channel::App).await.unwrap());
+
+    let sign_in = |user: UserId| async move {
+        h.mfa.login(&user, AuthMethod::Password, None).await.unwrap().login_id
+    };
+    let (mine, anothers) = (sign_in(member.user.clone()).await, sign_in(common::new_user()).await);
+    let code = &member.recovery_codes[0];
+    let refused = h.mfa.verify_recovery(&member.user, code, Some(&anothers), None).await;
+    assert!(matches!(refused, Err(Error::NotFound(_))), "{refused:?}");
+    let within = h.mfa.verify_recovery(&member.user, code, Some(&mine), None).await.unwrap();
+    lives_ttl(&within.token);
+    lives_ttl(&h.recover(&member, &member.recovery_codes[1]).await.unwrap().token);
 }
