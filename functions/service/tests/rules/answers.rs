@@ -135,3 +135,24 @@ pub async fn a_token_verifies_with_the_jwks_key_it_names(h: &Harness) {
     altered[0] ^= 1;
     assert!(public.verify(signed.as_bytes(), &altered).is_err());
 }
+
+/// A passkey sign-in's login decision "refuses (403 `step-up-required`) without that token or
+/// with a token that did not come from a passkey that verified its user" (README, passkeys):
+/// the member's own tokens by an app, a text, an email or a recovery code are refused, though
+/// the same tokens allow a password sign-in.
+pub async fn a_passkey_sign_in_takes_only_a_passkeys_token(h: &Harness) {
+    use mfa_service::model::{AuthMethod, Decision};
+
+    let member = h.member().await;
+    let mut tokens = Vec::new();
+    for channel in [Channel::App, Channel::Text, Channel::Email] {
+        tokens.push(h.sign_in(&member, channel).await.unwrap().token);
+    }
+    tokens.push(h.recover(&member, &member.recovery_codes[0]).await.unwrap().token.token);
+    for token in &tokens {
+        let by_password = h.mfa.login(&member.user, AuthMethod::Password, Some(token)).await;
+        assert_eq!(by_password.unwrap().decision, Decision::Allow);
+        let by_passkey = h.mfa.login(&member.user, AuthMethod::Passkey, Some(token)).await;
+        assert!(matches!(by_passkey, Err(Error::StepUpRequired(_))), "{by_passkey:?}");
+    }
+}

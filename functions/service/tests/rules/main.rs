@@ -108,6 +108,8 @@ rules! {
     app_token_says_otp: answers::a_token_says_how_its_factor_was_proved, Channel::App;
     recovery_code_token_names_no_factor: answers::a_recovery_code_token_names_no_factor;
     token_verifies_with_the_jwks_key: answers::a_token_verifies_with_the_jwks_key_it_names;
+    passkey_sign_in_takes_only_a_passkeys_token:
+        answers::a_passkey_sign_in_takes_only_a_passkeys_token;
     new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
     old_number_told_unless_opted_out: phone_change::the_old_number_is_told_unless_it_opted_out;
 
