@@ -6,7 +6,7 @@
 //! seconds after it began, the code passes; answered `L` seconds after, it is refused as expired
 //! (a code "valid 5 minutes" is no longer valid once 5 minutes have passed, as a JWT's `exp`).
 
-use mfa_service::domain::Error;
+use mfa_service::domain::{Error, Proof};
 use mfa_service::model::{Factor, FactorStatus, Method};
 
 use crate::harness::{assert_rejected, Channel, Harness, Member};
@@ -85,4 +85,26 @@ pub async fn an_app_secret_is_bound_to_its_factor(h: &Harness) {
 /// The member's app factor as stored.
 async fn app_factor(h: &Harness, member: &Member) -> Factor {
     h.store.get_factor(&member.user, member.factor(Channel::App)).await.unwrap().unwrap()
+}
+
+/// A challenge is answered only by its own user and for its own purpose: a step-up's code is no
+/// sign-in (verifying it is refused as no such challenge, and the step-up still finishes with
+/// it), and another user can't answer a member's sign-in challenge, even with its right code.
+pub async fn a_challenge_answers_only_its_user_and_purpose(h: &Harness) {
+    use mfa_service::domain::StepUpFor;
+    use mfa_service::model::Operation;
+
+    let (member, other) = (h.member().await, h.member().await);
+    let wanted = StepUpFor { operation: Operation::AddFactor, target: None };
+    let by_email = member.factor(Channel::Email);
+    let started = h.mfa.start_step_up(&member.user, wanted, by_email, None).await.unwrap();
+    let code = Proof::Code(h.last_code_to(member.email_address()));
+    let as_sign_in = h.mfa.verify(&member.user, &started.challenge_id, &code).await;
+    assert!(matches!(as_sign_in, Err(Error::NotFound(_))), "{as_sign_in:?}");
+    h.mfa.finish_step_up(&member.user, &started.challenge_id, &code).await.unwrap();
+
+    let challenge = h.challenge(&member, Channel::Email).await;
+    let by_other = h.mfa.verify(&other.user, &challenge.id, &h.right_code(&challenge)).await;
+    assert!(matches!(by_other, Err(Error::NotFound(_))), "{by_other:?}");
+    h.answer(&member, &challenge).await.unwrap();
 }

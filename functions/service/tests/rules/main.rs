@@ -73,6 +73,8 @@ rules! {
     email_code_lives_10_minutes: codes::a_code_lives_as_long_as_the_readme_says, Channel::Email;
     app_challenge_lives_300_s: codes::a_code_lives_as_long_as_the_readme_says, Channel::App;
     app_secret_bound_to_its_factor: codes::an_app_secret_is_bound_to_its_factor;
+    challenge_answers_only_its_user_and_purpose:
+        codes::a_challenge_answers_only_its_user_and_purpose;
     text_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Text;
     called_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Call;
     email_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Email;
