@@ -108,3 +108,65 @@ pub async fn a_challenge_answers_only_its_user_and_purpose(h: &Harness) {
     assert!(matches!(by_other, Err(Error::NotFound(_))), "{by_other:?}");
     h.answer(&member, &challenge).await.unwrap();
 }
+
+/// A sign-in challenge of an app as releases before this one stored it, without its factor's
+/// kind and sealed secret (docs/architecture.md, the challenge item: `factor_kind` and the
+/// secret are absent), is still answered after an upgrade: the factor is read for them, so the
+/// app's right code signs in and a wrong one is refused.
+pub async fn a_challenge_stored_without_its_factor_is_answered(h: &Harness) {
+    use mfa_service::ids::ChallengeId;
+    use mfa_service::model::{Answer, AuthMethod, Challenge, ChallengePurpose};
+
+    let member = h.member().await;
+    let stored_before = || async {
+        let login = h.mfa.login(&member.user, AuthMethod::Password, None).await.unwrap().login_id;
+        let challenge = Challenge {
+            id: ChallengeId::generate(&mut rand_core::OsRng),
+            user: member.user.clone(),
+            factor_id: member.factor(Channel::App).clone(),
+            created_at: h.now(),
+            expires_at: h.now() + 300,
+            consumed_at: None,
+            purpose: ChallengePurpose::Login { login_id: login, token_ttl: None },
+            answer: Answer::AppCode { secret: None },
+            attempts: 0,
+            factor_kind: None,
+        };
+        h.store.insert_challenge(&challenge).await.unwrap();
+        challenge.id
+    };
+    let (first, second) = (stored_before().await, stored_before().await);
+    let wrong = Proof::Code("000000".into());
+    assert_rejected(h.mfa.verify(&member.user, &first, &wrong).await);
+    let right = h.mfa.verify(&member.user, &second, &h.app_code(&member)).await;
+    let claims = mfa_e2e::jwt_claims(&right.unwrap().token);
+    assert_eq!(claims["fid"], member.factor(Channel::App).as_str(), "{claims}");
+}
+
+/// "A code works once: the same code again is refused" (README): an app's code that signed in
+/// is refused on the next challenge within its time step, as a wrong code.
+pub async fn an_app_code_works_once(h: &Harness) {
+    let member = h.member().await;
+    let code = h.app_code(&member);
+    let first = h.challenge(&member, Channel::App).await;
+    h.mfa.verify(&member.user, &first.id, &code).await.unwrap();
+    let second = h.challenge(&member, Channel::App).await;
+    assert_rejected(h.mfa.verify(&member.user, &second.id, &code).await);
+}
+
+/// A code sent for a factor that is removed before the code is answered signs no one in: its
+/// right code is refused, as its factor is not found.
+pub async fn a_sent_code_of_a_removed_factor_is_refused(h: &Harness) {
+    use mfa_service::domain::StepUpFor;
+    use mfa_service::model::Operation;
+
+    let member = h.member().await;
+    let challenge = h.challenge(&member, Channel::Email).await;
+    let code = h.right_code(&challenge);
+    let email = member.factor(Channel::Email).clone();
+    let wanted = StepUpFor { operation: Operation::DeleteFactor, target: Some(email.clone()) };
+    let token = h.step_up_with(&member, wanted, Channel::Email).await;
+    h.mfa.delete(&member.user, &email, Some(&token)).await.unwrap();
+    let answer = h.mfa.verify(&member.user, &challenge.id, &code).await;
+    assert!(matches!(answer, Err(Error::NotFound(_))), "{answer:?}");
+}

@@ -75,6 +75,10 @@ rules! {
     app_secret_bound_to_its_factor: codes::an_app_secret_is_bound_to_its_factor;
     challenge_answers_only_its_user_and_purpose:
         codes::a_challenge_answers_only_its_user_and_purpose;
+    challenge_stored_without_its_factor_answered:
+        codes::a_challenge_stored_without_its_factor_is_answered;
+    app_code_works_once: codes::an_app_code_works_once;
+    sent_code_of_a_removed_factor_refused: codes::a_sent_code_of_a_removed_factor_is_refused;
     text_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Text;
     called_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Call;
     email_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Email;
