@@ -6,11 +6,15 @@
 //! seconds after it began, the code passes; answered `L` seconds after, it is refused as expired
 //! (a code "valid 5 minutes" is no longer valid once 5 minutes have passed, as a JWT's `exp`).
 
-use mfa_service::domain::{Error, Proof};
-use mfa_service::model::{Factor, FactorStatus, Method};
+use mfa_service::domain::{Error, Proof, StepUpFor};
+use mfa_service::ids::ChallengeId;
+use mfa_service::model::{
+    Answer, AuthMethod, Challenge, ChallengePurpose, Factor, FactorStatus, Method, Operation,
+};
 
 use crate::harness::{assert_rejected, Channel, Harness, Member};
 use crate::lockout::FIRST_LOCK;
+use crate::manage::to_remove;
 
 /// How long a challenge's code lives, as the README says.
 fn lifetime(channel: Channel) -> u64 {
@@ -91,9 +95,6 @@ async fn app_factor(h: &Harness, member: &Member) -> Factor {
 /// sign-in (verifying it is refused as no such challenge, and the step-up still finishes with
 /// it), and another user can't answer a member's sign-in challenge, even with its right code.
 pub async fn a_challenge_answers_only_its_user_and_purpose(h: &Harness) {
-    use mfa_service::domain::StepUpFor;
-    use mfa_service::model::Operation;
-
     let (member, other) = (h.member().await, h.member().await);
     let wanted = StepUpFor { operation: Operation::AddFactor, target: None };
     let by_email = member.factor(Channel::Email);
@@ -114,9 +115,6 @@ pub async fn a_challenge_answers_only_its_user_and_purpose(h: &Harness) {
 /// secret are absent), is still answered after an upgrade: the factor is read for them, so the
 /// app's right code signs in and a wrong one is refused.
 pub async fn a_challenge_stored_without_its_factor_is_answered(h: &Harness) {
-    use mfa_service::ids::ChallengeId;
-    use mfa_service::model::{Answer, AuthMethod, Challenge, ChallengePurpose};
-
     let member = h.member().await;
     let stored_before = || async {
         let login = h.mfa.login(&member.user, AuthMethod::Password, None).await.unwrap().login_id;
@@ -157,16 +155,11 @@ pub async fn an_app_code_works_once(h: &Harness) {
 /// A code sent for a factor that is removed before the code is answered signs no one in: its
 /// right code is refused, as its factor is not found.
 pub async fn a_sent_code_of_a_removed_factor_is_refused(h: &Harness) {
-    use mfa_service::domain::StepUpFor;
-    use mfa_service::model::Operation;
-
     let member = h.member().await;
     let challenge = h.challenge(&member, Channel::Email).await;
     let code = h.right_code(&challenge);
-    let email = member.factor(Channel::Email).clone();
-    let wanted = StepUpFor { operation: Operation::DeleteFactor, target: Some(email.clone()) };
-    let token = h.step_up_with(&member, wanted, Channel::Email).await;
-    h.mfa.delete(&member.user, &email, Some(&token)).await.unwrap();
+    let token = to_remove(h, &member, Channel::Email).await;
+    h.mfa.delete(&member.user, member.factor(Channel::Email), Some(&token)).await.unwrap();
     let answer = h.mfa.verify(&member.user, &challenge.id, &code).await;
     assert!(matches!(answer, Err(Error::NotFound(_))), "{answer:?}");
 }

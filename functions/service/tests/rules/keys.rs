@@ -4,6 +4,7 @@
 //! app's name is 1 to 64 printable characters (`POST /v1/admin/api-keys`), and `configured` is
 //! the app of the keys of `MFA_API_KEYS`, which no app key may claim.
 
+use data_encoding::HEXLOWER;
 use mfa_service::api_key::Scope;
 use mfa_service::domain::Error;
 use sha2::{Digest, Sha256};
@@ -24,7 +25,7 @@ pub async fn an_app_key_opens_with_its_scopes_until_revoked(h: &Harness) {
     assert_eq!(key.created_at, h.now());
     let secret = text.strip_prefix(&format!("mfa.{}.", key.id)).expect("mfa.{id}.{secret}");
     assert!(!secret.is_empty() && !secret.contains(&key.hash), "{text}");
-    assert_eq!(key.hash, hex(&Sha256::digest(text.as_bytes())));
+    assert_eq!(key.hash, HEXLOWER.encode(&Sha256::digest(text.as_bytes())));
 
     let caller = h.mfa.app_key(&text).await.unwrap().expect("the key opens");
     assert_eq!(caller.app, "customer-portal");
@@ -59,9 +60,4 @@ pub async fn an_app_key_needs_a_name_and_a_scope(h: &Harness) {
     let without_scopes = make("customer-portal".into(), vec![]).await;
     assert!(matches!(without_scopes, Err(Error::BadRequest(_))), "{without_scopes:?}");
     assert_eq!(h.mfa.admin_keys().await.unwrap().len(), 1);
-}
-
-/// Lowercase hex, as the README's `sha256sum` prints it.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -17,7 +17,7 @@ const REMOVED: &str = "was removed from your account's sign-in methods";
 const WRONG_RECOVERY_CODE: &str = "0000-0000-0000-0000";
 
 /// A step-up for removing the member's factor of `channel`, proved by it.
-async fn to_remove(h: &Harness, member: &Member, channel: Channel) -> String {
+pub async fn to_remove(h: &Harness, member: &Member, channel: Channel) -> String {
     let target = Some(member.factor(channel).clone());
     h.step_up_with(member, StepUpFor { operation: Operation::DeleteFactor, target }, channel).await
 }
