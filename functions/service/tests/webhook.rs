@@ -764,6 +764,24 @@ async fn a_repeated_delivery_is_acted_on_once() {
 }
 
 #[tokio::test]
+async fn a_repeat_is_ignored_for_as_long_as_its_message_is_taken() {
+    // A message is taken from an hour before its timestamp to an hour after, both ends included
+    // (`messages_more_than_an_hour_away_are_refused`). Delivered at the first of those seconds,
+    // it is a repeat at the last of them; one second later it is stale.
+    let w = world();
+    let mut message = notification(PHONE, "HELP");
+    message["Timestamp"] = json!(rfc3339(NOW + 3600));
+    let delivery = body(&sign(message, SIGNER_KEY, 2));
+    assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::HelpSent);
+    w.clock.advance(7200);
+    assert_eq!(w.inbound(&delivery).await.unwrap(), InboundOutcome::Duplicate);
+    w.clock.advance(1);
+    let stale = w.inbound(&delivery).await;
+    assert!(matches!(stale, Err(Error::Webhook(SnsError::Stale))), "{stale:?}");
+    assert_eq!(w.phone.texts().len(), 1, "one reply");
+}
+
+#[tokio::test]
 async fn a_delivery_that_failed_is_acted_on_when_retried() {
     let w = world();
     // A notification that can't be handled gives its claim up, so SNS's retry is handled.

@@ -21,8 +21,10 @@
 //! SNS delivers at least once: a notification may arrive twice, or be retried after a timeout.
 //! Each one is acted on once: its `MessageId` is claimed in the store (one conditional write)
 //! before anything is done, and a repeat is answered [`InboundOutcome::Duplicate`] with no
-//! reply. A claim lasts twice [`MAX_MESSAGE_AGE`], past which SNS's own retries are refused as
-//! stale anyway. If handling fails the claim is given up, so that SNS's retry is acted on.
+//! reply. A message is taken from [`MAX_MESSAGE_AGE`] before its timestamp to as long after, both
+//! ends included; a claim lasts that long and one second more (`2 * MAX_MESSAGE_AGE + 1`), so
+//! that however early the first delivery came, a repeat is ignored until SNS's own retries are
+//! refused as stale. If handling fails the claim is given up, so that SNS's retry is acted on.
 
 use std::sync::LazyLock;
 
@@ -108,7 +110,7 @@ impl Mfa {
     async fn notification_once(&self, message: &VerifiedMessage) -> Result<InboundOutcome, Error> {
         let id = &message.message_id;
         let now = self.now();
-        let until = now.saturating_add(2 * MAX_MESSAGE_AGE);
+        let until = now.saturating_add(2 * MAX_MESSAGE_AGE + 1);
         if !self.store.claim_delivery(id, now, until).await? {
             tracing::info!(message = %id, "repeated SNS delivery ignored");
             return Ok(InboundOutcome::Duplicate);

@@ -163,3 +163,30 @@ pub async fn a_sent_code_of_a_removed_factor_is_refused(h: &Harness) {
     let answer = h.mfa.verify(&member.user, &challenge.id, &code).await;
     assert!(matches!(answer, Err(Error::NotFound(_))), "{answer:?}");
 }
+
+/// Codes that can't be a code: README, "The SMS program": "Codes: 6 digits".
+const NOT_CODES: [&str; 5] = ["12345", "1234567", "12a456", "", "123 45"];
+
+/// A code that is not 6 digits is refused with 400 before it costs one of the challenge's 5
+/// attempts or counts towards the lockout (README, "The SMS program"): after more such codes
+/// than a challenge has attempts, its right code still signs in; and so for an activation.
+pub async fn a_code_not_of_6_digits_costs_nothing(h: &Harness, channel: Channel) {
+    let member = h.member().await;
+    let challenge = h.challenge(&member, channel).await;
+    for code in NOT_CODES.iter().chain(&NOT_CODES) {
+        let answer =
+            h.mfa.verify(&member.user, &challenge.id, &Proof::Code(code.to_string())).await;
+        assert!(matches!(answer, Err(Error::BadRequest(_))), "{code:?}: {answer:?}");
+    }
+    h.answer(&member, &challenge).await.unwrap();
+
+    let token = h.step_up(&member, Operation::AddFactor).await;
+    let phone = mfa_e2e::unique_phone();
+    let pending = h.enroll(&member.user, channel, &phone, Some(&token)).await.unwrap();
+    for code in NOT_CODES.iter().chain(&NOT_CODES) {
+        let proof = Proof::Code(code.to_string());
+        let answer = h.mfa.activate(&member.user, &pending.id, &proof).await;
+        assert!(matches!(answer, Err(Error::BadRequest(_))), "{code:?}: {answer:?}");
+    }
+    h.activate(&member.user, &pending, true).await.unwrap();
+}

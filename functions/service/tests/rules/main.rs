@@ -82,6 +82,10 @@ rules! {
     text_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Text;
     called_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Call;
     email_code_takes_5_attempts: codes::a_code_takes_at_most_5_attempts, Channel::Email;
+    text_code_not_of_6_digits_costs_nothing:
+        codes::a_code_not_of_6_digits_costs_nothing, Channel::Text;
+    app_code_not_of_6_digits_costs_nothing:
+        codes::a_code_not_of_6_digits_costs_nothing, Channel::App;
 
     failed_text_codes_lock: lockout::failures_count_towards_the_lockout,
         Failing::SignIn(Channel::Text);
