@@ -122,6 +122,8 @@ rules! {
         answers::a_passkey_sign_in_takes_only_a_passkeys_token;
     new_number_needs_its_code: phone_change::a_new_number_takes_effect_only_with_its_code;
     old_number_told_unless_opted_out: phone_change::the_old_number_is_told_unless_it_opted_out;
+    phone_change_switches_only_its_own_factor:
+        phone_change::a_phone_change_switches_only_its_own_factor;
 
     factor_removed_only_with_its_own_step_up:
         manage::an_active_factor_is_removed_only_with_its_own_step_up;

@@ -8,14 +8,20 @@
 
 use mfa_service::domain::answers::PhoneChange;
 use mfa_service::domain::Error;
-use mfa_service::model::Method;
+use mfa_service::ids::FactorId;
+use mfa_service::model::{Method, Operation};
 
 use crate::harness::{assert_rejected, Channel, Harness, Member};
 
 /// The number of the member's SMS factor, as the domain lists it.
 async fn number_of(h: &Harness, member: &Member) -> String {
+    number_of_factor(h, member, member.factor(Channel::Text)).await
+}
+
+/// The number of the member's SMS factor `id`, as the domain lists it.
+async fn number_of_factor(h: &Harness, member: &Member, id: &FactorId) -> String {
     let factors = h.mfa.list(&member.user).await.unwrap();
-    let factor = factors.iter().find(|f| &f.id == member.factor(Channel::Text)).unwrap();
+    let factor = factors.iter().find(|f| &f.id == id).unwrap();
     match &factor.method {
         Method::Sms { phone, .. } => phone.clone(),
         other => panic!("not an SMS factor: {other:?}"),
@@ -69,4 +75,33 @@ pub async fn the_old_number_is_told_unless_it_opted_out(h: &Harness) {
         let told = h.sent_to(&old).len() - before;
         assert_eq!(told, usize::from(!opted_out), "opted out: {opted_out}: {:?}", h.sent_to(&old));
     }
+}
+
+/// A phone change is of "this factor" (README): its code, sent for one SMS factor, does not
+/// switch another SMS factor of the same member (which has no step-up of its own for it): that
+/// is refused as no such phone change and both numbers stay; the factor it was started for then
+/// switches with it.
+pub async fn a_phone_change_switches_only_its_own_factor(h: &Harness) {
+    let member = h.member().await;
+    let token = h.step_up(&member, Operation::AddFactor).await;
+    let second_number = mfa_e2e::unique_phone();
+    let second = h.enroll(&member.user, Channel::Text, &second_number, Some(&token)).await.unwrap();
+    h.activate(&member.user, &second, true).await.unwrap();
+
+    let (token, old) = h.step_up_for_phone_change(&member, Channel::Text).await;
+    let new = mfa_e2e::unique_phone();
+    let factor = member.factor(Channel::Text);
+    let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(&token)).await;
+    let PhoneChange::VerifyNewNumber { challenge_id, .. } = started.unwrap() else {
+        panic!("a code goes to the new number first")
+    };
+    let code = h.last_code_to(&new);
+    let other = h.mfa.continue_phone_change(&member.user, &second.id, &challenge_id, &code).await;
+    assert!(matches!(other, Err(Error::NotFound(_))), "{other:?}");
+    assert_eq!(number_of_factor(h, &member, &second.id).await, second_number);
+    assert_eq!(number_of(h, &member).await, old);
+
+    h.mfa.continue_phone_change(&member.user, factor, &challenge_id, &code).await.unwrap();
+    assert_eq!(number_of(h, &member).await, new);
+    assert_eq!(number_of_factor(h, &member, &second.id).await, second_number);
 }
