@@ -22,8 +22,10 @@ use crate::model::{Challenge, Delivery, SendLimit, SendScope};
 use crate::ports::{SendRefused, Sending};
 use crate::telemetry::{self, Channel, NotSent};
 
-/// How many records the deployment's count is spread over.
+/// How many records the deployment's count is spread over: a power of two, so that counting
+/// turns on from a random `u32` wraps round them evenly.
 pub const DEPLOYMENT_SHARDS: u8 = 8;
+const _: () = assert!(DEPLOYMENT_SHARDS.is_power_of_two());
 /// An hour, the window of most budgets.
 const HOUR: u64 = 3600;
 /// A day.
@@ -130,10 +132,11 @@ impl Mfa {
             }));
         }
         let share = budgets.deployment_per_hour.div_ceil(u32::from(DEPLOYMENT_SHARDS));
-        let first = self.with_rng(|rng| rng.next_u32()) % u32::from(DEPLOYMENT_SHARDS);
+        // A random shard first, then the next ones in turn.
+        let first = self.with_rng(|rng| rng.next_u32());
         let deployment = limits.len();
         for turn in 0..u32::from(DEPLOYMENT_SHARDS) {
-            let shard = ((first + turn) % u32::from(DEPLOYMENT_SHARDS)) as u8;
+            let shard = (first.wrapping_add(turn) % u32::from(DEPLOYMENT_SHARDS)) as u8;
             limits.truncate(deployment);
             limits.push(SendLimit {
                 scope: SendScope::Deployment(shard),
