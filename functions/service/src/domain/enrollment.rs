@@ -109,6 +109,27 @@ pub(super) fn pending_expired(factor: &Factor, now: u64) -> bool {
         && factor.created_at.saturating_add(PENDING_FACTOR_TTL) <= now
 }
 
+/// The factor `factor_id` of the user's `factors` if what they show lets it be activated at
+/// `now`: it is pending and not expired, and, enrolled without a step-up (the user's first), no
+/// other factor is active; or why not.
+fn activatable<'a>(
+    factors: &'a [Factor],
+    factor_id: &FactorId,
+    now: u64,
+) -> Result<&'a Factor, Error> {
+    let factor = factors.iter().find(|f| &f.id == factor_id).ok_or(Error::NotFound("factor"))?;
+    if factor.status != FactorStatus::Pending {
+        return Err(Error::Conflict("the factor is already active"));
+    }
+    if pending_expired(factor, now) {
+        return Err(Error::Expired("enrollment"));
+    }
+    if !factor.enrolled_with_step_up && factors.iter().any(|f| f.status == FactorStatus::Active) {
+        return Err(Error::Conflict(ENROLL_AGAIN));
+    }
+    Ok(factor)
+}
+
 /// Additional data that binds a sealed TOTP secret to its factor.
 pub(super) fn secret_aad(user: &UserId, factor_id: &FactorId) -> String {
     format!("totp/{user}/{factor_id}")
@@ -312,21 +333,8 @@ impl Mfa {
         }
         // One read for the factor and the others it must be checked against.
         let factors = self.store.list_factors(user).await?;
-        let factor = factors
-            .iter()
-            .find(|f| &f.id == factor_id)
-            .cloned()
-            .ok_or(Error::NotFound("factor"))?;
-        if factor.status != FactorStatus::Pending {
-            return Err(Error::Conflict("the factor is already active"));
-        }
-        if pending_expired(&factor, self.now()) {
-            return Err(Error::Expired("enrollment"));
-        }
+        let factor = activatable(&factors, factor_id, self.now())?.clone();
         let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
-        if !factor.enrolled_with_step_up && active > 0 {
-            return Err(Error::Conflict(ENROLL_AGAIN));
-        }
         let max_active = self.policy_of(user).await?.strictest.max_factors;
         check_room(max_active, active)?;
         let now = self.now();
@@ -383,26 +391,19 @@ impl Mfa {
         Ok(Activated { factor, recovery_codes: fresh.map(|(_, codes)| codes) })
     }
 
-    /// Why the store refused an activation whose checks had passed: something changed meanwhile.
+    /// Why the store refused an activation whose checks had passed: something changed meanwhile,
+    /// which the same checks on the factors as they are now name, if they can.
     async fn activation_refused(
         &self,
         user: &UserId,
         factor_id: &FactorId,
     ) -> Result<Error, Error> {
         let factors = self.store.list_factors(user).await?;
-        let Some(factor) = factors.iter().find(|f| &f.id == factor_id) else {
-            return Ok(Error::NotFound("factor"));
-        };
-        Ok(if factor.status != FactorStatus::Pending {
-            Error::Conflict("the factor is already active")
-        } else if !factor.enrolled_with_step_up
-            && factors.iter().any(|f| f.status == FactorStatus::Active)
-        {
-            Error::Conflict(ENROLL_AGAIN)
-        } else {
-            Error::Conflict(
+        Ok(match activatable(&factors, factor_id, self.now()) {
+            Err(why) => why,
+            Ok(_) => Error::Conflict(
                 "another factor was activated, the activation code was used or the recovery codes changed meanwhile: try again",
-            )
+            ),
         })
     }
 
