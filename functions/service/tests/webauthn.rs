@@ -307,6 +307,38 @@ async fn a_key_made_on_another_origin_or_rp_changes_nothing(rig: Rig) {
     rig.mfa.verify(&user, &challenge, &Proof::Credential(good)).await.unwrap();
 }
 
+/// `assertion` with the bits `flags` of its authenticator data's flags cleared (WebAuthn Level 3,
+/// 6.1: the flags are the byte after the 32-byte RP id hash; UP is bit 0, UV bit 2).
+fn without_flags(assertion: &Value, flags: u8) -> Value {
+    let mut assertion = assertion.clone();
+    let data = assertion["response"]["authenticatorData"].as_str().unwrap();
+    let mut data = URL_SAFE_NO_PAD.decode(data).unwrap();
+    data[32] &= !flags;
+    assertion["response"]["authenticatorData"] = URL_SAFE_NO_PAD.encode(data).into();
+    assertion
+}
+
+/// An answer whose authenticator says it did not test for the user's presence, or (from a key
+/// registered with user verification) did not verify the user, is refused as such, and the
+/// challenge stays open for a whole answer.
+async fn an_answer_without_presence_or_verification_is_refused(rig: Rig) {
+    const USER_PRESENT: u8 = 0x01;
+    const USER_VERIFIED: u8 = 0x04;
+    let user = new_user();
+    let mut authenticator = passkey();
+    let factor = rig.key(&user, WebauthnKind::Passkey, &mut authenticator, None).await;
+    let (challenge, options) = rig.challenge(&user, &factor).await;
+    let whole = assert(&mut authenticator, ORIGIN, &options);
+    for (cleared, why) in
+        [(USER_VERIFIED, "did not verify the user"), (USER_PRESENT, "the user's presence")]
+    {
+        let answer = Proof::Credential(without_flags(&whole, cleared));
+        let refused = rejected(rig.mfa.verify(&user, &challenge, &answer).await);
+        assert!(refused.contains(why), "{refused}");
+    }
+    rig.mfa.verify(&user, &challenge, &Proof::Credential(whole)).await.unwrap();
+}
+
 async fn an_assertion_counts_once(rig: Rig) {
     let user = new_user();
     let mut key = security_key();
@@ -590,6 +622,7 @@ cases!(
     one_challenge_allows_every_key_of_the_user,
     a_second_key_needs_a_step_up_and_the_first_is_excluded,
     a_key_made_on_another_origin_or_rp_changes_nothing,
+    an_answer_without_presence_or_verification_is_refused,
     an_assertion_counts_once,
     concurrent_finishes_win_once,
     stale_states_are_refused,

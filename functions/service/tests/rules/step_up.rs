@@ -71,9 +71,13 @@ pub async fn an_app_step_up_lives_300_s(h: &Harness) {
 
 /// A factor of a kind the user's org does not allow proves no change but its own removal
 /// (README, Organisations, `allowed_factors`: "a step-up proved by one (but for removing that
-/// factor) ... 403 `policy-forbids`").
+/// factor) ... 403 `policy-forbids`"): no step-up by it starts, a token it earned before the org
+/// refused its kind is refused when used, and a token it earns to remove itself removes it.
 pub async fn a_refused_kind_proves_only_its_own_removal(h: &Harness) {
     let member = h.member().await;
+    let sms = member.factor(Channel::Text);
+    let add = StepUpFor { operation: Operation::AddFactor, target: None };
+    let earlier = h.step_up_with(&member, add.clone(), Channel::Text).await;
     let org = OrgId::parse(&format!("org-of-{}", member.user)).unwrap();
     let allowed = Some(vec![FactorKind::Totp, FactorKind::Email]);
     h.mfa
@@ -81,12 +85,13 @@ pub async fn a_refused_kind_proves_only_its_own_removal(h: &Harness) {
         .await
         .unwrap();
     h.mfa.admin_set_memberships(&member.user, vec![org]).await.unwrap();
-    let sms = member.factor(Channel::Text);
-    let add = StepUpFor { operation: Operation::AddFactor, target: None };
     let refused = h.mfa.start_step_up(&member.user, add, sms, None).await;
     assert!(matches!(refused, Err(Error::PolicyForbids(_))), "{refused:?}");
+    let used = h.add_app(&member, &earlier).await;
+    assert!(matches!(used, Err(Error::PolicyForbids(_))), "{used:?}");
     let delete = StepUpFor { operation: Operation::DeleteFactor, target: Some(sms.clone()) };
-    h.mfa.start_step_up(&member.user, delete, sms, None).await.unwrap();
+    let token = h.step_up_with(&member, delete, Channel::Text).await;
+    h.mfa.delete(&member.user, sms, Some(&token)).await.unwrap();
 }
 
 /// A token is refused once the factor that proved it is gone (README, "Step-up": "It is refused
