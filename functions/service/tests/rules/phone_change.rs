@@ -8,7 +8,7 @@
 
 use mfa_service::domain::answers::PhoneChange;
 use mfa_service::domain::Error;
-use mfa_service::ids::FactorId;
+use mfa_service::ids::{ChallengeId, FactorId};
 use mfa_service::model::{Method, Operation};
 
 use crate::harness::{assert_rejected, Channel, Harness, Member};
@@ -28,17 +28,25 @@ async fn number_of_factor(h: &Harness, member: &Member, id: &FactorId) -> String
     }
 }
 
+/// Starts changing the number of the member's SMS factor to a new one with the step-up `token`:
+/// the new number, and the change's challenge, whose code went to it.
+async fn start_change(h: &Harness, member: &Member, token: &str) -> (String, ChallengeId) {
+    let new = mfa_e2e::unique_phone();
+    let factor = member.factor(Channel::Text);
+    let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(token)).await;
+    let PhoneChange::VerifyNewNumber { challenge_id, .. } = started.unwrap() else {
+        panic!("a code goes to the new number first")
+    };
+    (new, challenge_id)
+}
+
 /// A wrong code from the new number is refused and changes nothing; the right one switches the
 /// factor to the new number.
 pub async fn a_new_number_takes_effect_only_with_its_code(h: &Harness) {
     let member = h.member().await;
     let (token, old) = h.step_up_for_phone_change(&member, Channel::Text).await;
-    let new = mfa_e2e::unique_phone();
     let factor = member.factor(Channel::Text);
-    let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(&token)).await;
-    let PhoneChange::VerifyNewNumber { challenge_id, .. } = started.unwrap() else {
-        panic!("a code goes to the new number first")
-    };
+    let (new, challenge_id) = start_change(h, &member, &token).await;
     let sent = h.last_code_to(&new);
     let wrong = if sent == "000000" { "000001" } else { "000000" };
 
@@ -64,11 +72,7 @@ pub async fn the_old_number_is_told_unless_it_opted_out(h: &Harness) {
         if opted_out {
             h.store.opt_out(&old, h.now()).await.unwrap();
         }
-        let new = mfa_e2e::unique_phone();
-        let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(&token)).await;
-        let PhoneChange::VerifyNewNumber { challenge_id, .. } = started.unwrap() else {
-            panic!("a code goes to the new number first")
-        };
+        let (new, challenge_id) = start_change(h, &member, &token).await;
         let before = h.sent_to(&old).len();
         let code = h.last_code_to(&new);
         h.mfa.continue_phone_change(&member.user, factor, &challenge_id, &code).await.unwrap();
@@ -89,12 +93,8 @@ pub async fn a_phone_change_switches_only_its_own_factor(h: &Harness) {
     h.activate(&member.user, &second, true).await.unwrap();
 
     let (token, old) = h.step_up_for_phone_change(&member, Channel::Text).await;
-    let new = mfa_e2e::unique_phone();
     let factor = member.factor(Channel::Text);
-    let started = h.mfa.start_phone_change(&member.user, factor, &new, Some(&token)).await;
-    let PhoneChange::VerifyNewNumber { challenge_id, .. } = started.unwrap() else {
-        panic!("a code goes to the new number first")
-    };
+    let (new, challenge_id) = start_change(h, &member, &token).await;
     let code = h.last_code_to(&new);
     let other = h.mfa.continue_phone_change(&member.user, &second.id, &challenge_id, &code).await;
     assert!(matches!(other, Err(Error::NotFound(_))), "{other:?}");
