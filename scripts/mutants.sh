@@ -161,6 +161,13 @@ mkdir -p "$out"
 # Every mutant of the domain has now run at least once.
 DOMAIN_TESTS=(messaging metrics rules webauthn webhook)
 
+# mfa-core, last run whole (with the excludes below): 251 mutants in 29 minutes, 229 caught, 0
+# missed, 16 unviable, 6 timeouts. Each timeout is a loop the mutant never ends, so the tests
+# hang rather than pass (cargo-mutants stops them after 120 s and exits 3): oob_code's rejection
+# sampling (`value < limit` made `==`), the QR code's row (`x += run` made `*=`), and the
+# recovery set's draw of distinct codes (its `!contains` deleted; random_code made a constant,
+# or its bits `|` made `&`, which makes every code the same).
+#
 # Survivors in mfa-core that no test can kill, one regex (matched against `cargo mutants --list`
 # names) each, with the reason.
 CORE_EXCLUDES=(
