@@ -333,11 +333,11 @@ impl Mfa {
         }
         // One read for the factor and the others it must be checked against.
         let factors = self.store.list_factors(user).await?;
-        let factor = activatable(&factors, factor_id, self.now())?.clone();
+        let now = self.now();
+        let factor = activatable(&factors, factor_id, now)?.clone();
         let active = factors.iter().filter(|f| f.status == FactorStatus::Active).count();
         let max_active = self.policy_of(user).await?.strictest.max_factors;
         check_room(max_active, active)?;
-        let now = self.now();
         let (step, key) = match (&factor.method, proof) {
             (Method::Totp { secret, .. }, Proof::Code(code)) => {
                 self.begin_attempt(user, Budget::SecondFactor).await?;
